@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "xero-gateway",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "xero-gateway", targets: ["xero-gateway"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+    ],
+    targets: [
+        // C libraries, each with a shim.h of non-variadic wrappers.
+        .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd",
+                       providers: [.apt(["libmicrohttpd-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+
+        .target(name: "HTTPServer", dependencies: ["CMicroHTTPD"]),
+        .target(name: "HTTPClient", dependencies: ["CCurl"]),
+        .target(name: "Crypto", dependencies: ["COpenSSL"]),
+        .target(name: "Store", dependencies: ["CSQLite", "Crypto"]),
+        .target(name: "Xero", dependencies: ["Crypto", "HTTPClient"]),
+        .target(name: "Gateway", dependencies: [
+            "HTTPServer", "Store", "Xero", "Crypto",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
+        .executableTarget(name: "xero-gateway", dependencies: [
+            "Gateway", "Store",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPClient"]),
+        .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "HTTPServer"]),
+        .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(name: "XeroTests", dependencies: ["Xero", "Crypto"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Store", "HTTPClient", "Crypto", "Xero"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,104 @@
+import Crypto
+import Foundation
+
+/// A setting that is missing or malformed; start-up stops with this one line.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public let setting: String
+    public let message: String
+    public var description: String { "configuration error: \(setting): \(message)" }
+}
+
+/// The gateway's settings: environment first, command-line flags override.
+public struct Configuration: Sendable {
+    public var listenHost: String
+    public var listenPort: UInt16
+    public var databasePath: String
+    public var publicURL: String
+    /// 32 bytes; encrypts tokens at rest.
+    public var secretKey: [UInt8]
+    public var tlsCertPath: String?
+    public var tlsKeyPath: String?
+    public var xeroClientId: String
+    public var xeroClientSecret: String
+    public var xeroWebhookKey: String
+    public var xeroLoginURL: String
+    public var xeroIdentityURL: String
+    public var xeroAPIURL: String
+    public var syncIntervalSeconds: Int
+
+    /// The OAuth redirect URI registered with Xero.
+    public var redirectURI: String { publicURL + "/oauth/xero/callback" }
+
+    /// Reads the settings `serve` needs. `overrides` are flag values (same names as the variables).
+    public static func load(environment env: [String: String], overrides: [String: String] = [:]) throws -> Configuration {
+        func value(_ name: String) -> String? {
+            if let v = overrides[name], !v.isEmpty { return v }
+            if let v = env[name], !v.isEmpty { return v }
+            return nil
+        }
+        func required(_ name: String, _ hint: String) throws -> String {
+            guard let v = value(name) else { throw ConfigurationError(setting: name, message: "is not set (\(hint))") }
+            return v
+        }
+
+        let listen = value("GATEWAY_LISTEN") ?? "127.0.0.1:8080"
+        let (host, port) = try parseListen(listen)
+        let db = value("GATEWAY_DB") ?? "./data/gateway.sqlite"
+        let publicURL = try origin(value("GATEWAY_PUBLIC_URL") ?? "http://\(listen)", setting: "GATEWAY_PUBLIC_URL")
+
+        let secretText = try required("GATEWAY_SECRET_KEY", "32 random bytes in base64: openssl rand -base64 32")
+        guard let secret = Base64.decode(secretText), secret.count == 32 else {
+            throw ConfigurationError(setting: "GATEWAY_SECRET_KEY",
+                                     message: "must be 32 bytes in standard base64 (openssl rand -base64 32)")
+        }
+        let cert = value("GATEWAY_TLS_CERT"), key = value("GATEWAY_TLS_KEY")
+        if (cert == nil) != (key == nil) {
+            throw ConfigurationError(setting: cert == nil ? "GATEWAY_TLS_CERT" : "GATEWAY_TLS_KEY",
+                                     message: "GATEWAY_TLS_CERT and GATEWAY_TLS_KEY go together")
+        }
+        let interval = value("SYNC_INTERVAL_SECONDS") ?? "1800"
+        guard let seconds = Int(interval), seconds >= 10, seconds <= 86_400 else {
+            throw ConfigurationError(setting: "SYNC_INTERVAL_SECONDS", message: "must be a whole number of seconds from 10 to 86400")
+        }
+        return Configuration(
+            listenHost: host, listenPort: port, databasePath: db, publicURL: publicURL, secretKey: secret,
+            tlsCertPath: cert, tlsKeyPath: key,
+            xeroClientId: try required("XERO_CLIENT_ID", "your Xero app's client id"),
+            xeroClientSecret: try required("XERO_CLIENT_SECRET", "your Xero app's client secret"),
+            xeroWebhookKey: try required("XERO_WEBHOOK_KEY", "your Xero app's webhook signing key"),
+            xeroLoginURL: try origin(value("XERO_LOGIN_URL") ?? "https://login.xero.com", setting: "XERO_LOGIN_URL"),
+            xeroIdentityURL: try origin(value("XERO_IDENTITY_URL") ?? "https://identity.xero.com", setting: "XERO_IDENTITY_URL"),
+            xeroAPIURL: try origin(value("XERO_API_URL") ?? "https://api.xero.com", setting: "XERO_API_URL"),
+            syncIntervalSeconds: seconds)
+    }
+
+    static func parseListen(_ s: String) throws -> (String, UInt16) {
+        let bad = ConfigurationError(setting: "GATEWAY_LISTEN", message: "must be host:port, e.g. 127.0.0.1:8080 or [::1]:8080")
+        var host: Substring, portText: Substring
+        if s.hasPrefix("[") {
+            guard let close = s.firstIndex(of: "]") else { throw bad }
+            host = s[s.index(after: s.startIndex)..<close]
+            let rest = s[s.index(after: close)...]
+            guard rest.hasPrefix(":") else { throw bad }
+            portText = rest.dropFirst()
+        } else {
+            guard let colon = s.lastIndex(of: ":") else { throw bad }
+            host = s[..<colon]
+            portText = s[s.index(after: colon)...]
+        }
+        if host == "localhost" { host = "127.0.0.1" }
+        guard !host.isEmpty, let port = UInt16(portText) else { throw bad }
+        return (String(host), port)
+    }
+
+    /// An http(s) origin without a trailing slash.
+    static func origin(_ s: String, setting: String) throws -> String {
+        var v = s
+        while v.hasSuffix("/") { v.removeLast() }
+        guard let u = URLComponents(string: v), let scheme = u.scheme, ["http", "https"].contains(scheme),
+              let host = u.host, !host.isEmpty else {
+            throw ConfigurationError(setting: setting, message: "must be an http:// or https:// URL, got \(s.prefix(100))")
+        }
+        return v
+    }
+}

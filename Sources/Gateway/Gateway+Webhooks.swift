@@ -1,0 +1,42 @@
+import HTTPServer
+import Store
+import Xero
+
+extension Gateway {
+    /// R16: verify the signature, commit the delivery, and only then answer 200 with no body.
+    func receiveWebhook(_ request: Request) -> HandlerResult {
+        guard verifier.isValid(body: request.body, signature: request.headers["x-xero-signature"]) else {
+            metrics.webhook("rejected")
+            logger.notice("webhook rejected: missing or bad signature", metadata: ["bytes": "\(request.body.count)"])
+            return .respond(.empty(401))
+        }
+        let payload = WebhookPayload.parse(request.body)
+        let delivery = DeliveryInput(
+            body: request.body,
+            events: payload.events.map {
+                InboxEventInput(tenantId: $0.tenantId, tenantType: $0.tenantType, category: $0.eventCategory,
+                                type: $0.eventType, resourceId: $0.resourceId, resourceUrl: $0.resourceUrl,
+                                eventDateUtc: $0.eventDateUtc)
+            },
+            quarantineReasons: payload.problems)
+        let quarantined = !payload.problems.isEmpty
+        if quarantined {
+            logger.warning("webhook payload quarantined", metadata: ["problems": "\(payload.problems.count)"])
+        }
+        let metrics = self.metrics, logger = self.logger
+        return .deferred { responder in
+            self.inbox.append(delivery) { result in
+                switch result {
+                case .success:
+                    metrics.webhook(quarantined ? "quarantined" : "accepted")
+                    responder.respond(.empty(200))
+                case .failure(let error):
+                    // Not stored: no 200, so Xero delivers it again.
+                    metrics.webhook("failed")
+                    logger.error("webhook not stored", metadata: ["error": "\(error.code)"])
+                    responder.respond(.empty(503))
+                }
+            }
+        }
+    }
+}

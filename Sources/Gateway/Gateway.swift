@@ -1,0 +1,85 @@
+import Foundation
+import HTTPServer
+import Logging
+import Store
+import Xero
+
+/// The running gateway: store, inbox, HTTP server and metrics, wired together.
+public final class Gateway: Sendable {
+    public let configuration: Configuration
+    public let database: Database
+    public let accounts: AccountStore
+    public let inbox: WebhookInbox
+    public let metrics: GatewayMetrics
+    let verifier: WebhookVerifier
+    let logger: Logger
+    let server: Server
+    let startedAt = Date()
+
+    public init(configuration: Configuration, logger: Logger = Logger(label: "xero-gateway")) throws {
+        self.configuration = configuration
+        self.logger = logger
+        database = try Database(path: configuration.databasePath)
+        accounts = AccountStore(database: database)
+        inbox = WebhookInbox(database: database, accounts: accounts)
+        metrics = GatewayMetrics()
+        verifier = WebhookVerifier(webhookKey: configuration.xeroWebhookKey)
+
+        var tlsKey: String?, tlsCert: String?
+        if let k = configuration.tlsKeyPath, let c = configuration.tlsCertPath {
+            guard let key = try? String(contentsOfFile: k, encoding: .utf8) else {
+                throw ConfigurationError(setting: "GATEWAY_TLS_KEY", message: "cannot read \(k)")
+            }
+            guard let cert = try? String(contentsOfFile: c, encoding: .utf8) else {
+                throw ConfigurationError(setting: "GATEWAY_TLS_CERT", message: "cannot read \(c)")
+            }
+            tlsKey = key
+            tlsCert = cert
+        }
+        var router = Router()
+        let serverConfig = ServerConfiguration(host: configuration.listenHost, port: configuration.listenPort,
+                                               tlsKeyPEM: tlsKey, tlsCertPEM: tlsCert)
+        let m = metrics
+        // Routes capture the gateway weakly through a box set below, to avoid a cycle.
+        let box = GatewayBox()
+        Gateway.addRoutes(to: &router, box)
+        server = Server(configuration: serverConfig, router: router) { method, route, status, seconds in
+            m.observe(method: method, route: route, status: status, seconds: seconds)
+        }
+        box.gateway = self
+    }
+
+    /// Starts listening; returns the bound port.
+    @discardableResult
+    public func start() throws -> UInt16 {
+        try server.start()
+        logger.info("listening", metadata: [
+            "address": "\(configuration.listenHost):\(server.port)",
+            "tls": "\(configuration.tlsCertPath != nil)",
+            "db": "\(configuration.databasePath)",
+        ])
+        return server.port
+    }
+
+    public var port: UInt16 { server.port }
+
+    /// Stops accepting, finishes in-flight requests, commits the inbox, closes the store.
+    public func shutdown() {
+        logger.info("shutting down")
+        server.shutdown(timeout: 10)
+        inbox.stop()
+        database.close()
+        logger.info("stopped")
+    }
+
+    static func addRoutes(to router: inout Router, _ box: GatewayBox) {
+        router.post("/webhooks/xero") { box.gateway!.receiveWebhook($0) }
+        router.get("/healthz") { box.gateway!.health($0) }
+        router.get("/metrics") { box.gateway!.metricsText($0) }
+        router.get("/api/v1/xero/events") { box.gateway!.listEvents($0) }
+    }
+}
+
+final class GatewayBox: @unchecked Sendable {
+    weak var gateway: Gateway?
+}

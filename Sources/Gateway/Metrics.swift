@@ -1,0 +1,56 @@
+import Prometheus
+import Synchronization
+
+/// The gateway's Prometheus metrics.
+public final class GatewayMetrics: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+    private let webhookCounters: [String: Counter]
+    private let latency = Mutex<[String: DurationHistogram]>([:])
+    let inboxDepth: Gauge
+    let inboxQueue: Gauge
+    private let eventStates: [String: Gauge]
+
+    public static let webhookOutcomes = ["accepted", "quarantined", "rejected", "failed"]
+
+    public init() {
+        var w: [String: Counter] = [:]
+        for o in GatewayMetrics.webhookOutcomes {
+            w[o] = registry.makeCounter(descriptor: .init(metricName: "xero_webhooks", unitName: "total",
+                                                                      helpText: "Webhook deliveries by outcome"),
+                                        labels: [("outcome", o)])
+        }
+        webhookCounters = w
+        inboxDepth = registry.makeGauge(descriptor: .init(metricName: "xero_inbox_pending", unitName: "events",
+                                                           helpText: "Inbox events waiting to be applied"))
+        inboxQueue = registry.makeGauge(descriptor: .init(metricName: "xero_inbox_writer_queue", unitName: "deliveries",
+                                                          helpText: "Verified deliveries waiting for the group commit"))
+        var s: [String: Gauge] = [:]
+        for st in ["pending", "applied", "failed", "ignored", "unrouted", "quarantined"] {
+            s[st] = registry.makeGauge(descriptor: .init(metricName: "xero_inbox", unitName: "events", helpText: "Inbox events by state"),
+                                       labels: [("state", st)])
+        }
+        eventStates = s
+    }
+
+    public func webhook(_ outcome: String) { webhookCounters[outcome]?.increment() }
+
+    public func observe(method: String, route: String, status: Int, seconds: Double) {
+        let key = method + " " + route
+        let h = latency.withLock { m -> DurationHistogram in
+            if let h = m[key] { return h }
+            let h = registry.makeDurationHistogram(
+                descriptor: .init(metricName: "http_request_duration", unitName: "seconds", helpText: "Time from request to response"),
+                labels: [("method", method), ("route", route)],
+                buckets: [.microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+                          .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+                          .seconds(1), .seconds(2.5), .seconds(5)])
+            m[key] = h
+            return h
+        }
+        h.recordNanoseconds(Int64(seconds * 1e9))
+    }
+
+    func setEventStates(_ counts: [String: Int]) {
+        for (state, g) in eventStates { g.set(Int64(counts[state] ?? 0)) }
+    }
+}

@@ -1,0 +1,62 @@
+import CSQLite
+import Synchronization
+
+/// The SQLite store in WAL mode: one writer connection behind a lock, readers apart.
+/// Every write that acknowledges something to a caller is committed (and fsynced) first.
+public final class Database: Sendable {
+    public let path: String
+    private let writer: Mutex<SQLiteConnection>
+    private let readers: Mutex<[SQLiteConnection]>
+    private let closed = Atomic<Bool>(false)
+
+    /// Opens (creating if needed) and migrates the database at `path`.
+    public init(path: String) throws {
+        self.path = path
+        let w = try SQLiteConnection(path: path, readOnly: false)
+        try w.execute("PRAGMA journal_mode=WAL")
+        try w.execute("PRAGMA synchronous=FULL")
+        try w.execute("PRAGMA foreign_keys=ON")
+        try Migrations.apply(to: w)
+        writer = Mutex(w)
+        readers = Mutex([])
+    }
+
+    /// The schema version after migrations.
+    public var schemaVersion: Int {
+        (try? read { try $0.query("PRAGMA user_version").first?.int("user_version") ?? 0 }) ?? 0
+    }
+
+    /// Runs `body` in one IMMEDIATE transaction on the writer connection; commits durably.
+    public func write<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+        try writer.withLock { c in
+            try c.execute("BEGIN IMMEDIATE")
+            do {
+                let result = try body(c)
+                try c.execute("COMMIT")
+                return result
+            } catch {
+                try? c.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    /// Runs `body` with a reader connection (a consistent snapshot inside one statement).
+    public func read<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+        let c = try readers.withLock { pool -> SQLiteConnection in
+            if let c = pool.popLast() { return c }
+            let c = try SQLiteConnection(path: path, readOnly: false)
+            try c.execute("PRAGMA query_only=ON")
+            return c
+        }
+        defer { readers.withLock { pool in if pool.count < 8 { pool.append(c) } } }
+        return try body(c)
+    }
+
+    /// Checkpoints the WAL and closes; further use is a programming error.
+    public func close() {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        writer.withLock { c in try? c.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
+        readers.withLock { $0.removeAll() }
+    }
+}

@@ -1,0 +1,75 @@
+/// Numbered schema migrations, applied in order at start; `PRAGMA user_version` records the last.
+enum Migrations {
+    static let all: [(version: Int, sql: String)] = [
+        (1, """
+        CREATE TABLE accounts (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE users (
+            id TEXT PRIMARY KEY,
+            account_id TEXT REFERENCES accounts(id),
+            role TEXT NOT NULL CHECK (role IN ('admin', 'staff', 'operator')),
+            token_hash BLOB NOT NULL UNIQUE,
+            created_at TEXT NOT NULL,
+            CHECK ((role = 'operator') = (account_id IS NULL))
+        );
+        CREATE TABLE xero_connections (
+            account_id TEXT PRIMARY KEY REFERENCES accounts(id),
+            state TEXT NOT NULL DEFAULT 'inactive'
+                CHECK (state IN ('inactive', 'active', 'choosing', 'connected', 'needs_reconnect')),
+            tenant_id TEXT UNIQUE,
+            tenant_name TEXT,
+            connected_at TEXT
+        );
+        CREATE TABLE webhook_deliveries (
+            id INTEGER PRIMARY KEY,
+            received_at TEXT NOT NULL,
+            body BLOB NOT NULL,
+            event_count INTEGER NOT NULL,
+            quarantined INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE webhook_events (
+            id INTEGER PRIMARY KEY,
+            delivery_id INTEGER NOT NULL REFERENCES webhook_deliveries(id),
+            account_id TEXT,
+            tenant_id TEXT,
+            tenant_type TEXT,
+            category TEXT,
+            type TEXT,
+            resource_id TEXT,
+            resource_url TEXT,
+            event_date_utc TEXT,
+            state TEXT NOT NULL
+                CHECK (state IN ('pending', 'applied', 'failed', 'ignored', 'unrouted', 'quarantined')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            received_at TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX webhook_events_dedup
+            ON webhook_events (tenant_id, category, resource_id, event_date_utc, type);
+        CREATE INDEX webhook_events_pending ON webhook_events (account_id, id) WHERE state = 'pending';
+        """),
+    ]
+
+    static func apply(to c: SQLiteConnection) throws {
+        let current = try c.query("PRAGMA user_version").first?.int("user_version") ?? 0
+        guard let newest = all.last?.version else { return }
+        if current > newest {
+            throw StoreError(code: "schema_too_new",
+                             message: "database schema version \(current) is newer than this build knows (\(newest))")
+        }
+        for m in all where m.version > current {
+            try c.execute("BEGIN IMMEDIATE")
+            do {
+                try c.execute(m.sql)
+                try c.execute("PRAGMA user_version = \(m.version)")
+                try c.execute("COMMIT")
+            } catch {
+                try? c.execute("ROLLBACK")
+                throw StoreError(code: "migration_failed", message: "migration \(m.version): \(error)")
+            }
+        }
+    }
+}

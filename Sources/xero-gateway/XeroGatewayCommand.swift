@@ -1,0 +1,153 @@
+import ArgumentParser
+import Foundation
+import Gateway
+import Logging
+import Store
+
+@main
+struct XeroGatewayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "xero-gateway",
+        abstract: "SortScape's Xero integration: webhooks, sync and invoices.",
+        subcommands: [Serve.self, Migrate.self, AccountCommand.self, UserCommand.self])
+}
+
+/// Options shared by commands that only need the store.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .customLong("db"), help: "SQLite database path (GATEWAY_DB; default ./data/gateway.sqlite)")
+    var db: String?
+
+    var path: String {
+        db ?? ProcessInfo.processInfo.environment["GATEWAY_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "./data/gateway.sqlite"
+    }
+
+    func open() throws -> Database {
+        let dir = (path as NSString).deletingLastPathComponent
+        if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        do { return try Database(path: path) } catch let e as StoreError {
+            throw CleanExit.message("error: \(e.message)")
+        }
+    }
+}
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+    Foundation.exit(1)
+}
+
+func printJSON(_ object: [String: String?]) {
+    let keys = object.keys.sorted()
+    let body = keys.map { k in "\"\(k)\":" + (object[k]!.map { "\"\($0)\"" } ?? "null") }.joined(separator: ",")
+    print("{" + body + "}")
+}
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve webhooks, the API and the admin screens.")
+
+    @Option(help: "host:port to listen on (GATEWAY_LISTEN)") var listen: String?
+    @Option(help: "SQLite database path (GATEWAY_DB)") var db: String?
+    @Option(name: .customLong("public-url"), help: "public origin (GATEWAY_PUBLIC_URL)") var publicURL: String?
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate (GATEWAY_TLS_CERT)") var tlsCert: String?
+    @Option(name: .customLong("tls-key"), help: "PEM key (GATEWAY_TLS_KEY)") var tlsKey: String?
+    @Option(name: .customLong("sync-interval"), help: "sweep interval in seconds (SYNC_INTERVAL_SECONDS)") var syncInterval: String?
+
+    func run() throws {
+        // Block the stop signals before any thread starts, so only sigwait below sees them.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        signal(SIGPIPE, SIG_IGN)
+
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        var overrides: [String: String] = [:]
+        overrides["GATEWAY_LISTEN"] = listen
+        overrides["GATEWAY_DB"] = db
+        overrides["GATEWAY_PUBLIC_URL"] = publicURL
+        overrides["GATEWAY_TLS_CERT"] = tlsCert
+        overrides["GATEWAY_TLS_KEY"] = tlsKey
+        overrides["SYNC_INTERVAL_SECONDS"] = syncInterval
+        let config: Configuration
+        do {
+            config = try Configuration.load(environment: ProcessInfo.processInfo.environment, overrides: overrides)
+        } catch let e as ConfigurationError {
+            fail(e.description)
+        }
+        let dir = (config.databasePath as NSString).deletingLastPathComponent
+        if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+
+        var logger = Logger(label: "xero-gateway")
+        logger.logLevel = .info
+        let gateway: Gateway
+        do {
+            gateway = try Gateway(configuration: config, logger: logger)
+            try gateway.start()
+        } catch let e as ConfigurationError {
+            fail(e.description)
+        } catch {
+            fail("error: \(error)")
+        }
+        var received: Int32 = 0
+        sigwait(&signals, &received)
+        logger.info("signal received", metadata: ["signal": "\(received == SIGINT ? "SIGINT" : "SIGTERM")"])
+        gateway.shutdown()
+    }
+}
+
+struct Migrate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create or upgrade the database schema.")
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        let db = try store.open()
+        print("schema version \(db.schemaVersion) at \(store.path)")
+        db.close()
+    }
+}
+
+struct AccountCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "account", abstract: "Manage SortScape accounts.",
+                                                    subcommands: [Create.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an account and its first admin; prints JSON with the admin's token.")
+        @Option(help: "account name") var name: String
+        @OptionGroup var store: StoreOptions
+
+        func run() throws {
+            let db = try store.open()
+            defer { db.close() }
+            do {
+                let u = try AccountStore(database: db).createAccount(name: name)
+                printJSON(["accountId": u.accountId, "userId": u.userId, "token": u.token])
+            } catch let e as StoreError {
+                fail("error: \(e.message)")
+            }
+        }
+    }
+}
+
+struct UserCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "user", abstract: "Manage users.",
+                                                    subcommands: [Create.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a user; prints JSON with its token.")
+        @Option(help: "account id (omit for an operator)") var account: String?
+        @Option(help: "admin, staff or operator") var role: String
+        @OptionGroup var store: StoreOptions
+
+        func run() throws {
+            guard let r = Role(rawValue: role) else { fail("error: --role must be admin, staff or operator") }
+            let db = try store.open()
+            defer { db.close() }
+            do {
+                let u = try AccountStore(database: db).createUser(accountId: account, role: r)
+                printJSON(["userId": u.userId, "role": u.role.rawValue, "token": u.token])
+            } catch let e as StoreError {
+                fail("error: \(e.message)")
+            }
+        }
+    }
+}
