@@ -34,6 +34,7 @@ extension Gateway {
             ("workers", .object([
                 ("inboxWriter", .string(writer ? "running" : "stopped")),
                 ("inboxWriterQueue", .number(inbox.queueDepth)),
+                ("unexpandedDeliveries", .number(inbox.unexpandedDeliveries)),
             ])),
             ("inboxBacklog", .number(pending.values.reduce(0, +))),
             ("accounts", .array(accountsJSON)),

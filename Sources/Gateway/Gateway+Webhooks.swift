@@ -3,32 +3,20 @@ import Store
 import Xero
 
 extension Gateway {
-    /// R16: verify the signature, commit the delivery, and only then answer 200 with no body.
+    /// R16: verify the signature, commit the raw delivery, and only then answer 200 with no body.
+    /// Its events are expanded and deduplicated by the inbox just after.
     func receiveWebhook(_ request: Request) -> HandlerResult {
         guard verifier.isValid(body: request.body, signature: request.headers["x-xero-signature"]) else {
             metrics.webhook("rejected")
             logger.notice("webhook rejected: missing or bad signature", metadata: ["bytes": "\(request.body.count)"])
             return .respond(.empty(401))
         }
-        let payload = WebhookPayload.parse(request.body)
-        let delivery = DeliveryInput(
-            body: request.body,
-            events: payload.events.map {
-                InboxEventInput(tenantId: $0.tenantId, tenantType: $0.tenantType, category: $0.eventCategory,
-                                type: $0.eventType, resourceId: $0.resourceId, resourceUrl: $0.resourceUrl,
-                                eventDateUtc: $0.eventDateUtc)
-            },
-            quarantineReasons: payload.problems)
-        let quarantined = !payload.problems.isEmpty
-        if quarantined {
-            logger.warning("webhook payload quarantined", metadata: ["problems": "\(payload.problems.count)"])
-        }
         let metrics = self.metrics, logger = self.logger
         return .deferred { responder in
-            self.inbox.append(delivery) { result in
+            self.inbox.append(request.body) { result in
                 switch result {
                 case .success:
-                    metrics.webhook(quarantined ? "quarantined" : "accepted")
+                    metrics.webhook("accepted")
                     responder.respond(.empty(200))
                 case .failure(let error):
                     // Not stored: no 200, so Xero delivers it again.
@@ -38,5 +26,19 @@ extension Gateway {
                 }
             }
         }
+    }
+}
+
+extension Gateway {
+    /// How the inbox reads a stored body: Xero's payload, normalised; unreadable parts quarantined.
+    static func readDelivery(_ body: [UInt8]) -> DeliveryContents {
+        let payload = WebhookPayload.parse(body)
+        return DeliveryContents(
+            events: payload.events.map {
+                InboxEventInput(tenantId: $0.tenantId, tenantType: $0.tenantType, category: $0.eventCategory,
+                                type: $0.eventType, resourceId: $0.resourceId, resourceUrl: $0.resourceUrl,
+                                eventDateUtc: $0.eventDateUtc)
+            },
+            problems: payload.problems)
     }
 }

@@ -21,7 +21,7 @@ public final class Gateway: Sendable {
         self.logger = logger
         database = try Database(path: configuration.databasePath)
         accounts = AccountStore(database: database)
-        inbox = WebhookInbox(database: database, accounts: accounts)
+        inbox = try WebhookInbox(database: database, accounts: accounts, reader: Gateway.readDelivery)
         metrics = GatewayMetrics()
         verifier = WebhookVerifier(webhookKey: configuration.xeroWebhookKey)
 

@@ -5,12 +5,12 @@ import Synchronization
 public final class GatewayMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
     private let webhookCounters: [String: Counter]
-    private let latency = Mutex<[String: DurationHistogram]>([:])
+    private let latency = Mutex<[RouteKey: DurationHistogram]>([:])
     let inboxDepth: Gauge
     let inboxQueue: Gauge
     private let eventStates: [String: Gauge]
 
-    public static let webhookOutcomes = ["accepted", "quarantined", "rejected", "failed"]
+    public static let webhookOutcomes = ["accepted", "rejected", "failed"]
 
     public init() {
         var w: [String: Counter] = [:]
@@ -34,8 +34,10 @@ public final class GatewayMetrics: Sendable {
 
     public func webhook(_ outcome: String) { webhookCounters[outcome]?.increment() }
 
+    struct RouteKey: Hashable { let method: String; let route: String }
+
     public func observe(method: String, route: String, status: Int, seconds: Double) {
-        let key = method + " " + route
+        let key = RouteKey(method: method, route: route)
         let h = latency.withLock { m -> DurationHistogram in
             if let h = m[key] { return h }
             let h = registry.makeDurationHistogram(

@@ -211,8 +211,8 @@ private let mhdAccessHandler: MHD_AccessHandlerCallback = { cls, connection, url
         ctx.method = method.map { String(cString: $0) } ?? "GET"
         ctx.refuse = server.begin(ctx)
         if let cl = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length"),
-           let n = Int(String(cString: cl)), n > server.configuration.maxBodyBytes {
-            ctx.tooLarge = true
+           let n = Int(String(cString: cl)) {
+            if n > server.configuration.maxBodyBytes { ctx.tooLarge = true } else { ctx.body.reserveCapacity(n) }
         }
         conCls.pointee = Unmanaged.passRetained(ctx).toOpaque()
         return .YES

@@ -23,16 +23,23 @@ enum Migrations {
             tenant_name TEXT,
             connected_at TEXT
         );
+        -- Verified webhook bodies, committed before the 200 (R16). Expanded into
+        -- webhook_events just after, in id order; inbox_cursor records how far.
         CREATE TABLE webhook_deliveries (
             id INTEGER PRIMARY KEY,
             received_at TEXT NOT NULL,
-            body BLOB NOT NULL,
-            event_count INTEGER NOT NULL,
-            quarantined INTEGER NOT NULL DEFAULT 0
+            body BLOB NOT NULL
         );
+        CREATE TABLE inbox_cursor (
+            name TEXT PRIMARY KEY,
+            delivery_id INTEGER NOT NULL
+        );
+        INSERT INTO inbox_cursor (name, delivery_id) VALUES ('expanded_through', 0);
         CREATE TABLE webhook_events (
             id INTEGER PRIMARY KEY,
             delivery_id INTEGER NOT NULL REFERENCES webhook_deliveries(id),
+            -- 16 bytes of SHA-256 over (tenant, category, resource, event date, type); NULL when quarantined.
+            dedup_key BLOB UNIQUE,
             account_id TEXT,
             tenant_id TEXT,
             tenant_type TEXT,
@@ -47,8 +54,6 @@ enum Migrations {
             last_error TEXT,
             received_at TEXT NOT NULL
         );
-        CREATE UNIQUE INDEX webhook_events_dedup
-            ON webhook_events (tenant_id, category, resource_id, event_date_utc, type);
         CREATE INDEX webhook_events_pending ON webhook_events (account_id, id) WHERE state = 'pending';
         """),
     ]

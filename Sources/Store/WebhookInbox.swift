@@ -1,7 +1,8 @@
+import Crypto
 import Foundation
 import Synchronization
 
-/// One event of a verified webhook delivery, normalised for deduplication.
+/// One event of a webhook delivery, normalised for deduplication.
 public struct InboxEventInput: Sendable, Equatable {
     public var tenantId: String
     public var tenantType: String
@@ -22,21 +23,27 @@ public struct InboxEventInput: Sendable, Equatable {
         self.resourceUrl = resourceUrl
         self.eventDateUtc = eventDateUtc
     }
-}
 
-/// A verified delivery: the raw body, its events, and why parts of it could not be read.
-public struct DeliveryInput: Sendable {
-    public var body: [UInt8]
-    public var events: [InboxEventInput]
-    /// Set when the body (or an element of it) is not a readable Xero payload: kept in quarantine.
-    public var quarantineReasons: [String]
-
-    public init(body: [UInt8], events: [InboxEventInput], quarantineReasons: [String] = []) {
-        self.body = body
-        self.events = events
-        self.quarantineReasons = quarantineReasons
+    /// The deduplication key: (tenant, category, resource, event date, type).
+    var dedupKey: [UInt8] {
+        Array(Crypto.sha256(Array("\(tenantId)\u{1}\(category)\u{1}\(resourceId)\u{1}\(eventDateUtc)\u{1}\(type)".utf8)).prefix(16))
     }
 }
+
+/// What a delivery body says: its events, and why any part of it could not be read.
+public struct DeliveryContents: Sendable {
+    public var events: [InboxEventInput]
+    /// A non-empty list keeps the unreadable part in quarantine (visible as `quarantined` events).
+    public var problems: [String]
+
+    public init(events: [InboxEventInput], problems: [String] = []) {
+        self.events = events
+        self.problems = problems
+    }
+}
+
+/// Reads a stored delivery body; supplied by the layer that knows Xero's payload format.
+public typealias DeliveryReader = @Sendable ([UInt8]) -> DeliveryContents
 
 /// An event as stored in the inbox.
 public struct InboxEvent: Sendable, Equatable {
@@ -54,23 +61,33 @@ public struct InboxEvent: Sendable, Equatable {
     public let receivedAt: String
 }
 
-/// The durable webhook inbox. `append` hands a delivery to one writer thread, which commits
-/// everything queued in one transaction (group commit: one fsync for many deliveries) and only
-/// then calls each completion.
+/// The durable webhook inbox (R16).
+///
+/// `append` hands a verified raw body to one writer thread, which commits everything queued in
+/// one transaction (group commit: one fsync for many deliveries) and only then calls each
+/// completion. The same thread then expands committed deliveries into deduplicated events, in
+/// delivery order, as soon as no new delivery is waiting (and at least every half second under
+/// sustained load). Expansion is idempotent and resumes from `inbox_cursor` after a crash.
 public final class WebhookInbox: Sendable {
     public static let eventStates = ["pending", "applied", "failed", "ignored", "unrouted", "quarantined"]
 
     private let db: Database
     private let accounts: AccountStore
+    private let reader: DeliveryReader
     private let condition = NSCondition()
     private let queue = Mutex<Queue>(Queue())
     private let writerDone = Atomic<Bool>(false)
+    private let lastDelivery = Atomic<Int>(0)
+    private let expandedThrough = Atomic<Int>(0)
     /// Deliveries the writer has committed, for metrics.
     public let committedDeliveries = Atomic<Int>(0)
     public let failedBatches = Atomic<Int>(0)
 
+    /// Deliveries expanded per transaction.
+    static let expansionChunk = 256
+
     struct Pending {
-        let delivery: DeliveryInput
+        let body: [UInt8]
         let completion: @Sendable (Result<Void, StoreError>) -> Void
     }
     struct Queue {
@@ -78,19 +95,27 @@ public final class WebhookInbox: Sendable {
         var stopping = false
     }
 
-    public init(database: Database, accounts: AccountStore) {
+    public init(database: Database, accounts: AccountStore, reader: @escaping DeliveryReader) throws {
         db = database
         self.accounts = accounts
+        self.reader = reader
+        let (last, cursor) = try database.read { c -> (Int, Int) in
+            let last = try c.query("SELECT COALESCE(MAX(id), 0) AS n FROM webhook_deliveries").first?.int("n") ?? 0
+            let cur = try c.query("SELECT delivery_id FROM inbox_cursor WHERE name = 'expanded_through'").first?.int("delivery_id") ?? 0
+            return (last, cur)
+        }
+        lastDelivery.store(last, ordering: .relaxed)
+        expandedThrough.store(cursor, ordering: .relaxed)
         let t = Thread { [self] in self.writerLoop() }
         t.name = "inbox-writer"
         t.start()
     }
 
-    /// Queues a delivery; `completion` runs on the writer thread after the commit (or failure).
-    public func append(_ delivery: DeliveryInput, completion: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
+    /// Queues a verified body; `completion` runs on the writer thread once it is on disk (or failed).
+    public func append(_ body: [UInt8], completion: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
         let accepted = queue.withLock { q -> Bool in
             guard !q.stopping else { return false }
-            q.items.append(Pending(delivery: delivery, completion: completion))
+            q.items.append(Pending(body: body, completion: completion))
             return true
         }
         guard accepted else {
@@ -105,10 +130,16 @@ public final class WebhookInbox: Sendable {
     /// Deliveries waiting for the writer.
     public var queueDepth: Int { queue.withLock { $0.items.count } }
 
+    /// Committed deliveries not yet expanded into events.
+    public var unexpandedDeliveries: Int {
+        max(0, lastDelivery.load(ordering: .relaxed) - expandedThrough.load(ordering: .relaxed))
+    }
+
     /// True while the writer thread runs.
     public var writerAlive: Bool { !writerDone.load(ordering: .relaxed) }
 
-    /// Commits what is queued, refuses new work, and waits for the writer to finish.
+    /// Commits what is queued, refuses new work, expands what it can in a few seconds, and
+    /// waits for the writer to finish. Anything left is expanded at the next start.
     public func stop() {
         queue.withLock { $0.stopping = true }
         condition.lock()
@@ -117,66 +148,72 @@ public final class WebhookInbox: Sendable {
         while !writerDone.load(ordering: .acquiring) { usleep(1_000) }
     }
 
+    /// Expands every committed delivery now (tests and shutdown).
+    public func waitUntilExpanded(timeout: Double = 5) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while unexpandedDeliveries > 0 || queueDepth > 0 {
+            if Date() > deadline { return false }
+            usleep(1_000)
+        }
+        return true
+    }
+
+    private func take() -> (batch: [Pending], stopping: Bool) {
+        queue.withLock { q in
+            let n = min(q.items.count, 4096)
+            let b = Array(q.items.prefix(n))
+            q.items.removeFirst(n)
+            return (b, q.stopping)
+        }
+    }
+
+    private var lagging: Bool { expandedThrough.load(ordering: .relaxed) < lastDelivery.load(ordering: .relaxed) }
+
     private func writerLoop() {
         defer { writerDone.store(true, ordering: .releasing) }
+        var lastExpansion = Date()
         while true {
             condition.lock()
-            var batch: [Pending] = []
-            var stop = false
-            while true {
-                (batch, stop) = queue.withLock { q in
-                    let n = min(q.items.count, 2048)
-                    let b = Array(q.items.prefix(n))
-                    q.items.removeFirst(n)
-                    return (b, q.stopping && q.items.isEmpty)
+            var (batch, stopping) = take()
+            if batch.isEmpty && !stopping {
+                if lagging {
+                    // Briefly idle: new deliveries come first, expansion after.
+                    _ = condition.wait(until: Date().addingTimeInterval(0.001))
+                } else {
+                    condition.wait()
                 }
-                if !batch.isEmpty || stop { break }
-                condition.wait()
+                (batch, stopping) = take()
             }
             condition.unlock()
+
             if !batch.isEmpty { commit(batch) }
-            if stop && batch.isEmpty { return }
+            if lagging && (batch.isEmpty || Date().timeIntervalSince(lastExpansion) > 0.5) {
+                expandChunk()
+                lastExpansion = Date()
+            }
+            if stopping && batch.isEmpty {
+                let deadline = Date().addingTimeInterval(3)
+                while lagging && Date() < deadline && expandChunk() {}
+                return
+            }
         }
     }
 
     private func commit(_ batch: [Pending]) {
         let result: Result<Void, StoreError>
         do {
-            let routes = try accounts.tenantRoutes()
             let now = Timestamp.now()
-            try db.write { c in
-                let insertDelivery = try c.prepare(
-                    "INSERT INTO webhook_deliveries (received_at, body, event_count, quarantined) VALUES (?, ?, ?, ?)")
+            let last = try db.write { c -> Int64 in
+                let insert = try c.prepare("INSERT INTO webhook_deliveries (received_at, body) VALUES (?, ?)")
                 for p in batch {
-                    let d = p.delivery
-                    try insertDelivery.bind(.text(now), at: 1)
-                    try d.body.withUnsafeBytes { try insertDelivery.bindBlob($0, at: 2) }
-                    try insertDelivery.bind(.integer(Int64(d.events.count)), at: 3)
-                    try insertDelivery.bind(.integer(d.quarantineReasons.isEmpty ? 0 : 1), at: 4)
-                    while try insertDelivery.step() {}
-                    insertDelivery.reset()
-                    let deliveryId = c.lastInsertRowID
-                    for e in d.events {
-                        let account = routes[e.tenantId]
-                        let ins = try c.prepare("""
-                            INSERT OR IGNORE INTO webhook_events (delivery_id, account_id, tenant_id, tenant_type,
-                                category, type, resource_id, resource_url, event_date_utc, state, received_at)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                            """)
-                        try ins.bind([.integer(deliveryId), account.map { .text($0) } ?? .null, .text(e.tenantId),
-                                      .text(e.tenantType), .text(e.category), .text(e.type), .text(e.resourceId),
-                                      .text(e.resourceUrl), .text(e.eventDateUtc),
-                                      .text(account == nil ? "unrouted" : "pending"), .text(now)])
-                        while try ins.step() {}
-                    }
-                    for reason in d.quarantineReasons {
-                        try c.run("""
-                            INSERT INTO webhook_events (delivery_id, state, last_error, received_at)
-                            VALUES (?, 'quarantined', ?, ?)
-                            """, [.integer(deliveryId), .text(reason), .text(now)])
-                    }
+                    try insert.bind(.text(now), at: 1)
+                    try p.body.withUnsafeBytes { try insert.bindBlob($0, at: 2) }
+                    while try insert.step() {}
+                    insert.reset()
                 }
+                return c.lastInsertRowID
             }
+            lastDelivery.store(Int(last), ordering: .relaxed)
             committedDeliveries.add(batch.count, ordering: .relaxed)
             result = .success(())
         } catch let e as StoreError {
@@ -189,9 +226,58 @@ public final class WebhookInbox: Sendable {
         for p in batch { p.completion(result) }
     }
 
+    /// Expands the next chunk of deliveries; false when there was nothing to do or it failed.
+    @discardableResult
+    private func expandChunk() -> Bool {
+        do {
+            let routes = try accounts.tenantRoutes()
+            let through = try db.write { c -> Int64 in
+                let from = Int64(expandedThrough.load(ordering: .relaxed))
+                let rows = try c.query("SELECT id, received_at, body FROM webhook_deliveries WHERE id > ? ORDER BY id LIMIT ?",
+                                       [.integer(from), .integer(Int64(WebhookInbox.expansionChunk))])
+                guard let lastRow = rows.last, let lastId = lastRow.int("id") else { return from }
+                let insertEvent = try c.prepare("""
+                    INSERT OR IGNORE INTO webhook_events (delivery_id, dedup_key, account_id, tenant_id, tenant_type,
+                        category, type, resource_id, resource_url, event_date_utc, state, received_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+                for row in rows {
+                    let deliveryId = Int64(row.int("id") ?? 0)
+                    let receivedAt = row.string("received_at") ?? Timestamp.now()
+                    let contents = reader(row.blob("body") ?? [])
+                    for e in contents.events {
+                        let account = routes[e.tenantId]
+                        try insertEvent.bind([
+                            .integer(deliveryId), .blob(e.dedupKey), account.map { .text($0) } ?? .null,
+                            .text(e.tenantId), .text(e.tenantType), .text(e.category), .text(e.type),
+                            .text(e.resourceId), .text(e.resourceUrl), .text(e.eventDateUtc),
+                            .text(account == nil ? "unrouted" : "pending"), .text(receivedAt),
+                        ])
+                        while try insertEvent.step() {}
+                        insertEvent.reset()
+                    }
+                    for problem in contents.problems {
+                        try c.run("""
+                            INSERT INTO webhook_events (delivery_id, state, last_error, received_at)
+                            VALUES (?, 'quarantined', ?, ?)
+                            """, [.integer(deliveryId), .text(String(problem.prefix(500))), .text(receivedAt)])
+                    }
+                }
+                try c.run("UPDATE inbox_cursor SET delivery_id = ? WHERE name = 'expanded_through'", [.integer(Int64(lastId))])
+                return Int64(lastId)
+            }
+            let moved = Int(through) > expandedThrough.load(ordering: .relaxed)
+            expandedThrough.store(Int(through), ordering: .relaxed)
+            return moved
+        } catch {
+            failedBatches.add(1, ordering: .relaxed)
+            return false
+        }
+    }
+
     // MARK: - reading
 
-    /// Events visible to `accountId` (nil: every event, for operators), newest last, after `afterId`.
+    /// Events visible to `accountId` (nil: every event, for operators), oldest first, after `afterId`.
     public func events(accountId: String?, state: String?, limit: Int, afterId: Int64?) throws -> [InboxEvent] {
         var sql = """
             SELECT id, delivery_id, account_id, tenant_id, category, type, resource_id, event_date_utc, state,
@@ -214,15 +300,13 @@ public final class WebhookInbox: Sendable {
         }
     }
 
-    /// Count of events per state, optionally for one account.
-    public func counts(accountId: String? = nil) throws -> [String: Int] {
+    /// Count of events per state (a scan: for metrics scrapes, not hot paths).
+    public func counts() throws -> [String: Int] {
         try db.read { c in
             var m: [String: Int] = [:]
-            let rows = accountId == nil
-                ? try c.query("SELECT state, COUNT(*) AS n FROM webhook_events GROUP BY state")
-                : try c.query("SELECT state, COUNT(*) AS n FROM webhook_events WHERE account_id = ? GROUP BY state",
-                              [.text(accountId!)])
-            for r in rows { if let s = r.string("state") { m[s] = r.int("n") ?? 0 } }
+            for r in try c.query("SELECT state, COUNT(*) AS n FROM webhook_events GROUP BY state") {
+                if let s = r.string("state") { m[s] = r.int("n") ?? 0 }
+            }
             return m
         }
     }
