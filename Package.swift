@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "xero-gateway", targets: ["xero-gateway"]),
+        .executable(name: "xero-sim", targets: ["xero-sim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -35,12 +36,19 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // A faithful local Xero: shares HTTPServer and the Xero models, never Sync or Store.
+        .target(name: "XeroSimulator", dependencies: ["HTTPServer", "HTTPClient", "Xero", "Crypto"]),
+        .executableTarget(name: "xero-sim", dependencies: [
+            "XeroSimulator",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
 
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPClient"]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "HTTPServer"]),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "XeroTests", dependencies: ["Xero", "Crypto"]),
+        .testTarget(name: "XeroSimulatorTests", dependencies: ["XeroSimulator", "Xero", "HTTPClient", "HTTPServer", "Crypto"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Store", "HTTPClient", "Crypto", "Xero"]),
     ],
     swiftLanguageModes: [.v6]
