@@ -83,19 +83,16 @@ public enum XeroDate {
             + "\(pad(Int(t.tm_hour), 2)):\(pad(Int(t.tm_min), 2)):\(pad(Int(t.tm_sec), 2)).\(pad(millis, 3))Z"
     }
 
-    /// Milliseconds from `/Date(1573755038314)/` or `/Date(1503348544227+0000)/`.
+    /// Milliseconds from `/Date(1573755038314)/` or `/Date(1503348544227+0000)/`. The number is
+    /// UTC already; an offset only names the local day Xero meant, so it is checked, not applied.
     public static func parseMS(_ s: String) -> Int64? {
         guard s.hasPrefix("/Date("), s.hasSuffix(")/") else { return nil }
         let inner = s.dropFirst(6).dropLast(2)
-        var digits = Substring(inner)
-        var offset: Int64 = 0
-        if let signIdx = inner.dropFirst().firstIndex(where: { $0 == "+" || $0 == "-" }) {
-            digits = inner[..<signIdx]
-            let off = inner[signIdx...]
-            guard off.count == 5, let v = Int64(off.dropFirst()) else { return nil }
-            let minutes = (v / 100) * 60 + v % 100
-            offset = (off.first == "-" ? -1 : 1) * minutes
-            _ = offset  // The ms value is UTC already; the offset only says which local day it was.
+        var digits = inner
+        if let sign = inner.dropFirst().firstIndex(where: { $0 == "+" || $0 == "-" }) {
+            let offset = inner[inner.index(after: sign)...]
+            guard offset.count == 4, offset.allSatisfy(\.isNumber) else { return nil }
+            digits = inner[..<sign]
         }
         return Int64(digits)
     }
