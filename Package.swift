@@ -49,7 +49,9 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "XeroTests", dependencies: ["Xero", "Crypto"]),
         .testTarget(name: "XeroSimulatorTests", dependencies: ["XeroSimulator", "Xero", "HTTPClient", "HTTPServer", "Crypto"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Store", "HTTPClient", "Crypto", "Xero"]),
+        .testTarget(name: "GatewayTests", dependencies: [
+            "Gateway", "Store", "HTTPClient", "Crypto", "Xero", .product(name: "Logging", package: "swift-log"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

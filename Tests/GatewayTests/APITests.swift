@@ -1,0 +1,100 @@
+import Foundation
+import Gateway
+import Testing
+import Xero
+
+@Suite struct EventsAPITests {
+    @Test func r16_eventsAPIRefusesStrangersAndStaff() throws {
+        let t = try TestGateway()
+        let account = try t.gateway.accounts.createAccount(name: "Acme")
+        let staff = try t.gateway.accounts.createUser(accountId: account.accountId, role: .staff)
+        #expect(try t.get("/api/v1/xero/events", token: nil).status == 401)
+        #expect(try t.get("/api/v1/xero/events", token: "xgw_forged").status == 401)
+        let forbidden = try t.get("/api/v1/xero/events", token: staff.token)
+        #expect(forbidden.status == 403)
+        #expect(try JSON.parse(forbidden.body)["error"]?["code"]?.stringValue == "forbidden")
+        #expect(try t.get("/api/v1/xero/events", token: account.token).status == 200)
+    }
+
+    @Test func r16_badQueryParametersAre400() throws {
+        let t = try TestGateway()
+        let op = try t.operatorToken()
+        for q in ["status=bogus", "limit=0", "limit=501", "limit=x", "cursor=-1", "cursor=abc"] {
+            let r = try t.get("/api/v1/xero/events?\(q)", token: op)
+            #expect(r.status == 400, "\(q)")
+            #expect(try JSON.parse(r.body)["error"]?["code"]?.stringValue != nil)
+        }
+    }
+
+    @Test func r16_eventsArePagedWithACursor() throws {
+        let t = try TestGateway()
+        let op = try t.operatorToken()
+        for i in 0..<5 {
+            let id = String(format: "%08x-1111-4111-8111-111111111111", i)
+            #expect(try t.postWebhook(xeroPayload([(tenantA, "CONTACT", "UPDATE", id, "2026-07-22T01:30:00.250")])).status == 200)
+        }
+        #expect(t.gateway.inbox.waitUntilExpanded())
+        let first = try JSON.parse(t.get("/api/v1/xero/events?limit=2", token: op).body)
+        #expect(first["items"]?.arrayValue?.count == 2)
+        let cursor = try #require(first["nextCursor"]?.stringValue)
+        let second = try JSON.parse(t.get("/api/v1/xero/events?limit=2&cursor=\(cursor)", token: op).body)
+        #expect(second["items"]?.arrayValue?.first?["id"] != first["items"]?.arrayValue?.first?["id"])
+        #expect(try t.allEvents(token: op).count == 5)
+    }
+}
+
+@Suite struct HealthAndMetricsTests {
+    @Test func healthzReportsStoreWorkersConnectionsAndBacklog() throws {
+        let t = try TestGateway()
+        let account = try t.gateway.accounts.createAccount(name: "Acme")
+        let r = try t.get("/healthz", token: nil)
+        #expect(r.status == 200)
+        let h = try JSON.parse(r.body)
+        #expect(h["status"]?.stringValue == "ok")
+        #expect(h["store"]?["ok"]?.boolValue == true)
+        #expect(h["workers"]?["inboxWriter"]?.stringValue == "running")
+        #expect(h["inboxBacklog"]?.intValue == 0)
+        #expect(h["accounts"]?.arrayValue?.first?["accountId"]?.stringValue == account.accountId)
+        #expect(h["accounts"]?.arrayValue?.first?["connection"]?.stringValue == "inactive")
+    }
+
+    @Test func healthzIs503WhenTheInboxWriterIsDown() throws {
+        let t = try TestGateway()
+        t.gateway.inbox.stop()
+        let r = try t.get("/healthz", token: nil)
+        #expect(r.status == 503)
+        #expect(try JSON.parse(r.body)["status"]?.stringValue == "unhealthy")
+        // And a webhook that cannot be stored is not acknowledged, so Xero retries it.
+        #expect(try t.postWebhook(xeroPayload([(tenantA, "CONTACT", "UPDATE", "abcdef00-1111-4111-8111-111111111111", "2026-07-22T01:30:00.250")])).status == 503)
+    }
+
+    @Test func metricsCountWebhooksByOutcomeInboxDepthAndLatency() throws {
+        let t = try TestGateway()
+        _ = try t.postWebhook(xeroPayload([(tenantA, "CONTACT", "UPDATE", "abcdef01-1111-4111-8111-111111111111", "2026-07-22T01:30:00.250")]))
+        _ = try t.postWebhook(Array("{}".utf8), signature: "bad")
+        #expect(t.gateway.inbox.waitUntilExpanded())
+        let r = try t.get("/metrics", token: nil)
+        #expect(r.status == 200)
+        let text = r.text
+        #expect(text.contains(#"xero_webhooks_total{outcome="accepted"} 1"#))
+        #expect(text.contains(#"xero_webhooks_total{outcome="rejected"} 1"#))
+        #expect(text.contains(#"xero_inbox_events{state="unrouted"} 1"#))
+        #expect(text.contains("xero_inbox_pending_events 0"))
+        #expect(text.contains(#"http_request_duration_seconds_count{method="POST",route="/webhooks/xero"} 2"#))
+    }
+}
+
+@Suite struct SecretsTests {
+    @Test func secretsNeverReachTheLog() throws {
+        // Capture everything the gateway logs while it handles good and bad webhooks.
+        let t = try TestGateway()
+        let body = xeroPayload([(tenantA, "CONTACT", "UPDATE", "abcdef02-1111-4111-8111-111111111111", "2026-07-22T01:30:00.250")])
+        let goodSignature = t.verifier.signature(for: body)
+        _ = try t.postWebhook(body)
+        _ = try t.postWebhook(body, signature: "AAAA" + goodSignature.dropFirst(4))
+        let log = LogCapture.shared.text
+        #expect(!log.contains(TestGateway.webhookKey))
+        #expect(!log.contains("test-client-secret"))
+        #expect(!log.contains(String(goodSignature.dropFirst(4))))
+    }
+}

@@ -1,0 +1,54 @@
+import Crypto
+import Gateway
+import Testing
+
+@Suite struct ConfigurationTests {
+    let base = TestGateway.environment(dir: "/tmp/x")
+
+    @Test func defaultsAndDerivedValues() throws {
+        var env = base
+        env["GATEWAY_LISTEN"] = nil
+        env["GATEWAY_DB"] = nil
+        let c = try Configuration.load(environment: env)
+        #expect(c.listenHost == "127.0.0.1" && c.listenPort == 8080)
+        #expect(c.databasePath == "./data/gateway.sqlite")
+        #expect(c.redirectURI == "http://127.0.0.1:8080/oauth/xero/callback")
+        #expect(c.xeroAPIURL == "https://api.xero.com")
+        #expect(c.syncIntervalSeconds == 1800)
+    }
+
+    @Test func flagsOverrideTheEnvironment() throws {
+        let c = try Configuration.load(environment: base, overrides: ["GATEWAY_LISTEN": "[::1]:9000", "GATEWAY_PUBLIC_URL": "https://gw.example.com/"])
+        #expect(c.listenHost == "::1" && c.listenPort == 9000)
+        #expect(c.redirectURI == "https://gw.example.com/oauth/xero/callback")
+    }
+
+    @Test(arguments: [
+        ("GATEWAY_SECRET_KEY", nil), ("GATEWAY_SECRET_KEY", "c2hvcnQ="), ("GATEWAY_SECRET_KEY", "not base64!"),
+        ("XERO_WEBHOOK_KEY", nil), ("XERO_CLIENT_ID", nil), ("XERO_CLIENT_SECRET", nil),
+        ("GATEWAY_LISTEN", "8080"), ("GATEWAY_LISTEN", "127.0.0.1:99999"), ("GATEWAY_PUBLIC_URL", "ftp://x"),
+        ("XERO_API_URL", "not a url"), ("SYNC_INTERVAL_SECONDS", "5"), ("SYNC_INTERVAL_SECONDS", "soon"),
+    ] as [(String, String?)])
+    func aMissingOrMalformedSettingIsNamed(setting: String, value: String?) {
+        var env = base
+        env[setting] = value
+        #expect { try Configuration.load(environment: env) } throws: { error in
+            guard let e = error as? ConfigurationError else { return false }
+            return e.setting == setting && e.description.hasPrefix("configuration error: \(setting)")
+        }
+    }
+
+    @Test func tlsCertificateWithoutKeyNamesTheMissingKey() {
+        var env = base
+        env["GATEWAY_TLS_CERT"] = "/tmp/cert.pem"
+        #expect { try Configuration.load(environment: env) } throws: { ($0 as? ConfigurationError)?.setting == "GATEWAY_TLS_KEY" }
+    }
+
+    @Test func secretValuesAreNotEchoedInErrors() {
+        var env = base
+        env["GATEWAY_SECRET_KEY"] = "c3VwZXItc2VjcmV0LXZhbHVl"
+        #expect { try Configuration.load(environment: env) } throws: { error in
+            !"\(error)".contains("c3VwZXItc2VjcmV0LXZhbHVl")
+        }
+    }
+}
