@@ -10,8 +10,9 @@ enum Access {
 extension Gateway {
     /// The caller, or the 401/403 response to give instead.
     func authorize(_ request: Request, _ access: Access) -> Result<User, ResponseError> {
-        guard let header = request.headers["Authorization"], header.hasPrefix("Bearer "),
-              case let token = String(header.dropFirst(7)), !token.isEmpty else {
+        guard let header = request.headers["Authorization"], header.count > 7,
+              header.prefix(7).lowercased() == "bearer ",
+              case let token = String(header.dropFirst(7)).trimmingSpaces(), !token.isEmpty else {
             return .failure(ResponseError(status: 401, code: "unauthenticated", message: "send Authorization: Bearer <token>"))
         }
         let user: User?
@@ -36,4 +37,13 @@ struct ResponseError: Error {
     let code: String
     let message: String
     var response: Response { .error(status, code: code, message: message) }
+}
+
+extension String {
+    func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while s.first == " " { s = s.dropFirst() }
+        while s.last == " " { s = s.dropLast() }
+        return String(s)
+    }
 }

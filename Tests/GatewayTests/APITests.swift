@@ -14,6 +14,8 @@ import Xero
         #expect(forbidden.status == 403)
         #expect(try JSON.parse(forbidden.body)["error"]?["code"]?.stringValue == "forbidden")
         #expect(try t.get("/api/v1/xero/events", token: account.token).status == 200)
+        #expect(try t.request("GET", "/api/v1/xero/events", headers: [("authorization", "bearer \(account.token)")]).status == 200)
+        #expect(try t.request("GET", "/api/v1/xero/events", headers: [("Authorization", "Basic \(account.token)")]).status == 401)
     }
 
     @Test func r16_badQueryParametersAre400() throws {
