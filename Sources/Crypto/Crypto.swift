@@ -52,8 +52,12 @@ public enum Crypto {
 
     /// SHA-256 digest.
     public static func sha256<M: Collection>(_ message: M) -> [UInt8] where M.Element == UInt8 {
+        sha256(Array(message))
+    }
+
+    /// SHA-256 digest of an array (no generic dispatch: for hot paths).
+    public static func sha256(_ m: [UInt8]) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
-        let m = Array(message)
         m.withUnsafeBufferPointer { mp in
             out.withUnsafeMutableBufferPointer { op in
                 _ = SHA256(mp.baseAddress ?? UnsafePointer(emptyByte), m.count, op.baseAddress)

@@ -8,7 +8,7 @@ extension Gateway {
     func health(_ request: Request) -> HandlerResult {
         var healthy = true
         var storeOK = true
-        var connections: [XeroConnection] = []
+        var connections: [AccountConnection] = []
         var pending: [String: Int] = [:]
         do {
             connections = try accounts.connections()

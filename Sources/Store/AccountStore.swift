@@ -29,7 +29,7 @@ public struct IssuedUser: Sendable {
 }
 
 /// The state of an account's Xero connection.
-public struct XeroConnection: Sendable, Equatable {
+public struct AccountConnection: Sendable, Equatable {
     public let accountId: String
     public let state: String
     public let tenantId: String?
@@ -116,17 +116,17 @@ public final class AccountStore: Sendable {
         }
     }
 
-    public func connections() throws -> [XeroConnection] {
+    public func connections() throws -> [AccountConnection] {
         try db.read { c in
             try c.query("SELECT account_id, state, tenant_id, tenant_name, connected_at FROM xero_connections ORDER BY account_id")
-                .map(XeroConnection.init(row:))
+                .map(AccountConnection.init(row:))
         }
     }
 
-    public func connection(accountId: String) throws -> XeroConnection? {
+    public func connection(accountId: String) throws -> AccountConnection? {
         try db.read { c in
             try c.query("SELECT account_id, state, tenant_id, tenant_name, connected_at FROM xero_connections WHERE account_id = ?",
-                        [.text(accountId)]).first.map(XeroConnection.init(row:))
+                        [.text(accountId)]).first.map(AccountConnection.init(row:))
         }
     }
 
@@ -161,7 +161,7 @@ public final class AccountStore: Sendable {
     }
 }
 
-extension XeroConnection {
+extension AccountConnection {
     init(row: Row) {
         self.init(accountId: row.string("account_id") ?? "", state: row.string("state") ?? "inactive",
                   tenantId: row.string("tenant_id"), tenantName: row.string("tenant_name"),

@@ -186,6 +186,19 @@ public final class Statement {
         }
     }
 
+    public func int64(at i: Int32) -> Int64 { sqlite3_column_int64(stmt, i) }
+
+    public func text(at i: Int32) -> String? {
+        guard let p = sqlite3_column_text(stmt, i) else { return nil }
+        return String(cString: p)
+    }
+
+    /// The column's bytes, valid until the next step or reset.
+    public func withBlob<T>(at i: Int32, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        let len = Int(sqlite3_column_bytes(stmt, i))
+        return try body(UnsafeRawBufferPointer(start: sqlite3_column_blob(stmt, i), count: len))
+    }
+
     public func row() -> Row {
         let n = sqlite3_column_count(stmt)
         var cols: [String] = []

@@ -12,9 +12,11 @@ public struct InboxEventInput: Sendable, Equatable {
     public var resourceUrl: String
     /// Canonical UTC form, e.g. 2024-06-21T01:15:39.902Z.
     public var eventDateUtc: String
+    /// The same instant in milliseconds since the epoch.
+    public var eventDateMilliseconds: Int64
 
     public init(tenantId: String, tenantType: String, category: String, type: String,
-                resourceId: String, resourceUrl: String, eventDateUtc: String) {
+                resourceId: String, resourceUrl: String, eventDateUtc: String, eventDateMilliseconds: Int64) {
         self.tenantId = tenantId.lowercased()
         self.tenantType = tenantType.uppercased()
         self.category = category.uppercased()
@@ -22,11 +24,19 @@ public struct InboxEventInput: Sendable, Equatable {
         self.resourceId = resourceId.lowercased()
         self.resourceUrl = resourceUrl
         self.eventDateUtc = eventDateUtc
+        self.eventDateMilliseconds = eventDateMilliseconds
     }
 
-    /// The deduplication key: (tenant, category, resource, event date, type).
+    /// The deduplication key for (tenant, category, resource, event date, type): the event date
+    /// (8 bytes, big-endian, so new keys land at the index's right edge instead of on random
+    /// pages) and 8 bytes of SHA-256 over the rest.
     var dedupKey: [UInt8] {
-        Array(Crypto.sha256(Array("\(tenantId)\u{1}\(category)\u{1}\(resourceId)\u{1}\(eventDateUtc)\u{1}\(type)".utf8)).prefix(16))
+        var key = [UInt8](repeating: 0, count: 16)
+        let ms = UInt64(bitPattern: eventDateMilliseconds) ^ (1 << 63)  // order negatives first
+        for i in 0..<8 { key[i] = UInt8(truncatingIfNeeded: ms >> UInt64(56 - 8 * i)) }
+        let rest = Crypto.sha256(Array("\(tenantId)\u{1}\(category)\u{1}\(resourceId)\u{1}\(type)".utf8))
+        for i in 0..<8 { key[8 + i] = rest[i] }
+        return key
     }
 }
 
@@ -66,8 +76,10 @@ public struct InboxEvent: Sendable, Equatable {
 /// `append` hands a verified raw body to one writer thread, which commits everything queued in
 /// one transaction (group commit: one fsync for many deliveries) and only then calls each
 /// completion. The same thread then expands committed deliveries into deduplicated events, in
-/// delivery order, as soon as no new delivery is waiting (and at least every half second under
-/// sustained load). Expansion is idempotent and resumes from `inbox_cursor` after a crash.
+/// delivery order: at full speed when no delivery is waiting, and with a quarter of its time
+/// while deliveries keep arriving, so acknowledgements come first yet events keep pace with
+/// any rate the machine can sustain. Expansion is idempotent and resumes from `inbox_cursor`
+/// after a crash.
 public final class WebhookInbox: Sendable {
     public static let eventStates = ["pending", "applied", "failed", "ignored", "unrouted", "quarantined"]
 
@@ -82,9 +94,6 @@ public final class WebhookInbox: Sendable {
     /// Deliveries the writer has committed, for metrics.
     public let committedDeliveries = Atomic<Int>(0)
     public let failedBatches = Atomic<Int>(0)
-
-    /// Deliveries expanded per transaction.
-    static let expansionChunk = 256
 
     struct Pending {
         let body: [UInt8]
@@ -169,16 +178,22 @@ public final class WebhookInbox: Sendable {
 
     private var lagging: Bool { expandedThrough.load(ordering: .relaxed) < lastDelivery.load(ordering: .relaxed) }
 
+    /// Share of the writer's busy time that expansion may take while deliveries keep arriving.
+    static let expansionShare = 0.25
+
     private func writerLoop() {
         defer { writerDone.store(true, ordering: .releasing) }
-        var lastExpansion = Date()
+        // Seconds of expansion earned by committing (a quarter of the writer's time under load),
+        // and the measured cost of expanding one delivery, to size chunks to that budget.
+        var budget = 0.0
+        var costPerDelivery = 30e-6
         while true {
             condition.lock()
             var (batch, stopping) = take()
             if batch.isEmpty && !stopping {
                 if lagging {
-                    // Briefly idle: new deliveries come first, expansion after.
-                    _ = condition.wait(until: Date().addingTimeInterval(0.001))
+                    // Quiet for 2 ms: expand at full speed; new deliveries still come first.
+                    _ = condition.wait(until: Date().addingTimeInterval(0.002))
                 } else {
                     condition.wait()
                 }
@@ -186,14 +201,23 @@ public final class WebhookInbox: Sendable {
             }
             condition.unlock()
 
-            if !batch.isEmpty { commit(batch) }
-            if lagging && (batch.isEmpty || Date().timeIntervalSince(lastExpansion) > 0.5) {
-                expandChunk()
-                lastExpansion = Date()
+            if !batch.isEmpty {
+                let started = monotonicNow()
+                commit(batch)
+                let spent = monotonicNow() - started
+                budget = min(budget + spent * WebhookInbox.expansionShare / (1 - WebhookInbox.expansionShare), 0.02)
+            }
+            if lagging && (batch.isEmpty || budget > 0) {
+                let limit = batch.isEmpty ? 128 : max(8, min(256, Int(budget / costPerDelivery)))
+                let started = monotonicNow()
+                let count = expandChunk(limit: limit)
+                let spent = monotonicNow() - started
+                if !batch.isEmpty { budget -= spent }
+                if count > 0 { costPerDelivery = 0.8 * costPerDelivery + 0.2 * spent / Double(count) }
             }
             if stopping && batch.isEmpty {
-                let deadline = Date().addingTimeInterval(3)
-                while lagging && Date() < deadline && expandChunk() {}
+                let deadline = Date().addingTimeInterval(5)
+                while lagging && Date() < deadline && expandChunk(limit: 256) > 0 {}
                 return
             }
         }
@@ -226,25 +250,28 @@ public final class WebhookInbox: Sendable {
         for p in batch { p.completion(result) }
     }
 
-    /// Expands the next chunk of deliveries; false when there was nothing to do or it failed.
+    /// Expands up to `limit` deliveries; returns how many (0 when there was nothing to do or it failed).
     @discardableResult
-    private func expandChunk() -> Bool {
+    private func expandChunk(limit: Int) -> Int {
         do {
             let routes = try accounts.tenantRoutes()
             let through = try db.write { c -> Int64 in
                 let from = Int64(expandedThrough.load(ordering: .relaxed))
-                let rows = try c.query("SELECT id, received_at, body FROM webhook_deliveries WHERE id > ? ORDER BY id LIMIT ?",
-                                       [.integer(from), .integer(Int64(WebhookInbox.expansionChunk))])
-                guard let lastRow = rows.last, let lastId = lastRow.int("id") else { return from }
+                let select = try c.prepare("SELECT id, received_at, body FROM webhook_deliveries WHERE id > ? ORDER BY id LIMIT ?")
+                try select.bind([.integer(from), .integer(Int64(limit))])
+                var read: [(id: Int64, receivedAt: String, contents: DeliveryContents)] = []
+                while try select.step() {
+                    read.append((select.int64(at: 0), select.text(at: 1) ?? Timestamp.now(),
+                                 select.withBlob(at: 2) { reader(Array($0)) }))
+                }
+                select.reset()
+                guard let lastId = read.last?.id else { return from }
                 let insertEvent = try c.prepare("""
                     INSERT OR IGNORE INTO webhook_events (delivery_id, dedup_key, account_id, tenant_id, tenant_type,
                         category, type, resource_id, resource_url, event_date_utc, state, received_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
-                for row in rows {
-                    let deliveryId = Int64(row.int("id") ?? 0)
-                    let receivedAt = row.string("received_at") ?? Timestamp.now()
-                    let contents = reader(row.blob("body") ?? [])
+                for (deliveryId, receivedAt, contents) in read {
                     for e in contents.events {
                         let account = routes[e.tenantId]
                         try insertEvent.bind([
@@ -263,15 +290,15 @@ public final class WebhookInbox: Sendable {
                             """, [.integer(deliveryId), .text(String(problem.prefix(500))), .text(receivedAt)])
                     }
                 }
-                try c.run("UPDATE inbox_cursor SET delivery_id = ? WHERE name = 'expanded_through'", [.integer(Int64(lastId))])
-                return Int64(lastId)
+                try c.run("UPDATE inbox_cursor SET delivery_id = ? WHERE name = 'expanded_through'", [.integer(lastId)])
+                return lastId
             }
-            let moved = Int(through) > expandedThrough.load(ordering: .relaxed)
+            let moved = Int(through) - expandedThrough.load(ordering: .relaxed)
             expandedThrough.store(Int(through), ordering: .relaxed)
-            return moved
+            return max(0, moved)
         } catch {
             failedBatches.add(1, ordering: .relaxed)
-            return false
+            return 0
         }
     }
 
@@ -321,4 +348,10 @@ public final class WebhookInbox: Sendable {
             return m
         }
     }
+}
+
+func monotonicNow() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }

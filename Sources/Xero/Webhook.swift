@@ -31,6 +31,8 @@ public struct WebhookEvent: Sendable, Equatable {
     public let eventType: String
     /// Canonical UTC, e.g. `2024-06-21T01:15:39.902Z`.
     public let eventDateUtc: String
+    /// The same instant in milliseconds since the epoch.
+    public let eventDateMilliseconds: Int64
 }
 
 /// A webhook body read as far as it can be: good events, and a reason for each part that is not.
@@ -101,7 +103,8 @@ public struct WebhookPayload: Sendable {
             return .success(WebhookEvent(resourceUrl: url, resourceId: resourceId.lowercased(),
                                          tenantId: tenantId.lowercased(), tenantType: tenantType.uppercased(),
                                          eventCategory: category.uppercased(), eventType: type.uppercased(),
-                                         eventDateUtc: XeroDate.formatISO(milliseconds: ms)))
+                                         eventDateUtc: XeroDate.formatISO(milliseconds: ms),
+                                         eventDateMilliseconds: ms))
         } catch let p {
             return .failure(p)
         }
