@@ -5,6 +5,7 @@ import Store
 enum Access {
     case admin       // account admins and operators
     case user        // any account user
+    case `operator`  // gateway operators only
 }
 
 extension Gateway {
@@ -25,6 +26,8 @@ extension Gateway {
         switch access {
         case .admin where user.role == .staff:
             return .failure(ResponseError(status: 403, code: "forbidden", message: "this needs an administrator"))
+        case .operator where user.role != .operator:
+            return .failure(ResponseError(status: 403, code: "forbidden", message: "this needs a gateway operator"))
         default:
             return .success(user)
         }

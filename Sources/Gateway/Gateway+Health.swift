@@ -45,8 +45,9 @@ extension Gateway {
         return .respond(r)
     }
 
-    /// `GET /metrics`: Prometheus text.
+    /// `GET /metrics`: Prometheus text, for operators (bearer token).
     func metricsText(_ request: Request) -> HandlerResult {
+        if case .failure(let e) = authorize(request, .operator) { return .respond(e.response) }
         if let counts = try? inbox.counts() {
             metrics.setEventStates(counts)
             metrics.inboxDepth.set(Int64(counts["pending"] ?? 0))

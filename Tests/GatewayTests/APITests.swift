@@ -75,7 +75,10 @@ import Xero
         _ = try t.postWebhook(xeroPayload([(tenantA, "CONTACT", "UPDATE", "abcdef01-1111-4111-8111-111111111111", "2026-07-22T01:30:00.250")]))
         _ = try t.postWebhook(Array("{}".utf8), signature: "bad")
         #expect(t.gateway.inbox.waitUntilExpanded())
-        let r = try t.get("/metrics", token: nil)
+        let admin = try t.gateway.accounts.createAccount(name: "Acme").token
+        #expect(try t.get("/metrics", token: nil).status == 401)
+        #expect(try t.get("/metrics", token: admin).status == 403)
+        let r = try t.get("/metrics", token: try t.operatorToken())
         #expect(r.status == 200)
         let text = r.text
         #expect(text.contains(#"xero_webhooks_total{outcome="accepted"} 1"#))
@@ -83,6 +86,7 @@ import Xero
         #expect(text.contains(#"xero_inbox_events{state="unrouted"} 1"#))
         #expect(text.contains("xero_inbox_pending_events 0"))
         #expect(text.contains(#"http_request_duration_seconds_count{method="POST",route="/webhooks/xero"} 2"#))
+        #expect(text.contains(#"http_request_duration_seconds_count{method="GET",route="/metrics"} 2"#))
     }
 }
 
