@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HTTPClient
 import Synchronization
@@ -149,5 +150,30 @@ import Xero
         #expect(failures.withLock { $0 } == 0)
         #expect(t.gateway.inbox.waitUntilExpanded(timeout: 10))
         #expect(try t.allEvents(token: op).count == n)
+    }
+}
+
+@Suite struct WebhookFuzzTests {
+    @Test func r16_randomBodiesAndSignaturesAreAnsweredNeverCrash() throws {
+        let t = try TestGateway()
+        var rng = SystemRandomNumberGenerator()
+        let fragments = ["{", "}", "[", "]", "\"events\"", ":", ",", "\"tenantId\"", "\"x\"", "null", "1e400", "\\u0000",
+                         "\"eventDateUtc\":\"2026-13-45T99:99:99\"", "\u{feff}", "true", "-0", "\"\\ud800\""]
+        var signed = 0
+        for i in 0..<300 {
+            let body: [UInt8]
+            if i % 3 == 0 {
+                body = (0..<Int.random(in: 0...400, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            } else {
+                body = Array((0..<Int.random(in: 0...40, using: &rng)).map { _ in fragments.randomElement(using: &rng)! }.joined().utf8)
+            }
+            let sign = i % 2 == 0
+            let r = try t.postWebhook(body, signature: sign ? nil : Base64.encode(Crypto.randomBytes(32)))
+            #expect(r.status == (sign ? 200 : 401))
+            if sign { signed += 1 }
+        }
+        #expect(t.gateway.inbox.waitUntilExpanded())
+        #expect(try t.deliveryCount() == signed)
+        #expect(try t.get("/healthz", token: nil).status == 200)
     }
 }

@@ -196,3 +196,32 @@ final class RawSocket {
             throws: { ($0 as? ServerError)?.code == "listen_failed" }
     }
 }
+
+@Suite struct MalformedInputTests {
+    @Test func garbageAndOversizedRequestsNeverTakeTheServerDown() throws {
+        let server = try startServer({ r in r.get("/ping") { _ in .respond(.text(200, "pong")) } },
+                                     config: ServerConfiguration(port: 0, connectionTimeout: 2))
+        defer { server.shutdown() }
+        var generator = SystemRandomNumberGenerator()
+        let attacks: [String] = [
+            "\r\n\r\n",
+            "GARBAGE\r\n\r\n",
+            "GET\r\n\r\n",
+            "GET /ping HTTP/9.9\r\n\r\n",
+            "GET /ping HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+            "POST /ping HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n",
+            "POST /ping HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\n",
+            "GET /ping HTTP/1.1\r\nHost: x\r\nX-Big: \(String(repeating: "a", count: 200_000))\r\n\r\n",
+            "GET /\(String(repeating: "%", count: 5000)) HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET /ping%00%ff HTTP/1.1\r\nHost: x\r\n\r\n",
+            String((0..<3000).map { _ in Character(Unicode.Scalar(UInt8.random(in: 1...255, using: &generator))) }),
+        ]
+        for attack in attacks {
+            let s = try RawSocket(port: server.port)
+            s.send(attack)
+            _ = s.readUntilClosed()
+        }
+        let r = try HTTPClient().send(ClientRequest(url: url(server, "/ping"), timeout: 5))
+        #expect(r.status == 200 && r.text == "pong")
+    }
+}
