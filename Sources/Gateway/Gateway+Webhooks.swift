@@ -35,9 +35,9 @@ extension Gateway {
         let payload = WebhookPayload.parse(body)
         return DeliveryContents(
             events: payload.events.map {
-                InboxEventInput(tenantId: $0.tenantId, tenantType: $0.tenantType, category: $0.eventCategory,
-                                type: $0.eventType, resourceId: $0.resourceId, resourceUrl: $0.resourceUrl,
-                                eventDateUtc: $0.eventDateUtc, eventDateMilliseconds: $0.eventDateMilliseconds)
+                InboxEventInput(tenantId: $0.tenantId, category: $0.eventCategory, type: $0.eventType,
+                                resourceId: $0.resourceId, eventDateUtc: $0.eventDateUtc,
+                                eventDateMilliseconds: $0.eventDateMilliseconds)
             },
             problems: payload.problems)
     }

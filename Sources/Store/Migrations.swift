@@ -42,11 +42,9 @@ enum Migrations {
             dedup_key BLOB UNIQUE,
             account_id TEXT,
             tenant_id TEXT,
-            tenant_type TEXT,
             category TEXT,
             type TEXT,
             resource_id TEXT,
-            resource_url TEXT,
             event_date_utc TEXT,
             state TEXT NOT NULL
                 CHECK (state IN ('pending', 'applied', 'failed', 'ignored', 'unrouted', 'quarantined')),

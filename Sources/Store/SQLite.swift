@@ -25,7 +25,14 @@ public final class SQLiteConnection: @unchecked Sendable {
     let handle: OpaquePointer
     private var cache: [String: Statement] = [:]
 
+    /// Process-wide SQLite settings, applied once before the first connection opens.
+    private static let configured: Bool = {
+        _ = xg_sqlite_disable_memstatus()
+        return sqlite3_initialize() == SQLITE_OK
+    }()
+
     init(path: String, readOnly: Bool) throws {
+        _ = SQLiteConnection.configured
         var db: OpaquePointer?
         let flags = (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE))
             | SQLITE_OPEN_NOMUTEX

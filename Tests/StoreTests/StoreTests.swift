@@ -18,8 +18,8 @@ let fakeReader: DeliveryReader = { body in
         if line.hasPrefix("!") { contents.problems.append(String(line.dropFirst())); continue }
         let f = line.split(separator: " ").map(String.init)
         guard f.count == 5 else { contents.problems.append("bad line"); continue }
-        contents.events.append(InboxEventInput(tenantId: f[0], tenantType: "ORGANISATION", category: f[1], type: f[4],
-                                               resourceId: f[2], resourceUrl: "", eventDateUtc: f[3],
+        contents.events.append(InboxEventInput(tenantId: f[0], category: f[1], type: f[4],
+                                               resourceId: f[2], eventDateUtc: f[3],
                                                eventDateMilliseconds: Int64(f[3].hashValue & 0xffff_ffff)))
     }
     return contents
