@@ -21,8 +21,12 @@ public struct Router: Sendable {
     }
 
     private var routes: [Route] = []
+    private var fallback: Handler?
 
     public init() {}
+
+    /// Handles every request no route matches (any method), instead of the JSON 404/405.
+    public mutating func fallback(_ handler: @escaping Handler) { fallback = handler }
 
     public mutating func add(_ method: String, _ pattern: String, _ handler: @escaping Handler) {
         let segments = Router.split(pattern).map { s -> Segment in
@@ -61,6 +65,7 @@ public struct Router: Sendable {
             }
             allowed.append(route.method)
         }
+        if let fallback { return .found(fallback, pattern: "fallback", parameters: [:]) }
         return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed: allowed)
     }
 

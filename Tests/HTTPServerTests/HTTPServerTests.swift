@@ -64,6 +64,11 @@ final class RawSocket {
         } else { Issue.record("expected 405") }
         if case .notFound = r.match(method: "GET", path: "/a/1") {} else { Issue.record("expected 404") }
         if case .found = r.match(method: "HEAD", path: "/a/1/b") {} else { Issue.record("HEAD should use GET") }
+        r.fallback { _ in .respond(.empty(418)) }
+        if case .found(_, let p, _) = r.match(method: "DELETE", path: "/anything/else") { #expect(p == "fallback") }
+        else { Issue.record("fallback not used") }
+        if case .found(_, let p, _) = r.match(method: "GET", path: "/a/7/b") { #expect(p == "/a/{id}/b") }
+        else { Issue.record("routes must still win over the fallback") }
     }
 }
 
