@@ -49,6 +49,8 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "XeroTests", dependencies: ["Xero", "Crypto"]),
         .testTarget(name: "XeroSimulatorTests", dependencies: ["XeroSimulator", "Xero", "HTTPClient", "HTTPServer", "Crypto"]),
+        // The gateway and the simulator together, over real HTTP.
+        .testTarget(name: "EndToEndTests", dependencies: ["Gateway", "XeroSimulator", "Store", "HTTPClient", "Crypto", "Xero"]),
         .testTarget(name: "GatewayTests", dependencies: [
             "Gateway", "Store", "HTTPClient", "Crypto", "Xero", .product(name: "Logging", package: "swift-log"),
         ]),
