@@ -32,7 +32,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "xero-gateway", dependencies: [
-            "Gateway", "Store",
+            "Gateway", "Store", "Crypto", "HTTPClient", "XeroSimulator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

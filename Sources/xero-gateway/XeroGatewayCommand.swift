@@ -9,7 +9,7 @@ struct XeroGatewayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "xero-gateway",
         abstract: "SortScape's Xero integration: webhooks, sync and invoices.",
-        subcommands: [Serve.self, Migrate.self, AccountCommand.self, UserCommand.self])
+        subcommands: [Serve.self, Migrate.self, AccountCommand.self, UserCommand.self, DemoCommand.self])
 }
 
 /// Options shared by commands that only need the store.
