@@ -32,14 +32,14 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "xero-gateway", dependencies: [
-            "Gateway", "Store", "Crypto", "HTTPClient", "XeroSimulator",
+            "Gateway", "Store", "Crypto", "HTTPClient", "HTTPServer", "XeroSimulator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // A faithful local Xero: shares HTTPServer and the Xero models, never Sync or Store.
         .target(name: "XeroSimulator", dependencies: ["HTTPServer", "HTTPClient", "Xero", "Crypto"]),
         .executableTarget(name: "xero-sim", dependencies: [
-            "XeroSimulator",
+            "XeroSimulator", "HTTPServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import Gateway
 import HTTPClient
+import HTTPServer
 import Logging
 import Store
 import Xero
@@ -19,12 +20,7 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "where the demo keeps its database, keys and tokens") var dir = "data/demo"
 
     func run() throws {
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        sigaddset(&signals, SIGINT)
-        sigaddset(&signals, SIGTERM)
-        pthread_sigmask(SIG_BLOCK, &signals, nil)
-        signal(SIGPIPE, SIG_IGN)
+        let signals = StopSignals.block()
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
 
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
@@ -84,8 +80,7 @@ struct DemoCommand: ParsableCommand {
 
 
         """.utf8))
-        var received: Int32 = 0
-        sigwait(&signals, &received)
+        _ = signals.wait()
         simulator.shutdown()
         gateway.shutdown()
     }

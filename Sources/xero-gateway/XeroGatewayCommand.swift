@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Gateway
+import HTTPServer
 import Logging
 import Store
 
@@ -52,13 +53,7 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("sync-interval"), help: "sweep interval in seconds (SYNC_INTERVAL_SECONDS)") var syncInterval: String?
 
     func run() throws {
-        // Block the stop signals before any thread starts, so only sigwait below sees them.
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        sigaddset(&signals, SIGINT)
-        sigaddset(&signals, SIGTERM)
-        pthread_sigmask(SIG_BLOCK, &signals, nil)
-        signal(SIGPIPE, SIG_IGN)
+        let signals = StopSignals.block()
 
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         var overrides: [String: String] = [:]
@@ -88,9 +83,7 @@ struct Serve: ParsableCommand {
         } catch {
             fail("error: \(error)")
         }
-        var received: Int32 = 0
-        sigwait(&signals, &received)
-        logger.info("signal received", metadata: ["signal": "\(received == SIGINT ? "SIGINT" : "SIGTERM")"])
+        logger.info("signal received", metadata: ["signal": "\(signals.wait())"])
         gateway.shutdown()
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HTTPServer
 import XeroSimulator
 
 @main
@@ -19,13 +20,7 @@ struct XeroSimCommand: ParsableCommand {
     @Option(name: .customLong("app-name"), help: "the app's name (ProviderName in responses)") var appName = "SortScape"
 
     func run() throws {
-        // Block the stop signals before any thread starts, so only sigwait below sees them.
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        sigaddset(&signals, SIGINT)
-        sigaddset(&signals, SIGTERM)
-        pthread_sigmask(SIG_BLOCK, &signals, nil)
-        signal(SIGPIPE, SIG_IGN)
+        let signals = StopSignals.block()
 
         let env = ProcessInfo.processInfo.environment
         func setting(_ name: String) -> String? { env[name].flatMap { $0.isEmpty ? nil : $0 } }
@@ -87,9 +82,7 @@ struct XeroSimCommand: ParsableCommand {
         out.append("  control        \(base)/sim/state")
         say(out.joined(separator: "\n"))
 
-        var received: Int32 = 0
-        sigwait(&signals, &received)
-        say("xero-sim: \(received == SIGINT ? "SIGINT" : "SIGTERM") received, stopping")
+        say("xero-sim: \(signals.wait()) received, stopping")
         sim.shutdown()
     }
 }
