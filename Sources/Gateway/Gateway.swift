@@ -22,7 +22,7 @@ public final class Gateway: Sendable {
         database = try Database(path: configuration.databasePath)
         accounts = AccountStore(database: database)
         inbox = try WebhookInbox(database: database, accounts: accounts, reader: Gateway.readDelivery)
-        metrics = GatewayMetrics()
+        metrics = GatewayMetrics(routes: Gateway.routes.map { ($0.method, $0.pattern) })
         verifier = WebhookVerifier(webhookKey: configuration.xeroWebhookKey)
 
         var tlsKey: String?, tlsCert: String?
@@ -72,11 +72,22 @@ public final class Gateway: Sendable {
         logger.info("stopped")
     }
 
+    /// Every endpoint: method, path pattern, handler.
+    static let routes: [(method: String, pattern: String, handle: @Sendable (Gateway, Request) -> HandlerResult)] = [
+        ("POST", "/webhooks/xero", { $0.receiveWebhook($1) }),
+        ("GET", "/healthz", { $0.health($1) }),
+        ("GET", "/metrics", { $0.metricsText($1) }),
+        ("GET", "/api/v1/xero/events", { $0.listEvents($1) }),
+    ]
+
     static func addRoutes(to router: inout Router, _ box: GatewayBox) {
-        router.post("/webhooks/xero") { box.gateway!.receiveWebhook($0) }
-        router.get("/healthz") { box.gateway!.health($0) }
-        router.get("/metrics") { box.gateway!.metricsText($0) }
-        router.get("/api/v1/xero/events") { box.gateway!.listEvents($0) }
+        for r in routes {
+            let handle = r.handle
+            router.add(r.method, r.pattern) { request in
+                guard let gateway = box.gateway else { return .respond(.error(503, code: "shutting_down", message: "the gateway is stopping")) }
+                return handle(gateway, request)
+            }
+        }
     }
 }
 

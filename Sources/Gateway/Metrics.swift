@@ -5,6 +5,8 @@ import Synchronization
 public final class GatewayMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
     private let webhookCounters: [String: Counter]
+    /// Histograms of the gateway's own routes, made up front so the hot path takes no lock.
+    private let knownLatency: [RouteKey: DurationHistogram]
     private let latency = Mutex<[RouteKey: DurationHistogram]>([:])
     let inboxDepth: Gauge
     let inboxQueue: Gauge
@@ -12,7 +14,7 @@ public final class GatewayMetrics: Sendable {
 
     public static let webhookOutcomes = ["accepted", "rejected", "failed"]
 
-    public init() {
+    public init(routes: [(method: String, route: String)] = []) {
         var w: [String: Counter] = [:]
         for o in GatewayMetrics.webhookOutcomes {
             w[o] = registry.makeCounter(descriptor: .init(metricName: "xero_webhooks", unitName: "total",
@@ -30,6 +32,18 @@ public final class GatewayMetrics: Sendable {
                                        labels: [("state", st)])
         }
         eventStates = s
+        var known: [RouteKey: DurationHistogram] = [:]
+        for r in routes { known[RouteKey(method: r.method, route: r.route)] = GatewayMetrics.histogram(registry, r.method, r.route) }
+        knownLatency = known
+    }
+
+    static func histogram(_ registry: PrometheusCollectorRegistry, _ method: String, _ route: String) -> DurationHistogram {
+        registry.makeDurationHistogram(
+            descriptor: .init(metricName: "http_request_duration", unitName: "seconds", helpText: "Time from request to response"),
+            labels: [("method", method), ("route", route)],
+            buckets: [.microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+                      .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+                      .seconds(1), .seconds(2.5), .seconds(5)])
     }
 
     public func webhook(_ outcome: String) { webhookCounters[outcome]?.increment() }
@@ -38,14 +52,9 @@ public final class GatewayMetrics: Sendable {
 
     public func observe(method: String, route: String, status: Int, seconds: Double) {
         let key = RouteKey(method: method, route: route)
-        let h = latency.withLock { m -> DurationHistogram in
+        let h = knownLatency[key] ?? latency.withLock { m -> DurationHistogram in
             if let h = m[key] { return h }
-            let h = registry.makeDurationHistogram(
-                descriptor: .init(metricName: "http_request_duration", unitName: "seconds", helpText: "Time from request to response"),
-                labels: [("method", method), ("route", route)],
-                buckets: [.microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
-                          .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
-                          .seconds(1), .seconds(2.5), .seconds(5)])
+            let h = GatewayMetrics.histogram(registry, method, route)
             m[key] = h
             return h
         }

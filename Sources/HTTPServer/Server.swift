@@ -51,6 +51,8 @@ public final class Server: @unchecked Sendable {
     let observer: ResponseObserver?
     private var daemon: OpaquePointer?
     private let state = Mutex(State())
+    /// One empty MHD response, reused (libmicrohttpd reference-counts responses).
+    let emptyResponse: OpaquePointer? = xg_mhd_empty_response()
     private var keyCString: UnsafeMutablePointer<CChar>?
     private var certCString: UnsafeMutablePointer<CChar>?
 
@@ -67,6 +69,7 @@ public final class Server: @unchecked Sendable {
 
     deinit {
         if let d = daemon { MHD_stop_daemon(d) }
+        if let r = emptyResponse { MHD_destroy_response(r) }
         free(keyCString)
         free(certCString)
     }
@@ -183,6 +186,12 @@ private func collectValues(_ connection: OpaquePointer, _ kind: MHD_ValueKind) -
 }
 
 private func queue(_ connection: OpaquePointer, _ response: Response, server: Server, ctx: RequestContext) -> MHD_Result {
+    // Bodiless, headerless answers (the webhook's 200 and 401) share one response object.
+    if response.body.isEmpty && response.headers.fields.isEmpty, let shared = server.emptyResponse {
+        let result = MHD_queue_response(connection, UInt32(response.status), shared)
+        server.observer?(ctx.method, ctx.route, response.status, monotonicSeconds() - ctx.started)
+        return result
+    }
     let r: OpaquePointer?
     if response.body.isEmpty {
         r = xg_mhd_empty_response()

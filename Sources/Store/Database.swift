@@ -29,10 +29,10 @@ public final class Database: Sendable {
     /// Runs `body` in one IMMEDIATE transaction on the writer connection; commits durably.
     public func write<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
         try writer.withLock { c in
-            try c.execute("BEGIN IMMEDIATE")
+            try c.run("BEGIN IMMEDIATE")
             do {
                 let result = try body(c)
-                try c.execute("COMMIT")
+                try c.run("COMMIT")
                 return result
             } catch {
                 try? c.execute("ROLLBACK")
