@@ -36,18 +36,18 @@ public enum Crypto {
         return out
     }
 
-    /// HMAC-SHA256 over a raw buffer, avoiding a copy on the hot path.
-    public static func hmacSHA256(key: [UInt8], message: UnsafeRawBufferPointer) -> [UInt8] {
+    /// HMAC-SHA256 over a raw buffer, avoiding a copy on the hot path; nil if OpenSSL fails.
+    public static func hmacSHA256(key: [UInt8], message: UnsafeRawBufferPointer) -> [UInt8]? {
         var out = [UInt8](repeating: 0, count: 32)
         var outLen: UInt32 = 0
-        key.withUnsafeBytes { kp in
+        let ok = key.withUnsafeBytes { kp in
             out.withUnsafeMutableBufferPointer { op in
-                _ = HMAC(EVP_sha256(), kp.baseAddress ?? UnsafeRawPointer(emptyByte), Int32(key.count),
-                         message.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(emptyByte),
-                         message.count, op.baseAddress, &outLen)
+                HMAC(EVP_sha256(), kp.baseAddress ?? UnsafeRawPointer(emptyByte), Int32(key.count),
+                     message.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(emptyByte),
+                     message.count, op.baseAddress, &outLen) != nil
             }
         }
-        return out
+        return ok && outLen == 32 ? out : nil
     }
 
     /// SHA-256 digest.

@@ -4,8 +4,11 @@ import Store
 import Xero
 
 extension Gateway {
-    /// `GET /healthz`: store, workers, connections, inbox backlog; 503 when unhealthy.
+    /// `GET /healthz`: store, workers, connections, inbox backlog; 503 when unhealthy. Anyone
+    /// sees accounts counted by connection state; an operator's token shows each account.
     func health(_ request: Request) -> HandlerResult {
+        let detailed = request.headers["Authorization"] != nil
+            && (try? authorize(request, .operator).get()) != nil
         var healthy = true
         var storeOK = true
         var connections: [AccountConnection] = []
@@ -19,13 +22,20 @@ extension Gateway {
         }
         let writer = inbox.writerAlive
         if !writer { healthy = false }
-        let accountsJSON: [JSON] = connections.map { c in
-            .object([
-                ("accountId", .string(c.accountId)),
-                ("connection", .string(c.state)),
-                ("tenantId", c.tenantId.map(JSON.string) ?? .null),
-                ("inboxBacklog", .number(pending[c.accountId] ?? 0)),
-            ])
+        let accountsJSON: JSON
+        if detailed {
+            accountsJSON = .array(connections.map { c in
+                .object([
+                    ("accountId", .string(c.accountId)),
+                    ("connection", .string(c.state)),
+                    ("tenantId", c.tenantId.map(JSON.string) ?? .null),
+                    ("inboxBacklog", .number(pending[c.accountId] ?? 0)),
+                ])
+            })
+        } else {
+            var byState: [String: Int] = [:]
+            for c in connections { byState[c.state, default: 0] += 1 }
+            accountsJSON = .object(byState.sorted { $0.key < $1.key }.map { ($0.key, JSON.number($0.value)) })
         }
         let body: JSON = .object([
             ("status", .string(healthy ? "ok" : "unhealthy")),
@@ -37,7 +47,7 @@ extension Gateway {
                 ("unexpandedDeliveries", .number(inbox.unexpandedDeliveries)),
             ])),
             ("inboxBacklog", .number(pending.values.reduce(0, +))),
-            ("accounts", .array(accountsJSON)),
+            ("accounts", accountsJSON),
             ("lastSweepAgeSeconds", .null),
         ])
         var r = Response.json(healthy ? 200 : 503, Array(body.serialized.utf8))

@@ -63,11 +63,15 @@ public final class Gateway: Sendable {
 
     public var port: UInt16 { server.port }
 
-    /// Stops accepting, finishes in-flight requests, commits the inbox, closes the store.
+    /// Stops accepting, commits (and answers) every queued delivery, finishes in-flight
+    /// requests, closes the store.
     public func shutdown() {
         logger.info("shutting down")
-        server.shutdown(timeout: 10)
+        server.quiesce()
         inbox.stop()
+        if !server.shutdown(timeout: 10) {
+            logger.error("deferred answers still outstanding after 10 s; leaving connections to the exiting process")
+        }
         database.close()
         logger.info("stopped")
     }

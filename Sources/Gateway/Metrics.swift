@@ -50,11 +50,15 @@ public final class GatewayMetrics: Sendable {
 
     struct RouteKey: Hashable { let method: String; let route: String }
 
+    /// Methods kept as metric labels; anything else a client sends is counted as OTHER, so no
+    /// request can mint new series.
+    static let methods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
     public func observe(method: String, route: String, status: Int, seconds: Double) {
-        let key = RouteKey(method: method, route: route)
+        let key = RouteKey(method: GatewayMetrics.methods.contains(method) ? method : "OTHER", route: route)
         let h = knownLatency[key] ?? latency.withLock { m -> DurationHistogram in
             if let h = m[key] { return h }
-            let h = GatewayMetrics.histogram(registry, method, route)
+            let h = GatewayMetrics.histogram(registry, key.method, key.route)
             m[key] = h
             return h
         }

@@ -58,6 +58,7 @@ public final class Server: @unchecked Sendable {
 
     struct State {
         var inFlight = 0
+        var suspended = 0
         var stopping = false
     }
 
@@ -100,20 +101,38 @@ public final class Server: @unchecked Sendable {
         port = xg_mhd_bound_port(d)
     }
 
-    /// Stops accepting, lets in-flight requests (deferred ones included) finish for up to
-    /// `timeout` seconds, then closes every connection.
-    public func shutdown(timeout: Double = 10) {
+    /// Stops accepting new connections and answers new requests on open ones with 503.
+    public func quiesce() {
         guard let d = daemon else { return }
-        state.withLock { $0.stopping = true }
-        let fd = MHD_quiesce_daemon(d)
-        if fd >= 0 { close(fd) }
+        let first = state.withLock { s -> Bool in
+            defer { s.stopping = true }
+            return !s.stopping
+        }
+        if first {
+            let fd = MHD_quiesce_daemon(d)
+            if fd >= 0 { close(fd) }
+        }
+    }
+
+    /// Stops accepting, lets in-flight requests (deferred ones included) finish for up to
+    /// `timeout` seconds, then closes every connection. Returns false, leaving the daemon
+    /// running, if deferred answers are still outstanding: libmicrohttpd must not be stopped
+    /// with suspended connections (the process is exiting anyway).
+    @discardableResult
+    public func shutdown(timeout: Double = 10) -> Bool {
+        guard let d = daemon else { return true }
+        quiesce()
         let deadline = monotonicSeconds() + timeout
         while state.withLock({ $0.inFlight }) > 0 && monotonicSeconds() < deadline {
             usleep(5_000)
         }
+        if state.withLock({ $0.suspended }) > 0 { return false }
         MHD_stop_daemon(d)
         daemon = nil
+        return true
     }
+
+    fileprivate func suspended(_ delta: Int) { state.withLock { $0.suspended += delta } }
 
     // MARK: - per request
 
@@ -152,17 +171,20 @@ final class RequestContext: @unchecked Sendable {
 public final class Responder: Sendable {
     private let connection: UnsafeSendablePointer
     private let context: RequestContext
+    private let server: Server
     private let used = Atomic<Bool>(false)
 
-    init(connection: OpaquePointer, context: RequestContext) {
+    init(connection: OpaquePointer, context: RequestContext, server: Server) {
         self.connection = UnsafeSendablePointer(connection)
         self.context = context
+        self.server = server
     }
 
     public func respond(_ response: Response) {
         guard !used.exchange(true, ordering: .acquiringAndReleasing) else { return }
         context.deferred.withLock { $0 = response }
         MHD_resume_connection(connection.pointer)
+        server.suspended(-1)
     }
 }
 
@@ -285,8 +307,9 @@ private let mhdAccessHandler: MHD_AccessHandlerCallback = { cls, connection, url
         case .deferred(let work):
             // Suspend before handing off, so a fast answer cannot race the suspension.
             ctx.suspended = true
+            server.suspended(1)
             MHD_suspend_connection(connection)
-            work(Responder(connection: connection, context: ctx))
+            work(Responder(connection: connection, context: ctx, server: server))
             return .YES
         }
     }

@@ -40,7 +40,6 @@ public struct AccountConnection: Sendable, Equatable {
 /// Accounts, users and their tokens, and the tenant → account routing of Xero connections.
 public final class AccountStore: Sendable {
     let db: Database
-    private let routes = Mutex<[String: String]?>(nil)
 
     public init(database: Database) { db = database }
 
@@ -143,21 +142,16 @@ public final class AccountStore: Sendable {
             try c.run("UPDATE webhook_events SET account_id = ?, state = 'pending' WHERE tenant_id = ? AND state = 'unrouted'",
                       [.text(accountId), .text(tenant)])
         }
-        routes.withLock { $0 = nil }
     }
 
-    /// Tenant id (lowercase) → account id, for every account with a tenant.
-    public func tenantRoutes() throws -> [String: String] {
-        if let r = routes.withLock({ $0 }) { return r }
-        let r = try db.read { c in
-            var m: [String: String] = [:]
-            for row in try c.query("SELECT account_id, tenant_id FROM xero_connections WHERE tenant_id IS NOT NULL") {
-                if let t = row.string("tenant_id"), let a = row.string("account_id") { m[t] = a }
-            }
-            return m
+    /// Tenant id (lowercase) → account id, for every account with a tenant. Read it inside the
+    /// transaction that uses it, so a connection made meanwhile cannot be missed.
+    static func tenantRoutes(_ c: SQLiteConnection) throws -> [String: String] {
+        var m: [String: String] = [:]
+        for row in try c.query("SELECT account_id, tenant_id FROM xero_connections WHERE tenant_id IS NOT NULL") {
+            if let t = row.string("tenant_id"), let a = row.string("account_id") { m[t] = a }
         }
-        routes.withLock { $0 = r }
-        return r
+        return m
     }
 }
 

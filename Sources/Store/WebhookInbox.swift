@@ -182,6 +182,7 @@ public final class WebhookInbox: Sendable {
         // and the measured cost of expanding one delivery, to size chunks to that budget.
         var budget = 0.0
         var costPerDelivery = 30e-6
+        var pausedUntil = 0.0  // after a failed expansion, acknowledgements only for a second
         while true {
             condition.lock()
             var (batch, stopping) = take()
@@ -202,13 +203,17 @@ public final class WebhookInbox: Sendable {
                 let spent = monotonicNow() - started
                 budget = min(budget + spent * WebhookInbox.expansionShare / (1 - WebhookInbox.expansionShare), 0.02)
             }
-            if lagging && (batch.isEmpty || budget > 0) {
+            if lagging && (batch.isEmpty || budget > 0) && monotonicNow() >= pausedUntil {
                 let limit = batch.isEmpty ? 128 : max(8, min(256, Int(budget / costPerDelivery)))
                 let started = monotonicNow()
                 let count = expandChunk(limit: limit)
                 let spent = monotonicNow() - started
                 if !batch.isEmpty { budget -= spent }
-                if count > 0 { costPerDelivery = 0.8 * costPerDelivery + 0.2 * spent / Double(count) }
+                if count > 0 {
+                    costPerDelivery = 0.8 * costPerDelivery + 0.2 * spent / Double(count)
+                } else {
+                    pausedUntil = monotonicNow() + 1
+                }
             }
             if stopping && batch.isEmpty {
                 let deadline = Date().addingTimeInterval(5)
@@ -249,15 +254,15 @@ public final class WebhookInbox: Sendable {
     @discardableResult
     private func expandChunk(limit: Int) -> Int {
         do {
-            let routes = try accounts.tenantRoutes()
             let through = try db.write { c -> Int64 in
+                let routes = try AccountStore.tenantRoutes(c)
                 let from = Int64(expandedThrough.load(ordering: .relaxed))
                 let select = try c.prepare("SELECT id, received_at, body FROM webhook_deliveries WHERE id > ? ORDER BY id LIMIT ?")
                 try select.bind([.integer(from), .integer(Int64(limit))])
-                var read: [(id: Int64, receivedAt: String, contents: DeliveryContents)] = []
+                var read: [(id: Int64, receivedAt: String, contents: DeliveryContents, body: [UInt8])] = []
                 while try select.step() {
-                    read.append((select.int64(at: 0), select.text(at: 1) ?? Timestamp.now(),
-                                 select.withBlob(at: 2) { reader(Array($0)) }))
+                    let body = select.withBlob(at: 2) { Array($0) }
+                    read.append((select.int64(at: 0), select.text(at: 1) ?? Timestamp.now(), reader(body), body))
                 }
                 select.reset()
                 guard let lastId = read.last?.id else { return from }
@@ -266,7 +271,7 @@ public final class WebhookInbox: Sendable {
                         category, type, resource_id, event_date_utc, state, received_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
-                for (deliveryId, receivedAt, contents) in read {
+                for (deliveryId, receivedAt, contents, body) in read {
                     for e in contents.events {
                         let account = routes[e.tenantId]
                         try insertEvent.bind([
@@ -278,11 +283,14 @@ public final class WebhookInbox: Sendable {
                         while try insertEvent.step() {}
                         insertEvent.reset()
                     }
-                    for problem in contents.problems {
+                    // A re-sent unreadable delivery (its 200 lost) is quarantined once: keyed on
+                    // the body and the problem's position in it.
+                    for (n, problem) in contents.problems.enumerated() {
+                        let key = Array(Crypto.sha256(body + [0, UInt8(truncatingIfNeeded: n), UInt8(truncatingIfNeeded: n >> 8)]).prefix(16))
                         try c.run("""
-                            INSERT INTO webhook_events (delivery_id, state, last_error, received_at)
-                            VALUES (?, 'quarantined', ?, ?)
-                            """, [.integer(deliveryId), .text(String(problem.prefix(500))), .text(receivedAt)])
+                            INSERT OR IGNORE INTO webhook_events (delivery_id, dedup_key, state, last_error, received_at)
+                            VALUES (?, ?, 'quarantined', ?, ?)
+                            """, [.integer(deliveryId), .blob(key), .text(String(problem.prefix(500))), .text(receivedAt)])
                     }
                 }
                 try c.run("UPDATE inbox_cursor SET delivery_id = ? WHERE name = 'expanded_through'", [.integer(lastId)])

@@ -16,7 +16,7 @@ public struct WebhookVerifier: Sendable {
         guard let signature, signature.utf8.count == 44, let given = Base64.decode(signature), given.count == 32 else {
             return false
         }
-        let expected = body.withUnsafeBytes { Crypto.hmacSHA256(key: key, message: $0) }
+        guard let expected = body.withUnsafeBytes({ Crypto.hmacSHA256(key: key, message: $0) }) else { return false }
         return Crypto.constantTimeEquals(expected, given)
     }
 }

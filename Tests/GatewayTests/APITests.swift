@@ -56,8 +56,14 @@ import Xero
         #expect(h["store"]?["ok"]?.boolValue == true)
         #expect(h["workers"]?["inboxWriter"]?.stringValue == "running")
         #expect(h["inboxBacklog"]?.intValue == 0)
-        #expect(h["accounts"]?.arrayValue?.first?["accountId"]?.stringValue == account.accountId)
-        #expect(h["accounts"]?.arrayValue?.first?["connection"]?.stringValue == "inactive")
+        // Strangers see counts by connection state, never account or tenant ids.
+        #expect(h["accounts"]?["inactive"]?.intValue == 1)
+        #expect(!r.text.contains(account.accountId!))
+        // An operator sees each account.
+        let d = try JSON.parse(t.get("/healthz", token: try t.operatorToken()).body)
+        #expect(d["accounts"]?.arrayValue?.first?["accountId"]?.stringValue == account.accountId)
+        #expect(d["accounts"]?.arrayValue?.first?["connection"]?.stringValue == "inactive")
+        #expect(try JSON.parse(t.get("/healthz", token: account.token).body)["accounts"]?.arrayValue == nil)
     }
 
     @Test func healthzIs503WhenTheInboxWriterIsDown() throws {
@@ -87,6 +93,11 @@ import Xero
         #expect(text.contains("xero_inbox_pending_events 0"))
         #expect(text.contains(#"http_request_duration_seconds_count{method="POST",route="/webhooks/xero"} 2"#))
         #expect(text.contains(#"http_request_duration_seconds_count{method="GET",route="/metrics"} 2"#))
+        // Made-up methods are counted together, so requests cannot create new series.
+        for i in 0..<20 { _ = try t.request("M\(i)X", "/nowhere") }
+        let after = try t.get("/metrics", token: try t.operatorToken()).text
+        #expect(after.contains(#"http_request_duration_seconds_count{method="OTHER",route="unmatched"} 20"#))
+        #expect(!after.contains("M7X"))
     }
 }
 
