@@ -26,9 +26,13 @@ public final class Database: Sendable {
         (try? read { try $0.query("PRAGMA user_version").first?.int("user_version") ?? 0 }) ?? 0
     }
 
-    /// Runs `body` in one IMMEDIATE transaction on the writer connection; commits durably.
-    public func write<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+    /// Runs `body` in one IMMEDIATE transaction on the writer connection; the commit is fsynced.
+    /// `durable: false` skips that fsync, for work that is rebuilt from durable data if lost
+    /// (a crash loses at most the newest such commits, never an older fsynced one: WAL order).
+    public func write<T>(durable: Bool = true, _ body: (SQLiteConnection) throws -> T) throws -> T {
         try writer.withLock { c in
+            if !durable { try c.run("PRAGMA synchronous=NORMAL") }
+            defer { if !durable { try? c.run("PRAGMA synchronous=FULL") } }
             try c.run("BEGIN IMMEDIATE")
             do {
                 let result = try body(c)

@@ -72,8 +72,9 @@ public struct InboxEvent: Sendable, Equatable {
 /// `append` hands a verified raw body to one writer thread, which commits everything queued in
 /// one transaction (group commit: one fsync for many deliveries) and only then calls each
 /// completion. The same thread then expands committed deliveries into deduplicated events, in
-/// delivery order: at full speed whenever deliveries pause for 2 ms, and with a tenth of its
-/// busy time while they keep arriving, so acknowledgements come first and events still move. Expansion is idempotent and resumes from `inbox_cursor`
+/// delivery order: at full speed whenever deliveries pause for 2 ms, and with a tenth of the
+/// wall-clock time while they keep arriving, so acknowledgements come first and events still
+/// keep pace with any stream that leaves the writer some idle time. Expansion is idempotent and resumes from `inbox_cursor`
 /// after a crash.
 public final class WebhookInbox: Sendable {
     public static let eventStates = ["pending", "applied", "failed", "ignored", "unrouted", "quarantined"]
@@ -173,14 +174,17 @@ public final class WebhookInbox: Sendable {
 
     private var lagging: Bool { expandedThrough.load(ordering: .relaxed) < lastDelivery.load(ordering: .relaxed) }
 
-    /// Share of the writer's busy time that expansion may take while deliveries keep arriving.
+    /// Share of wall-clock time that expansion may take while deliveries keep arriving. A busy
+    /// writer (saturation) thus keeps nine tenths of its time for acknowledgements; a lightly
+    /// loaded one earns budget while it waits, so events keep pace with steady streams.
     static let expansionShare = 0.1
+    /// Most expansion time banked, which bounds what one chunk adds to an acknowledgement.
+    static let maxBudget = 0.005
 
     private func writerLoop() {
         defer { writerDone.store(true, ordering: .releasing) }
-        // Seconds of expansion earned by committing (a tenth of the writer's time under load),
-        // and the measured cost of expanding one delivery, to size chunks to that budget.
         var budget = 0.0
+        var lastTick = monotonicNow()
         var costPerDelivery = 30e-6
         var pausedUntil = 0.0  // after a failed expansion, acknowledgements only for a second
         while true {
@@ -197,14 +201,12 @@ public final class WebhookInbox: Sendable {
             }
             condition.unlock()
 
-            if !batch.isEmpty {
-                let started = monotonicNow()
-                commit(batch)
-                let spent = monotonicNow() - started
-                budget = min(budget + spent * WebhookInbox.expansionShare / (1 - WebhookInbox.expansionShare), 0.02)
-            }
+            let now = monotonicNow()
+            budget = min(budget + (now - lastTick) * WebhookInbox.expansionShare, WebhookInbox.maxBudget)
+            lastTick = now
+            if !batch.isEmpty { commit(batch) }
             if lagging && (batch.isEmpty || budget > 0) && monotonicNow() >= pausedUntil {
-                let limit = batch.isEmpty ? 128 : max(8, min(256, Int(budget / costPerDelivery)))
+                let limit = batch.isEmpty ? 128 : max(4, min(256, Int(budget / costPerDelivery)))
                 let started = monotonicNow()
                 let count = expandChunk(limit: limit)
                 let spent = monotonicNow() - started
@@ -254,7 +256,9 @@ public final class WebhookInbox: Sendable {
     @discardableResult
     private func expandChunk(limit: Int) -> Int {
         do {
-            let through = try db.write { c -> Int64 in
+            // Not fsynced: events and the cursor commit together and are rebuilt from the
+            // durable deliveries if a crash loses them.
+            let through = try db.write(durable: false) { c -> Int64 in
                 let routes = try AccountStore.tenantRoutes(c)
                 let from = Int64(expandedThrough.load(ordering: .relaxed))
                 let select = try c.prepare("SELECT id, received_at, body FROM webhook_deliveries WHERE id > ? ORDER BY id LIMIT ?")
