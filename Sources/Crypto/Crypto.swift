@@ -17,23 +17,11 @@ nonisolated(unsafe) let emptyByte: UnsafeMutablePointer<UInt8> = {
 
 /// HMAC-SHA256, SHA-256, constant-time comparison and secure random bytes over OpenSSL's libcrypto.
 public enum Crypto {
-    /// HMAC-SHA256 of `message` with `key`.
+    /// HMAC-SHA256 of `message` with `key` (32 zero bytes if OpenSSL fails, which never verifies:
+    /// verification uses the raw-buffer form, which reports the failure).
     public static func hmacSHA256<K: Collection, M: Collection>(key: K, message: M) -> [UInt8]
     where K.Element == UInt8, M.Element == UInt8 {
-        var out = [UInt8](repeating: 0, count: 32)
-        var outLen: UInt32 = 0
-        let k = Array(key), m = Array(message)
-        // An empty array's baseAddress is nil: fall back to a valid one-byte buffer (INTEROP.md).
-        k.withUnsafeBytes { kp in
-            m.withUnsafeBytes { mp in
-                out.withUnsafeMutableBufferPointer { op in
-                    _ = HMAC(EVP_sha256(), kp.baseAddress ?? UnsafeRawPointer(emptyByte), Int32(k.count),
-                             mp.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(emptyByte), m.count,
-                             op.baseAddress, &outLen)
-                }
-            }
-        }
-        return out
+        Array(message).withUnsafeBytes { hmacSHA256(key: Array(key), message: $0) } ?? [UInt8](repeating: 0, count: 32)
     }
 
     /// HMAC-SHA256 over a raw buffer, avoiding a copy on the hot path; nil if OpenSSL fails.

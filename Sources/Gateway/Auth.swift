@@ -4,7 +4,6 @@ import Store
 /// Who may call an endpoint.
 enum Access {
     case admin       // account admins and operators
-    case user        // any account user
     case `operator`  // gateway operators only
 }
 

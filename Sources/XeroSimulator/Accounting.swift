@@ -424,3 +424,18 @@ extension Simulator {
         return "\(String(c[5...6]))/\(String(c[8...9]))/\(String(c[0...3])) \(String(c[11...18]))"
     }
 }
+
+extension CallContext {
+    /// The `If-Modified-Since` header as ms, cut to the second as Xero compares it; nil when
+    /// absent; a 400 Response when it is not a date.
+    func ifModifiedSince() -> Result<Int64?, ResponseBox> {
+        guard let ims = request.headers["If-Modified-Since"], !ims.isEmpty else { return .success(nil) }
+        guard let ms = XeroModelDate.parseAny(ims) else {
+            return .failure(ResponseBox(Errors.postDataInvalid("The If-Modified-Since header is not a valid date: \(ims)")))
+        }
+        return .success(ms / 1000 * 1000)
+    }
+}
+
+/// A Response carried as an error.
+struct ResponseBox: Error { let response: Response; init(_ r: Response) { response = r } }

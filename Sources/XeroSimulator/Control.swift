@@ -399,14 +399,19 @@ extension Simulator {
             change.contactID = nil
             change.isCustomer = nil
             change.isSupplier = nil
-            switch Simulator.applyContact(change, to: existing, org: org, now: now, author: .user) {
-            case .failure(let messages):
-                return Reply.controlError(400, "Xero refused the change", details: messages)
-            case .success(let c):
-                org.store(c)
-                emitEvents(w, [SimEvent(tenantId: org.tenantId, category: "CONTACT", type: "UPDATE", resourceId: c.contactID!, at: now)])
-                return Reply.xeroJSON(200, Simulator.render(c, .full).json)
-            }
+            return applyUserEdit(change, to: existing, w, org, now: now)
+        }
+    }
+
+    /// A Xero user's edit of a contact: Xero's rules, UpdatedDateUTC moves, an UPDATE webhook.
+    func applyUserEdit(_ change: Contact, to existing: Contact, _ w: World, _ org: Organisation, now: Int64) -> Response {
+        switch Simulator.applyContact(change, to: existing, org: org, now: now, author: .user) {
+        case .failure(let messages):
+            return Reply.controlError(400, "Xero refused the change", details: messages)
+        case .success(let c):
+            org.store(c)
+            emitEvents(w, [SimEvent(tenantId: org.tenantId, category: "CONTACT", type: "UPDATE", resourceId: c.contactID!, at: now)])
+            return Reply.xeroJSON(200, Simulator.render(c, .full).json)
         }
     }
 
@@ -416,14 +421,7 @@ extension Simulator {
             guard let existing = org.contact(id) else { return Reply.controlError(404, "no contact \(id)") }
             var change = Contact()
             change.contactStatus = status
-            switch Simulator.applyContact(change, to: existing, org: org, now: now, author: .user) {
-            case .failure(let messages):
-                return Reply.controlError(400, "Xero refused the change", details: messages)
-            case .success(let c):
-                org.store(c)
-                emitEvents(w, [SimEvent(tenantId: org.tenantId, category: "CONTACT", type: "UPDATE", resourceId: c.contactID!, at: now)])
-                return Reply.xeroJSON(200, Simulator.render(c, .full).json)
-            }
+            return applyUserEdit(change, to: existing, w, org, now: now)
         }
     }
 

@@ -27,12 +27,10 @@ extension Simulator {
         } catch {
             return Errors.queryParse(error.message)
         }
-        var since: Int64?
-        if let ims = ctx.request.headers["If-Modified-Since"], !ims.isEmpty {
-            guard let ms = XeroModelDate.parseAny(ims) else {
-                return Errors.postDataInvalid("The If-Modified-Since header is not a valid date: \(ims)")
-            }
-            since = ms / 1000 * 1000
+        let since: Int64?
+        switch ctx.ifModifiedSince() {
+        case .failure(let bad): return bad.response
+        case .success(let ms): since = ms
         }
         func set(_ name: String, _ f: (String) -> String?) -> Set<String>? {
             guard let v = ctx.query(name), !v.isEmpty else { return nil }

@@ -23,12 +23,10 @@ extension Simulator {
         } catch {
             return Errors.queryParse(error.message)
         }
-        var since: Int64?
-        if let ims = ctx.request.headers["If-Modified-Since"], !ims.isEmpty {
-            guard let ms = XeroModelDate.parseAny(ims) else {
-                return Errors.postDataInvalid("The If-Modified-Since header is not a valid date: \(ims)")
-            }
-            since = ms / 1000 * 1000
+        let since: Int64?
+        switch ctx.ifModifiedSince() {
+        case .failure(let bad): return bad.response
+        case .success(let ms): since = ms
         }
         var items = ctx.org.itemOrder.compactMap { ctx.org.items[$0] }.filter { item in
             if let since, (item.updatedDateUTC ?? 0) < since { return false }
