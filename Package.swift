@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
         // C libraries, each with a shim.h of non-variadic wrappers.
@@ -21,38 +22,46 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
-        .target(name: "HTTPServer", dependencies: ["CMicroHTTPD"]),
+        // JSON, parsed strictly and written one way, for every module that speaks it.
+        .target(name: "StrictJSON"),
+        .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "StrictJSON"]),
         .target(name: "HTTPClient", dependencies: ["CCurl"]),
         .target(name: "Crypto", dependencies: ["COpenSSL"]),
         .target(name: "Store", dependencies: ["CSQLite", "Crypto"]),
-        .target(name: "Xero", dependencies: ["Crypto", "HTTPClient"]),
+        .target(name: "Xero", dependencies: ["Crypto", "HTTPClient", "StrictJSON"]),
         .target(name: "Gateway", dependencies: [
-            "HTTPServer", "Store", "Xero", "Crypto",
+            "HTTPServer", "Store", "Xero", "Crypto", "StrictJSON",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "xero-gateway", dependencies: [
-            "Gateway", "Store", "Crypto", "HTTPClient", "HTTPServer", "XeroSimulator",
+            "Gateway", "Store", "Crypto", "HTTPClient", "HTTPServer", "StrictJSON", "Xero", "XeroSimulator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // A faithful local Xero: shares HTTPServer and the Xero models, never Sync or Store.
-        .target(name: "XeroSimulator", dependencies: ["HTTPServer", "HTTPClient", "Xero", "Crypto"]),
+        .target(name: "XeroSimulator", dependencies: [
+            "HTTPServer", "HTTPClient", "Xero", "Crypto", "StrictJSON",
+            .product(name: "Collections", package: "swift-collections"),
+        ]),
         .executableTarget(name: "xero-sim", dependencies: [
             "XeroSimulator", "HTTPServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPClient"]),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPClient", "StrictJSON"]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "HTTPServer"]),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
-        .testTarget(name: "XeroTests", dependencies: ["Xero", "Crypto"]),
-        .testTarget(name: "XeroSimulatorTests", dependencies: ["XeroSimulator", "Xero", "HTTPClient", "HTTPServer", "Crypto"]),
+        .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"]),
+        .testTarget(name: "XeroTests", dependencies: ["Xero", "Crypto", "StrictJSON"]),
+        .testTarget(name: "XeroSimulatorTests", dependencies: ["XeroSimulator", "Xero", "HTTPClient", "HTTPServer", "Crypto", "StrictJSON"]),
         // The gateway and the simulator together, over real HTTP.
-        .testTarget(name: "EndToEndTests", dependencies: ["Gateway", "XeroSimulator", "Store", "HTTPClient", "Crypto", "Xero"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Gateway", "XeroSimulator", "Store", "HTTPClient", "Crypto", "Xero", "StrictJSON"]),
         .testTarget(name: "GatewayTests", dependencies: [
-            "Gateway", "Store", "HTTPClient", "Crypto", "Xero", .product(name: "Logging", package: "swift-log"),
+            "Gateway", "Store", "HTTPClient", "Crypto", "Xero", "StrictJSON",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "InMemoryLogging", package: "swift-log"),
         ]),
     ],
     swiftLanguageModes: [.v6]

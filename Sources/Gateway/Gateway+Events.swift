@@ -1,35 +1,29 @@
 import HTTPServer
 import Store
 import Xero
+import StrictJSON
 
 extension Gateway {
     /// `GET /api/v1/xero/events[?status=&limit=&cursor=]`: the inbox, as an admin (their
     /// account's events) or an operator (all, including unrouted and quarantined) sees it.
-    func listEvents(_ request: Request) -> HandlerResult {
-        let user: User
-        switch authorize(request, .admin) {
-        case .failure(let e): return .respond(e.response)
-        case .success(let u): user = u
-        }
+    func listEvents(_ request: Request) throws -> Response {
+        let user = try authorize(request, .admin)
         let status = request.queryValue("status")
         if let status, !WebhookInbox.eventStates.contains(status) {
-            return .respond(.error(400, code: "invalid_status",
-                                   message: "status must be one of \(WebhookInbox.eventStates.joined(separator: ", "))"))
+            throw HTTPError(400, code: "invalid_status",
+                            message: "status must be one of \(WebhookInbox.eventStates.joined(separator: ", "))")
         }
-        let page: Page
-        switch Page.from(request) {
-        case .failure(let e): return .respond(e.response)
-        case .success(let p): page = p
-        }
+        let page = try Page(request)
+        let events: [InboxEvent]
         do {
-            let events = try inbox.events(accountId: user.role == .operator ? nil : user.accountId,
-                                          state: status, limit: page.limit, afterId: page.after)
-            let next: JSON = events.count == page.limit ? .string(String(events.last!.id)) : .null
-            return .respond(.json(200, Array(JSON.object([("items", .array(events.map(\.json))), ("nextCursor", next)]).serialized.utf8)))
+            events = try inbox.events(accountId: user.role == .operator ? nil : user.accountId,
+                                      state: status, limit: page.limit, afterId: page.after)
         } catch {
             logger.error("events list failed", metadata: ["error": "\(error)"])
-            return .respond(.error(503, code: "store_unavailable", message: "the store is unavailable"))
+            throw HTTPError.storeUnavailable
         }
+        let next: JSON = events.count == page.limit ? .string(String(events.last!.id)) : .null
+        return .json(200, JSON.object([("items", .array(events.map(\.json))), ("nextCursor", next)]))
     }
 }
 
@@ -38,21 +32,20 @@ struct Page {
     var limit: Int
     var after: Int64?
 
-    static func from(_ request: Request) -> Result<Page, ResponseError> {
-        var page = Page(limit: 50, after: nil)
+    init(_ request: Request) throws(HTTPError) {
+        limit = 50
         if let l = request.queryValue("limit") {
             guard let n = Int(l), (1...500).contains(n) else {
-                return .failure(ResponseError(status: 400, code: "invalid_limit", message: "limit must be 1 to 500"))
+                throw HTTPError(400, code: "invalid_limit", message: "limit must be 1 to 500")
             }
-            page.limit = n
+            limit = n
         }
         if let c = request.queryValue("cursor"), !c.isEmpty {
             guard let n = Int64(c), n >= 0 else {
-                return .failure(ResponseError(status: 400, code: "invalid_cursor", message: "cursor is not one this API gave"))
+                throw HTTPError(400, code: "invalid_cursor", message: "cursor is not one this API gave")
             }
-            page.after = n
+            after = n
         }
-        return .success(page)
     }
 }
 
@@ -72,8 +65,4 @@ extension InboxEvent {
             ("receivedAt", .string(receivedAt)),
         ])
     }
-}
-
-extension JSON {
-    static func number(_ n: Int) -> JSON { .number(Double(n), raw: String(n)) }
 }

@@ -2,13 +2,14 @@ import Foundation
 import HTTPServer
 import Store
 import Xero
+import StrictJSON
 
 extension Gateway {
     /// `GET /healthz`: store, workers, connections, inbox backlog; 503 when unhealthy. Anyone
     /// sees accounts counted by connection state; an operator's token shows each account.
-    func health(_ request: Request) -> HandlerResult {
+    func health(_ request: Request) -> Response {
         let detailed = request.headers["Authorization"] != nil
-            && (try? authorize(request, .operator).get()) != nil
+            && (try? authorize(request, .operator)) != nil
         var healthy = true
         var storeOK = true
         var connections: [AccountConnection] = []
@@ -50,20 +51,20 @@ extension Gateway {
             ("accounts", accountsJSON),
             ("lastSweepAgeSeconds", .null),
         ])
-        var r = Response.json(healthy ? 200 : 503, Array(body.serialized.utf8))
+        var r = Response.json(healthy ? 200 : 503, body)
         r.headers.add("Cache-Control", "no-store")
-        return .respond(r)
+        return r
     }
 
     /// `GET /metrics`: Prometheus text, for operators (bearer token).
-    func metricsText(_ request: Request) -> HandlerResult {
-        if case .failure(let e) = authorize(request, .operator) { return .respond(e.response) }
+    func metricsText(_ request: Request) throws -> Response {
+        _ = try authorize(request, .operator)
         if let counts = try? inbox.counts() {
             metrics.setEventStates(counts)
             metrics.inboxDepth.set(Int64(counts["pending"] ?? 0))
         }
         metrics.inboxQueue.set(Int64(inbox.queueDepth))
-        return .respond(Response(status: 200, headers: HTTPHeaders([("Content-Type", "text/plain; version=0.0.4")]),
-                                 body: metrics.registry.emitToBuffer()))
+        return Response(status: 200, headers: HTTPHeaders([("Content-Type", "text/plain; version=0.0.4")]),
+                        body: metrics.registry.emitToBuffer())
     }
 }

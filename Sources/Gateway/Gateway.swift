@@ -77,19 +77,21 @@ public final class Gateway: Sendable {
     }
 
     /// Every endpoint: method, path pattern, handler.
-    static let routes: [(method: String, pattern: String, handle: @Sendable (Gateway, Request) -> HandlerResult)] = [
+    static let routes: [(method: String, pattern: String, handle: @Sendable (Gateway, Request) throws -> HandlerResult)] = [
         ("POST", "/webhooks/xero", { $0.receiveWebhook($1) }),
-        ("GET", "/healthz", { $0.health($1) }),
-        ("GET", "/metrics", { $0.metricsText($1) }),
-        ("GET", "/api/v1/xero/events", { $0.listEvents($1) }),
+        ("GET", "/healthz", { .respond($0.health($1)) }),
+        ("GET", "/metrics", { .respond(try $0.metricsText($1)) }),
+        ("GET", "/api/v1/xero/events", { .respond(try $0.listEvents($1)) }),
     ]
 
     static func addRoutes(to router: inout Router, _ box: GatewayBox) {
         for r in routes {
             let handle = r.handle
             router.add(r.method, r.pattern) { request in
-                guard let gateway = box.gateway else { return .respond(.error(503, code: "shutting_down", message: "the gateway is stopping")) }
-                return handle(gateway, request)
+                guard let gateway = box.gateway else {
+                    throw HTTPError(503, code: "shutting_down", message: "the gateway is stopping")
+                }
+                return try handle(gateway, request)
             }
         }
     }

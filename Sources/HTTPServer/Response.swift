@@ -1,3 +1,5 @@
+import StrictJSON
+
 /// An HTTP response.
 public struct Response: Sendable {
     public var status: Int
@@ -21,33 +23,10 @@ public struct Response: Sendable {
         Response(status: status, headers: HTTPHeaders([("Content-Type", "application/json")]), body: bytes)
     }
 
+    public static func json(_ status: Int, _ value: JSON) -> Response { json(status, value.serializedBytes()) }
+
     /// The project's error shape: `{"error": {"code": "...", "message": "..."}}`.
     public static func error(_ status: Int, code: String, message: String) -> Response {
-        json(status, Array("{\"error\":{\"code\":\(jsonString(code)),\"message\":\(jsonString(message))}}".utf8))
+        HTTPError(status, code: code, message: message).response
     }
-}
-
-/// A JSON string literal for `s`, quotes included.
-public func jsonString(_ s: String) -> String {
-    var out = "\""
-    out.reserveCapacity(s.utf8.count + 2)
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case "<": out += "\\u003c"
-        default:
-            if u.value < 0x20 {
-                let hex = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            } else {
-                out.unicodeScalars.append(u)
-            }
-        }
-    }
-    out += "\""
-    return out
 }

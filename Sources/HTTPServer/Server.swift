@@ -49,7 +49,6 @@ public final class Server: @unchecked Sendable {
     public let configuration: ServerConfiguration
     let router: Router
     let observer: ResponseObserver?
-    private var daemon: OpaquePointer?
     private let state = Mutex(State())
     /// One empty MHD response, reused (libmicrohttpd reference-counts responses).
     let emptyResponse: OpaquePointer? = xg_mhd_empty_response()
@@ -57,6 +56,9 @@ public final class Server: @unchecked Sendable {
     private var certCString: UnsafeMutablePointer<CChar>?
 
     struct State {
+        /// The running daemon and its bound port; set by `start`, cleared by `shutdown`.
+        var daemon: UnsafeSendablePointer?
+        var port: UInt16 = 0
         var inFlight = 0
         var suspended = 0
         var stopping = false
@@ -69,19 +71,21 @@ public final class Server: @unchecked Sendable {
     }
 
     deinit {
-        if let d = daemon { MHD_stop_daemon(d) }
+        if let d = state.withLock({ $0.daemon }) { MHD_stop_daemon(d.pointer) }
         if let r = emptyResponse { MHD_destroy_response(r) }
         free(keyCString)
         free(certCString)
     }
 
     /// The bound port (the real one when configured with port 0).
-    public private(set) var port: UInt16 = 0
+    public var port: UInt16 { state.withLock { $0.port } }
 
+    private var daemon: OpaquePointer? { state.withLock { $0.daemon?.pointer } }
+
+    /// Starts listening. Call once.
     public func start() throws {
-        var flags = MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_EPOLL.rawValue | MHD_USE_ITC.rawValue
+        let flags = MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_EPOLL.rawValue | MHD_USE_ITC.rawValue
             | MHD_USE_ERROR_LOG.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue
-        flags |= 0
         let me = Unmanaged.passUnretained(self).toOpaque()
         if let k = configuration.tlsKeyPEM, let c = configuration.tlsCertPEM {
             keyCString = strdup(k)
@@ -97,8 +101,11 @@ public final class Server: @unchecked Sendable {
             throw ServerError(code: "listen_failed",
                               message: "cannot listen on \(configuration.host):\(configuration.port) (address in use, bad address, or bad TLS key/certificate)")
         }
-        daemon = d
-        port = xg_mhd_bound_port(d)
+        let port = xg_mhd_bound_port(d)
+        state.withLock { s in
+            s.daemon = UnsafeSendablePointer(d)
+            s.port = port
+        }
     }
 
     /// Stops accepting new connections and answers new requests on open ones with 503.
@@ -122,13 +129,17 @@ public final class Server: @unchecked Sendable {
     public func shutdown(timeout: Double = 10) -> Bool {
         guard let d = daemon else { return true }
         quiesce()
-        let deadline = monotonicSeconds() + timeout
-        while state.withLock({ $0.inFlight }) > 0 && monotonicSeconds() < deadline {
+        let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
+        while state.withLock({ $0.inFlight }) > 0 && ContinuousClock.now < deadline {
             usleep(5_000)
         }
-        if state.withLock({ $0.suspended }) > 0 { return false }
+        let stop = state.withLock { s -> Bool in
+            guard s.suspended == 0, s.daemon != nil else { return false }
+            s.daemon = nil
+            return true
+        }
+        guard stop else { return state.withLock { $0.daemon == nil } }
         MHD_stop_daemon(d)
-        daemon = nil
         return true
     }
 
@@ -136,7 +147,7 @@ public final class Server: @unchecked Sendable {
 
     // MARK: - per request
 
-    fileprivate func begin(_ ctx: RequestContext) -> Bool {
+    fileprivate func begin() -> Bool {
         state.withLock { s in
             s.inFlight += 1
             return s.stopping
@@ -148,33 +159,29 @@ public final class Server: @unchecked Sendable {
     }
 }
 
-func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}
-
-/// State of one request across libmicrohttpd's calls to the access handler.
-final class RequestContext: @unchecked Sendable {
-    let started = monotonicSeconds()
+/// libmicrohttpd's per-request closure (`con_cls`): what one request has accumulated across
+/// the access handler's calls (headers, body chunks, the resume after a deferred answer).
+final class MHDRequestState: @unchecked Sendable {
+    let started = ContinuousClock.now
     var body: [UInt8] = []
     var tooLarge = false
     var refuse = false
     var route = "unmatched"
     var method = ""
-    /// Set by a Responder from another thread, read after resume.
+    /// Set by a DeferredResponse from another thread, read after resume.
     let deferred = Mutex<Response?>(nil)
     var suspended = false
 }
 
-/// Answers a deferred request, from any thread, exactly once.
-public final class Responder: Sendable {
+/// The answer a `.deferred` handler owes: call `respond` once, from any thread, and the
+/// suspended connection resumes with it.
+public final class DeferredResponse: Sendable {
     private let connection: UnsafeSendablePointer
-    private let context: RequestContext
+    private let context: MHDRequestState
     private let server: Server
     private let used = Atomic<Bool>(false)
 
-    init(connection: OpaquePointer, context: RequestContext, server: Server) {
+    init(connection: OpaquePointer, context: MHDRequestState, server: Server) {
         self.connection = UnsafeSendablePointer(connection)
         self.context = context
         self.server = server
@@ -207,11 +214,11 @@ private func collectValues(_ connection: OpaquePointer, _ kind: MHD_ValueKind) -
     return withExtendedLifetime(box) { box.items }
 }
 
-private func queue(_ connection: OpaquePointer, _ response: Response, server: Server, ctx: RequestContext) -> MHD_Result {
+private func queue(_ connection: OpaquePointer, _ response: Response, server: Server, ctx: MHDRequestState) -> MHD_Result {
     // Bodiless, headerless answers (the webhook's 200 and 401) share one response object.
     if response.body.isEmpty && response.headers.fields.isEmpty, let shared = server.emptyResponse {
         let result = MHD_queue_response(connection, UInt32(response.status), shared)
-        server.observer?(ctx.method, ctx.route, response.status, monotonicSeconds() - ctx.started)
+        server.observer?(ctx.method, ctx.route, response.status, elapsedSeconds(since: ctx.started))
         return result
     }
     let r: OpaquePointer?
@@ -228,7 +235,7 @@ private func queue(_ connection: OpaquePointer, _ response: Response, server: Se
     }
     let result = MHD_queue_response(connection, UInt32(response.status), r)
     MHD_destroy_response(r)
-    server.observer?(ctx.method, ctx.route, response.status, monotonicSeconds() - ctx.started)
+    server.observer?(ctx.method, ctx.route, response.status, elapsedSeconds(since: ctx.started))
     return result
 }
 
@@ -238,9 +245,9 @@ private let mhdAccessHandler: MHD_AccessHandlerCallback = { cls, connection, url
 
     // First call: headers only.
     guard let raw = conCls.pointee else {
-        let ctx = RequestContext()
+        let ctx = MHDRequestState()
         ctx.method = method.map { String(cString: $0) } ?? "GET"
-        ctx.refuse = server.begin(ctx)
+        ctx.refuse = server.begin()
         if let cl = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length"),
            let n = Int(String(cString: cl)) {
             if n > server.configuration.maxBodyBytes { ctx.tooLarge = true } else { ctx.body.reserveCapacity(n) }
@@ -248,7 +255,7 @@ private let mhdAccessHandler: MHD_AccessHandlerCallback = { cls, connection, url
         conCls.pointee = Unmanaged.passRetained(ctx).toOpaque()
         return .YES
     }
-    let ctx = Unmanaged<RequestContext>.fromOpaque(raw).takeUnretainedValue()
+    let ctx = Unmanaged<MHDRequestState>.fromOpaque(raw).takeUnretainedValue()
 
     // Body chunks.
     if uploadDataSize.pointee > 0 {
@@ -301,7 +308,15 @@ private let mhdAccessHandler: MHD_AccessHandlerCallback = { cls, connection, url
                               body: ctx.body)
         request.pathParameters = parameters
         ctx.body = []
-        switch handler(request) {
+        let result: HandlerResult
+        do {
+            result = try handler(request)
+        } catch let error as any HTTPResponseError {
+            result = .respond(error.response)
+        } catch {
+            result = .respond(.error(500, code: "internal_error", message: "the server could not answer this request"))
+        }
+        switch result {
         case .respond(let response):
             return queue(connection, response, server: server, ctx: ctx)
         case .deferred(let work):
@@ -309,7 +324,7 @@ private let mhdAccessHandler: MHD_AccessHandlerCallback = { cls, connection, url
             ctx.suspended = true
             server.suspended(1)
             MHD_suspend_connection(connection)
-            work(Responder(connection: connection, context: ctx, server: server))
+            work(DeferredResponse(connection: connection, context: ctx, server: server))
             return .YES
         }
     }
@@ -318,7 +333,12 @@ private let mhdAccessHandler: MHD_AccessHandlerCallback = { cls, connection, url
 private let mhdRequestCompleted: MHD_RequestCompletedCallback = { cls, _, conCls, _ in
     guard let cls, let conCls, let raw = conCls.pointee else { return }
     let server = Unmanaged<Server>.fromOpaque(cls).takeUnretainedValue()
-    Unmanaged<RequestContext>.fromOpaque(raw).release()
+    Unmanaged<MHDRequestState>.fromOpaque(raw).release()
     conCls.pointee = nil
     server.finished()
+}
+
+private func elapsedSeconds(since start: ContinuousClock.Instant) -> Double {
+    let d = ContinuousClock.now - start
+    return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
 }

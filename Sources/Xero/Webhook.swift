@@ -1,4 +1,5 @@
 import Crypto
+import StrictJSON
 
 /// Verifies `x-xero-signature`: base64(HMAC-SHA256(webhook key as-is, raw body)).
 public struct WebhookVerifier: Sendable {

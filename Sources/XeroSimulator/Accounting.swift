@@ -1,6 +1,7 @@
 import Crypto
 import HTTPServer
 import Xero
+import StrictJSON
 
 /// The scopes an accounting endpoint accepts (broad and granular).
 enum ScopeNeed {

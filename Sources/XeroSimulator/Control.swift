@@ -1,6 +1,7 @@
 import Foundation
 import HTTPServer
 import Xero
+import StrictJSON
 
 /// The control API under `/sim/`: state for tests and the demo, as a Xero user or Xero itself would change it.
 extension Simulator {

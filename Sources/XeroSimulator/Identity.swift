@@ -1,6 +1,7 @@
 import Crypto
 import HTTPServer
 import Xero
+import StrictJSON
 
 extension Simulator {
     static let accessTokenLifetime: Int64 = 1800 * 1000
@@ -293,9 +294,9 @@ extension Simulator {
         let seconds = now / 1000
         let header = #"{"alg":"RS256","kid":"1CAF8E66772D6DC028D6726FD0261581570EFC19","typ":"JWT","x5t":"HK-OZnctbcAo1nJv0CYVgVcO_Bk"}"#
         let access = JSON.object([
-            ("nbf", .int64(seconds)), ("exp", .int64(seconds + 1800)), ("iss", .string("https://identity.xero.com")),
+            ("nbf", .number(seconds)), ("exp", .number(seconds + 1800)), ("iss", .string("https://identity.xero.com")),
             ("aud", .string("https://identity.xero.com/resources")), ("client_id", .string(grant.clientId)),
-            ("sub", .string(login.id.replacingOccurrences(of: "-", with: ""))), ("auth_time", .int64(grant.authTime / 1000)),
+            ("sub", .string(login.id.replacingOccurrences(of: "-", with: ""))), ("auth_time", .number(grant.authTime / 1000)),
             ("xero_userid", .string(login.id)), ("global_session_id", .string(grant.sessionId)),
             ("sid", .string(grant.sessionId)), ("jti", .string(Ids.hex(16).uppercased())),
             ("authentication_event_id", .string(grant.authEventId)),
@@ -306,8 +307,8 @@ extension Simulator {
         var idToken: String?
         if grant.scope.contains("openid") {
             var claims: [(key: String, value: JSON)] = [
-                ("nbf", .int64(seconds)), ("exp", .int64(seconds + 300)), ("iss", .string("https://identity.xero.com")),
-                ("aud", .string(grant.clientId)), ("iat", .int64(seconds)), ("auth_time", .int64(grant.authTime / 1000)),
+                ("nbf", .number(seconds)), ("exp", .number(seconds + 300)), ("iss", .string("https://identity.xero.com")),
+                ("aud", .string(grant.clientId)), ("iat", .number(seconds)), ("auth_time", .number(grant.authTime / 1000)),
                 ("sub", .string(login.id.replacingOccurrences(of: "-", with: ""))), ("xero_userid", .string(login.id)),
                 ("global_session_id", .string(grant.sessionId)),
             ]

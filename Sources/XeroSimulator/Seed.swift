@@ -1,5 +1,6 @@
 import HTTPServer
 import Xero
+import StrictJSON
 
 /// What the demo seed made.
 public struct DemoInfo: Sendable {

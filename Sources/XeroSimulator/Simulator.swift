@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HTTPServer
 import Xero
+import StrictJSON
 
 /// A faithful local Xero: identity (OAuth 2.0), the accounting subset the gateway uses
 /// (Contacts, Items, Invoices), per-tenant limits, signed webhooks and a control API under `/sim/`.

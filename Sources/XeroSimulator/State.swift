@@ -1,5 +1,6 @@
 import HTTPServer
 import Xero
+import StrictJSON
 
 /// One Xero organisation (tenant) and everything in it.
 final class Organisation {

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HTTPServer
 import Xero
+import StrictJSON
 
 /// A value behind a lock (NSLock; never held across a blocking call).
 final class Locked<Value>: @unchecked Sendable {
@@ -268,7 +269,6 @@ enum Reply {
 }
 
 extension JSON {
-    static func int64(_ n: Int64) -> JSON { .number(Double(n), raw: String(n)) }
     static func double(_ d: Double) -> JSON {
         let r = (d * 1000).rounded() / 1000
         return .number(r, raw: r == r.rounded() && abs(r) < 1e15 ? String(Int64(r)) : String(r))

@@ -2,6 +2,7 @@ import Foundation
 import HTTPClient
 import HTTPServer
 import Xero
+import StrictJSON
 
 /// Delivers change events the way Xero does: batched into signed payloads
 /// (`events`, `firstEventSequence`, `lastEventSequence`, `entropy`), POSTed from a background

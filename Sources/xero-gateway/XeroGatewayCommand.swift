@@ -4,6 +4,7 @@ import Gateway
 import HTTPServer
 import Logging
 import Store
+import StrictJSON
 
 @main
 struct XeroGatewayCommand: ParsableCommand {
@@ -37,9 +38,7 @@ func fail(_ message: String) -> Never {
 }
 
 func printJSON(_ object: [String: String?]) {
-    let keys = object.keys.sorted()
-    let body = keys.map { k in "\"\(k)\":" + (object[k]!.map { "\"\($0)\"" } ?? "null") }.joined(separator: ",")
-    print("{" + body + "}")
+    print(JSON.object(object.keys.sorted().map { ($0, object[$0]!.map(JSON.string) ?? .null) }).serialized)
 }
 
 struct Serve: ParsableCommand {

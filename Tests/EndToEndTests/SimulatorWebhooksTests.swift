@@ -5,6 +5,7 @@ import HTTPClient
 import Testing
 import Xero
 import XeroSimulator
+import StrictJSON
 
 /// A gateway and a simulator wired as in production: the simulator's webhooks go to the
 /// gateway's endpoint, signed with the app's webhook key.

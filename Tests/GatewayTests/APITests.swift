@@ -2,6 +2,7 @@ import Foundation
 import Gateway
 import Testing
 import Xero
+import StrictJSON
 
 @Suite struct EventsAPITests {
     @Test func r16_eventsAPIRefusesStrangersAndStaff() throws {

@@ -4,6 +4,7 @@ import Gateway
 import HTTPClient
 import Store
 import Xero
+import StrictJSON
 
 /// A gateway on a free loopback port with its own database, driven over real HTTP.
 final class TestGateway: Sendable {

@@ -5,6 +5,7 @@ import HTTPClient
 import Synchronization
 import Testing
 import Xero
+import StrictJSON
 
 /// R16: `POST /webhooks/xero` as Xero and an operator see it, over real HTTP.
 @Suite struct WebhookEndpointTests {

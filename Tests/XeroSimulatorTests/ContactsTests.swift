@@ -3,6 +3,7 @@ import HTTPClient
 import Testing
 import Xero
 import XeroSimulator
+import StrictJSON
 
 /// One connected organisation, ready for accounting calls.
 struct Connected {

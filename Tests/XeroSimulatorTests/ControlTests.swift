@@ -3,6 +3,7 @@ import HTTPClient
 import Testing
 import Xero
 import XeroSimulator
+import StrictJSON
 
 @Suite("xero-sim control API and demo seed", .serialized)
 struct ControlTests {

@@ -1,17 +1,16 @@
 import Foundation
 
-/// The shared hand-written Xero fixtures (../shared/xero/fixtures, beside the repository), read
-/// as they are so there is one copy of each.
+/// Xero's documented examples, hand-written to Xero's schema (Tests/Fixtures/xero, see its README).
 enum Fixtures {
     static let directory: URL = {
         var dir = URL(fileURLWithPath: #filePath)
-        for _ in 0..<4 { dir.deleteLastPathComponent() }  // …/repo/Tests/XeroSimulatorTests/Fixtures.swift → parent of repo
-        return dir.appendingPathComponent("shared/xero/fixtures")
+        for _ in 0..<2 { dir.deleteLastPathComponent() }  // Tests/XeroSimulatorTests/Fixtures.swift → Tests
+        return dir.appendingPathComponent("Fixtures/xero")
     }()
 
     static func text(_ file: String) -> String {
         guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent(file).path) else {
-            fatalError("missing fixture \(file) in \(directory.path): the shared/ folder must sit beside the repository")
+            fatalError("missing fixture \(file) in \(directory.path)")
         }
         return String(decoding: data, as: UTF8.self)
     }

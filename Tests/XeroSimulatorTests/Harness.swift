@@ -5,6 +5,7 @@ import Synchronization
 import Testing
 import Xero
 import XeroSimulator
+import StrictJSON
 
 /// A simulator on a free port, driven over real HTTP.
 final class Harness: Sendable {

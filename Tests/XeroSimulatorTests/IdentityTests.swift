@@ -3,6 +3,7 @@ import HTTPClient
 import Testing
 import Xero
 import XeroSimulator
+import StrictJSON
 
 func jwtPayload(_ token: String) -> JSON? {
     let parts = token.split(separator: ".")

@@ -3,6 +3,7 @@ import HTTPClient
 import Testing
 import Xero
 import XeroSimulator
+import StrictJSON
 
 func items(_ r: Harness.Reply) -> [JSON] { r.json["Items"]?.arrayValue ?? [] }
 func invoices(_ r: Harness.Reply) -> [JSON] { r.json["Invoices"]?.arrayValue ?? [] }

@@ -6,6 +6,7 @@ import Synchronization
 import Testing
 import Xero
 import XeroSimulator
+import StrictJSON
 
 final class Statuses: Sendable {
     let list = Mutex<[Int]>([])

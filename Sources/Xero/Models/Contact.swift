@@ -1,3 +1,4 @@
+import StrictJSON
 /// `ContactStatus`: ACTIVE, ARCHIVED or GDPRREQUEST (open-ended: unknown values survive a round trip).
 public struct ContactStatus: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: String

@@ -1,3 +1,4 @@
+import StrictJSON
 /// An exact decimal with four places (Xero's `unitdp=4`), held as ten-thousandths.
 ///
 /// Money, quantities and unit prices travel as JSON numbers; parsing the number's text (never a

@@ -1,3 +1,4 @@
+import StrictJSON
 /// `pagination` of a paged response.
 public struct Pagination: Sendable, Equatable {
     public var page: Int

@@ -1,3 +1,4 @@
+import StrictJSON
 /// Invoice `Type`: `ACCREC` (sales invoice) or `ACCPAY` (bill), among others.
 public struct InvoiceType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: String

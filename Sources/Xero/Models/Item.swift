@@ -1,3 +1,4 @@
+import StrictJSON
 /// `SalesDetails` / `PurchaseDetails` of an item (Xero's `Purchase` schema). Empty details are `{}`.
 public struct ItemDetails: Sendable, Equatable {
     public var unitPrice: Decimal4?

@@ -1,3 +1,4 @@
+import StrictJSON
 /// Why a JSON document does not fit a Xero model: the field (dotted path) and what is wrong.
 public struct XeroModelError: Error, Sendable, Equatable, CustomStringConvertible {
     public let field: String
@@ -227,60 +228,6 @@ public enum XeroModelDate {
 /// Xero's wire form of JSON: compact, with the `/` of `/Date(…)/` strings escaped as `\/`
 /// (what Xero sends; any JSON parser reads it back unchanged).
 public enum XeroWire {
-    public static func bytes(_ json: JSON) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(256)
-        write(json, &out)
-        return out
-    }
-
+    public static func bytes(_ json: JSON) -> [UInt8] { json.serializedBytes(.xero) }
     public static func string(_ json: JSON) -> String { String(decoding: bytes(json), as: UTF8.self) }
-
-    static func write(_ j: JSON, _ out: inout [UInt8]) {
-        switch j {
-        case .null: out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
-        case .bool(let b): out.append(contentsOf: b ? Array("true".utf8) : Array("false".utf8))
-        case .number(_, let raw): out.append(contentsOf: raw.utf8)
-        case .string(let s): writeString(s, &out)
-        case .array(let a):
-            out.append(UInt8(ascii: "["))
-            for (i, v) in a.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                write(v, &out)
-            }
-            out.append(UInt8(ascii: "]"))
-        case .object(let m):
-            out.append(UInt8(ascii: "{"))
-            for (i, kv) in m.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                writeString(kv.key, &out)
-                out.append(UInt8(ascii: ":"))
-                write(kv.value, &out)
-            }
-            out.append(UInt8(ascii: "}"))
-        }
-    }
-
-    static let hex = Array("0123456789abcdef".utf8)
-
-    static func writeString(_ s: String, _ out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        let escapeSlash = s.hasPrefix("/Date(")
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "\""): out.append(0x5C); out.append(b)
-            case UInt8(ascii: "\\"): out.append(0x5C); out.append(b)
-            case UInt8(ascii: "/") where escapeSlash: out.append(0x5C); out.append(b)
-            case 0x0A: out.append(0x5C); out.append(UInt8(ascii: "n"))
-            case 0x0D: out.append(0x5C); out.append(UInt8(ascii: "r"))
-            case 0x09: out.append(0x5C); out.append(UInt8(ascii: "t"))
-            case 0..<0x20:
-                out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30])
-                out.append(hex[Int(b >> 4)])
-                out.append(hex[Int(b & 15)])
-            default: out.append(b)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
-    }
 }

@@ -1,5 +1,6 @@
 import Testing
 import Xero
+import StrictJSON
 
 /// Objects with their keys sorted, recursively: key order is not part of JSON's meaning.
 func canonical(_ j: JSON) -> JSON {
@@ -34,7 +35,7 @@ struct ModelTests {
 
     @Test("contacts page fixture: decode and encode back to the same JSON")
     func contactsRoundTrip() throws {
-        let source = try JSON.parse(Fixtures.contactsGetPage1)
+        let source = try JSON.parse(Fixtures.text("contacts_get_page1.json"))
         let env = try ResponseEnvelope<Contact>(json: source)
         #expect(env.pagination == Pagination(page: 1, pageSize: 100, pageCount: 1, itemCount: 5))
         #expect(env.elements.count == 5)
@@ -51,30 +52,30 @@ struct ModelTests {
 
     @Test("items, invoice, summarizeErrors=false and validation fixtures round-trip")
     func otherRoundTrips() throws {
-        let items = try JSON.parse(Fixtures.itemsGet)
+        let items = try JSON.parse(Fixtures.text("items_get.json"))
         let itemEnv = try ResponseEnvelope<Item>(json: items)
         #expect(itemEnv.elements.first?.salesDetails?.unitPrice == Decimal4(95))
         #expect(same(itemEnv.json(XeroEncodingOptions(unitDecimalPlaces: 4)), items))
 
-        let invoice = try JSON.parse(Fixtures.invoicePutResponse)
+        let invoice = try JSON.parse(Fixtures.text("invoice_put_response.json"))
         let invEnv = try ResponseEnvelope<Invoice>(json: invoice)
         let inv = try #require(invEnv.elements.first)
         #expect(inv.total == Decimal4("1185.08") && inv.type == .accRec && inv.status == .authorised)
         #expect(inv.lineItems?.first?.quantity == Decimal4(2))
         #expect(same(invEnv.json(), invoice))
 
-        let request = try ResponseEnvelope<Invoice>(json: JSON.parse(Fixtures.invoicePutRequest))
+        let request = try ResponseEnvelope<Invoice>(json: JSON.parse(Fixtures.text("invoice_put_request.json")))
         #expect(request.elements.first?.date == 1_784_678_400_000)
         #expect(request.elements.first?.lineAmountTypes == .exclusive)
 
-        let post = try JSON.parse(Fixtures.contactsPostSummarizeErrorsFalse)
+        let post = try JSON.parse(Fixtures.text("contacts_post_summarize_errors_false.json"))
         let postEnv = try ResponseEnvelope<Contact>(json: post)
         #expect(postEnv.elements[1].validationErrors?.first?.message.hasPrefix("The contact name Harbour View Cafe Ltd") == true)
         #expect(same(postEnv.json(), post))
 
-        let error = try ValidationException(json: JSON.parse(Fixtures.error400ValidationContacts))
+        let error = try ValidationException(json: JSON.parse(Fixtures.text("error_400_validation_contacts.json")))
         #expect(error.validationMessages.count == 2)
-        #expect(same(error.json, try JSON.parse(Fixtures.error400ValidationContacts)))
+        #expect(same(error.json, try JSON.parse(Fixtures.text("error_400_validation_contacts.json"))))
         let echoed = try error.elements.map { try Contact(json: $0) }
         #expect(same(.object([("Elements", .array(echoed.map(\.json)))]),
                      .object([("Elements", .array(error.elements))])))
@@ -82,22 +83,22 @@ struct ModelTests {
 
     @Test("identity and problem fixtures")
     func identity() throws {
-        let conns = try JSON.parse(Fixtures.connectionsGet).arrayValue!.map { try XeroConnection(json: $0) }
+        let conns = try JSON.parse(Fixtures.text("connections_get.json")).arrayValue!.map { try XeroConnection(json: $0) }
         #expect(conns.count == 2 && conns[0].tenantName == "Harbour Hardware Ltd")
         #expect(XeroConnection.formatDate(conns[0].createdDateUtc) == "2026-03-14T02:11:09.0030000")
-        let token = try XeroTokenResponse(json: JSON.parse(Fixtures.tokenResponse))
+        let token = try XeroTokenResponse(json: JSON.parse(Fixtures.text("token_response.json")))
         #expect(token.expiresIn == 1800 && token.refreshToken != nil)
-        #expect(same(token.json, try JSON.parse(Fixtures.tokenResponse)))
-        let expired = try XeroProblem(json: JSON.parse(Fixtures.error401TokenExpired))
+        #expect(same(token.json, try JSON.parse(Fixtures.text("token_response.json"))))
+        let expired = try XeroProblem(json: JSON.parse(Fixtures.text("error_401_token_expired.json")))
         #expect(expired.isTokenExpired && expired.status == 401)
-        #expect(same(expired.json, try JSON.parse(Fixtures.error401TokenExpired)))
-        #expect(same(try XeroProblem(json: JSON.parse(Fixtures.error403Forbidden)).json, try JSON.parse(Fixtures.error403Forbidden)))
+        #expect(same(expired.json, try JSON.parse(Fixtures.text("error_401_token_expired.json"))))
+        #expect(same(try XeroProblem(json: JSON.parse(Fixtures.text("error_403_forbidden.json"))).json, try JSON.parse(Fixtures.text("error_403_forbidden.json"))))
     }
 
     @Test("webhook fixture signatures: the rule the simulator signs with")
     func signatures() {
         let v = WebhookVerifier(webhookKey: "fixture-webhook-key-NOT-REAL-3u1Qm7Yt0d9Vb2Xn")
-        #expect(v.signature(for: Array(Fixtures.webhookEvents.utf8)) == "yIyHB4L9nOzZvawLjtNqg+vWLQRZG45gLNUoHWzkkXk=")
-        #expect(v.signature(for: Array(Fixtures.webhookIntentToReceive.utf8)) == "0UIjXqjbGv/vvAep+sQc05v8wFggsp6Niau3A/eRWlc=")
+        #expect(v.signature(for: Array(Fixtures.text("webhook_events.json").utf8)) == "yIyHB4L9nOzZvawLjtNqg+vWLQRZG45gLNUoHWzkkXk=")
+        #expect(v.signature(for: Array(Fixtures.text("webhook_intent_to_receive.json").utf8)) == "0UIjXqjbGv/vvAep+sQc05v8wFggsp6Niau3A/eRWlc=")
     }
 }
