@@ -1,4 +1,5 @@
 import CCurl
+import Foundation
 import Synchronization
 
 /// A request for `HTTPClient`.
@@ -37,10 +38,24 @@ public struct ClientResponse: Sendable {
 
 /// A transport failure (no HTTP status): refused, timed out, TLS failure.
 public struct ClientError: Error, CustomStringConvertible, Sendable {
-    public let code: String
+    /// What kind of failure; stable, for callers to branch on.
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        /// No answer within the request's timeout.
+        public static let timeout = Code(rawValue: "timeout")
+        /// Refused, reset, DNS or TLS failure: no HTTP status.
+        public static let transport = Code(rawValue: "transport")
+        /// The request could not be set up (libcurl refused a handle or the body).
+        public static let setup = Code(rawValue: "setup")
+    }
+
+    public let code: Code
     public let message: String
     public var description: String { "\(code): \(message)" }
-    public var isTimeout: Bool { code == "timeout" }
+    public var isTimeout: Bool { code == .timeout }
 }
 
 /// A blocking HTTP client on libcurl. Call it from worker threads, never from Swift's
@@ -67,7 +82,7 @@ public final class HTTPClient: Sendable {
     }
 
     public func send(_ request: ClientRequest) throws(ClientError) -> ClientResponse {
-        guard let h = curl_easy_init() else { throw ClientError(code: "init", message: "curl_easy_init failed") }
+        guard let h = curl_easy_init() else { throw ClientError(code: .setup, message: "curl_easy_init failed") }
         defer { curl_easy_cleanup(h) }
         let sink = Sink()
         let sinkPtr = Unmanaged.passUnretained(sink).toOpaque()
@@ -87,7 +102,7 @@ public final class HTTPClient: Sendable {
             let code = request.body.withUnsafeBytes { bp in
                 xg_curl_set_postfields(h, bp.baseAddress ?? UnsafeRawPointer(bitPattern: 1), bp.count)
             }
-            guard code == CURLE_OK else { throw ClientError(code: "body", message: "cannot set request body") }
+            guard code == CURLE_OK else { throw ClientError(code: .setup, message: "cannot set request body") }
         }
         var list: UnsafeMutablePointer<curl_slist>? = nil
         // curl adds "Expect: 100-continue" for large bodies; we never want the extra round trip.
@@ -120,7 +135,7 @@ public final class HTTPClient: Sendable {
                 sink.headers = []  // a new response (after a 100 or a redirect)
             } else if let colon = line.firstIndex(of: ":") {
                 let name = String(line[..<colon])
-                let value = line[line.index(after: colon)...].trimmingCharacters(in: " \t\r\n")
+                let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
                 sink.headers.append((name, value))
             }
             return count
@@ -129,22 +144,8 @@ public final class HTTPClient: Sendable {
         let rc = withExtendedLifetime(sink) { curl_easy_perform(h) }
         guard rc == CURLE_OK else {
             let msg = String(cString: curl_easy_strerror(rc))
-            throw ClientError(code: rc == CURLE_OPERATION_TIMEDOUT ? "timeout" : "transport", message: msg)
+            throw ClientError(code: rc == CURLE_OPERATION_TIMEDOUT ? .timeout : .transport, message: msg)
         }
         return ClientResponse(status: xg_curl_response_code(h), headers: sink.headers, body: sink.body)
     }
-}
-
-extension String {
-    func trimmingCharacters(in set: String) -> String {
-        let chars = Set(set)
-        var s = Substring(self)
-        while let f = s.first, chars.contains(f) { s = s.dropFirst() }
-        while let l = s.last, chars.contains(l) { s = s.dropLast() }
-        return String(s)
-    }
-}
-
-extension Substring {
-    func trimmingCharacters(in set: String) -> String { String(self).trimmingCharacters(in: set) }
 }

@@ -2,6 +2,8 @@ import Crypto
 import Foundation
 import Gateway
 import HTTPClient
+import InMemoryLogging
+import Logging
 import Store
 import Xero
 import StrictJSON
@@ -13,14 +15,18 @@ final class TestGateway: Sendable {
     let dir: String
     let client = HTTPClient()
     let verifier = WebhookVerifier(webhookKey: TestGateway.webhookKey)
+    /// Everything this gateway logs (swift-log's in-memory handler, injected).
+    let logs = InMemoryLogHandler()
 
     init(extra: [String: String] = [:]) throws {
-        _ = LogCapture.shared
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("xg-gw-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var env = TestGateway.environment(dir: dir)
         env.merge(extra) { $1 }
-        gateway = try Gateway(configuration: try Configuration.load(environment: env))
+        let logs = self.logs
+        var logger = Logger(label: "xero-gateway") { _ in logs }
+        logger.logLevel = .trace
+        gateway = try Gateway(configuration: try Configuration.load(environment: env), logger: logger)
         try gateway.start()
     }
 
@@ -36,6 +42,12 @@ final class TestGateway: Sendable {
     }
 
     deinit { gateway.shutdown() }
+
+    /// The log so far, one line per entry: level, message, metadata, error.
+    var logText: String {
+        logs.entries.map { "\($0.level) \($0.message) \($0.metadata) \($0.error.map { "\($0)" } ?? "")" }
+            .joined(separator: "\n")
+    }
 
     var base: String { "http://127.0.0.1:\(gateway.port)" }
 

@@ -41,6 +41,6 @@ import Testing
 
     @Test func nobodyListeningIsATransportError() {
         #expect { try HTTPClient().send(ClientRequest(url: "http://127.0.0.1:1/", timeout: 2)) }
-            throws: { ($0 as? ClientError)?.code == "transport" }
+            throws: { ($0 as? ClientError)?.code == .transport }
     }
 }
