@@ -54,7 +54,7 @@ let package = Package(
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"]),
-        .testTarget(name: "XeroTests", dependencies: ["Xero", "Crypto", "StrictJSON"]),
+        .testTarget(name: "XeroTests", dependencies: ["Xero", "Crypto", "StrictJSON", "HTTPClient", "HTTPServer", "XeroSimulator"]),
         .testTarget(name: "XeroSimulatorTests", dependencies: ["XeroSimulator", "Xero", "HTTPClient", "HTTPServer", "Crypto", "StrictJSON"]),
         // The gateway and the simulator together, over real HTTP.
         .testTarget(name: "EndToEndTests", dependencies: ["Gateway", "XeroSimulator", "Store", "HTTPClient", "Crypto", "Xero", "StrictJSON"]),

@@ -10,14 +10,17 @@ public struct ClientRequest: Sendable {
     public var body: [UInt8]
     /// Whole-request timeout in seconds.
     public var timeout: Double
+    /// Ask for a compressed answer (gzip, deflate) and decompress it.
+    public var acceptEncoding: Bool
 
     public init(method: String = "GET", url: String, headers: [(name: String, value: String)] = [],
-                body: [UInt8] = [], timeout: Double = 30) {
+                body: [UInt8] = [], timeout: Double = 30, acceptEncoding: Bool = false) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.timeout = timeout
+        self.acceptEncoding = acceptEncoding
     }
 }
 
@@ -93,6 +96,7 @@ public final class HTTPClient: Sendable {
         _ = xg_curl_set_long(h, CURLOPT_CONNECTTIMEOUT_MS, Int(min(request.timeout, 10) * 1000))
         _ = xg_curl_set_string(h, CURLOPT_CUSTOMREQUEST, request.method)
         if request.method == "HEAD" { _ = xg_curl_set_long(h, CURLOPT_NOBODY, 1) }
+        if request.acceptEncoding { _ = xg_curl_set_string(h, CURLOPT_ACCEPT_ENCODING, "") }
         if let caFile { _ = xg_curl_set_string(h, CURLOPT_CAINFO, caFile) }
         if insecure {
             _ = xg_curl_set_long(h, CURLOPT_SSL_VERIFYPEER, 0)

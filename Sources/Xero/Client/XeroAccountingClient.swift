@@ -1,0 +1,209 @@
+import Foundation
+import HTTPClient
+import StrictJSON
+
+/// Supplies access tokens for a tenant's calls (R4 lives behind it, in Sync).
+public protocol XeroAccessTokenSource: Sendable {
+    /// A usable access token for `tenantId`. `rejected` is a token Xero has just answered 401
+    /// to: return a fresher one (refreshing if need be) or throw.
+    func accessToken(for tenantId: String, rejected: String?) throws(XeroAPIError) -> String
+}
+
+/// The accounting calls Sync makes, as a protocol so Sync can be tested against a fake Xero.
+public protocol XeroAccounting: Sendable {
+    /// One page of contacts (1-based `page`, `pageSize` up to 1000).
+    func contactsPage(tenantId: String, page: Int, pageSize: Int, includeArchived: Bool,
+                      modifiedSince: Int64?) throws(XeroAPIError) -> (contacts: [Contact], pagination: Pagination?)
+    /// The contacts with these ids (archived ones included).
+    func contacts(tenantId: String, ids: [String]) throws(XeroAPIError) -> [Contact]
+    /// Every item (Items are not paged).
+    func items(tenantId: String, modifiedSince: Int64?) throws(XeroAPIError) -> [Item]
+    /// Creates or updates contacts in one call (`summarizeErrors=false`): each element comes back
+    /// with its own `ValidationErrors` when Xero refused it.
+    func saveContacts(tenantId: String, _ contacts: [Contact], idempotencyKey: String) throws(XeroAPIError) -> [Contact]
+}
+
+extension XeroAccounting {
+    /// Every contact, page after page: as many pages as Xero's `pagination` says, or until a
+    /// page comes back shorter than asked (whichever way Xero honours `pageSize`).
+    public func allContacts(tenantId: String, includeArchived: Bool, modifiedSince: Int64?,
+                            pageSize: Int = 1000) throws(XeroAPIError) -> [Contact] {
+        var all: [Contact] = []
+        var page = 1
+        while true {
+            let (contacts, pagination) = try contactsPage(tenantId: tenantId, page: page, pageSize: pageSize,
+                                                          includeArchived: includeArchived, modifiedSince: modifiedSince)
+            all += contacts
+            if let pagination, pagination.pageCount > 0 {
+                if page >= pagination.pageCount { return all }
+            } else if contacts.count < min(pageSize, 100) || contacts.isEmpty {
+                return all
+            }
+            page += 1
+        }
+    }
+}
+
+/// Xero's accounting API (`/api.xro/2.0/`) on libcurl, within Xero's limits (R18): every call
+/// takes a slot from the rate limiter, sends `Accept: application/json`, asks for gzip, carries
+/// the tenant header and a bearer token, and is recorded. 429s wait `Retry-After`; timeouts,
+/// transport failures and 5xx are retried a bounded number of times with jittered exponential
+/// backoff; a 401 gets one fresh token. Writes carry the caller's `Idempotency-Key` on every
+/// try, so a retry can never create a second record. Blocking: call from worker threads.
+public final class XeroAccountingClient: XeroAccounting {
+    public let endpoints: XeroEndpoints
+    let http: HTTPClient
+    public let limiter: XeroRateLimiter
+    let tokens: any XeroAccessTokenSource
+    let retry: XeroRetryPolicy
+    let observer: XeroCallObserver?
+
+    public init(endpoints: XeroEndpoints, tokens: any XeroAccessTokenSource, limiter: XeroRateLimiter = XeroRateLimiter(),
+                http: HTTPClient = HTTPClient(), retry: XeroRetryPolicy = XeroRetryPolicy(), observer: XeroCallObserver? = nil) {
+        self.endpoints = endpoints
+        self.tokens = tokens
+        self.limiter = limiter
+        self.http = http
+        self.retry = retry
+        self.observer = observer
+    }
+
+    static let base = "/api.xro/2.0"
+
+    public func contactsPage(tenantId: String, page: Int, pageSize: Int, includeArchived: Bool,
+                             modifiedSince: Int64?) throws(XeroAPIError) -> (contacts: [Contact], pagination: Pagination?) {
+        var query = [("page", String(page)), ("pageSize", String(pageSize))]
+        if includeArchived { query.append(("includeArchived", "true")) }
+        let envelope: ResponseEnvelope<Contact> = try get(tenantId, "/Contacts", query, modifiedSince: modifiedSince)
+        return (envelope.elements, envelope.pagination)
+    }
+
+    public func contacts(tenantId: String, ids: [String]) throws(XeroAPIError) -> [Contact] {
+        guard !ids.isEmpty else { return [] }
+        var all: [Contact] = []
+        // Keep URLs short: Xero's front end refuses very long query strings.
+        var start = 0
+        while start < ids.count {
+            let chunk = ids[start..<min(ids.count, start + 50)]
+            let envelope: ResponseEnvelope<Contact> = try get(
+                tenantId, "/Contacts", [("IDs", chunk.joined(separator: ",")), ("includeArchived", "true")], modifiedSince: nil)
+            all += envelope.elements
+            start += 50
+        }
+        return all
+    }
+
+    public func items(tenantId: String, modifiedSince: Int64?) throws(XeroAPIError) -> [Item] {
+        let envelope: ResponseEnvelope<Item> = try get(tenantId, "/Items", [("unitdp", "4")], modifiedSince: modifiedSince)
+        return envelope.elements
+    }
+
+    public func saveContacts(tenantId: String, _ contacts: [Contact], idempotencyKey: String) throws(XeroAPIError) -> [Contact] {
+        let body = JSON.object([("Contacts", .array(contacts.map { $0.json(.standard) }))])
+        let response = try send(tenantId: tenantId, method: "POST", path: "/Contacts", query: [("summarizeErrors", "false")],
+                                body: XeroWire.bytes(body), idempotencyKey: idempotencyKey, modifiedSince: nil)
+        let envelope: ResponseEnvelope<Contact> = try XeroAccountingClient.decode(response)
+        return envelope.elements
+    }
+
+    // MARK: - transport
+
+    func get<M: XeroModel>(_ tenantId: String, _ path: String, _ query: [(String, String)],
+                           modifiedSince: Int64?) throws(XeroAPIError) -> ResponseEnvelope<M> {
+        let response = try send(tenantId: tenantId, method: "GET", path: path, query: query, body: nil,
+                                idempotencyKey: nil, modifiedSince: modifiedSince)
+        return try XeroAccountingClient.decode(response)
+    }
+
+    static func decode<M: XeroModel>(_ response: ClientResponse) throws(XeroAPIError) -> ResponseEnvelope<M> {
+        do {
+            return try ResponseEnvelope<M>(json: JSON.parse(response.body))
+        } catch {
+            throw XeroAPIError(.unreadable, status: response.status, message: "\(M.collectionKey): \(error)")
+        }
+    }
+
+    /// One logical call: as many tries as the retry policy allows; returns a 2xx answer.
+    public func send(tenantId: String, method: String, path: String, query: [(String, String)], body: [UInt8]?,
+                     idempotencyKey: String?, modifiedSince: Int64?) throws(XeroAPIError) -> ClientResponse {
+        let fullPath = XeroAccountingClient.base + path
+        var url = endpoints.api + fullPath
+        if !query.isEmpty { url += "?" + FormEncoding.encode(query) }
+        var headers: [(name: String, value: String)] = [("Accept", "application/json"), ("xero-tenant-id", tenantId)]
+        if body != nil { headers.append(("Content-Type", "application/json")) }
+        if let idempotencyKey { headers.append(("Idempotency-Key", idempotencyKey)) }
+        if let modifiedSince {
+            headers.append(("If-Modified-Since", String(XeroDate.formatISO(milliseconds: modifiedSince).prefix(19))))
+        }
+
+        var attempt = 0, failures = 0, throttled = 0
+        var rejected: String?
+        var refreshedOnce = false
+        while true {
+            attempt += 1
+            let token = try tokens.accessToken(for: tenantId, rejected: rejected)
+            let permit = try limiter.acquire(tenantId, maxWait: retry.maxLimiterWait)
+            let request = ClientRequest(method: method, url: url, headers: headers + [("Authorization", "Bearer \(token)")],
+                                        body: body ?? [], timeout: retry.timeout, acceptEncoding: true)
+            let started = DispatchTime.now().uptimeNanoseconds
+            var response: ClientResponse?
+            var failure: XeroAPIError?
+            do {
+                response = try http.send(request)
+            } catch {
+                failure = XeroAPIError(error.isTimeout ? .timeout : .transport, message: error.message)
+            }
+            let ms = Int((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000)
+            limiter.release(permit, status: response?.status ?? 0) { response?.header($0) }
+            observer?(XeroCallRecord(tenantId: tenantId, method: method, path: fullPath, status: response?.status ?? 0,
+                                     milliseconds: ms, attempt: attempt))
+
+            if let response {
+                switch response.status {
+                case 200..<300:
+                    return response
+                case 401 where !refreshedOnce:
+                    refreshedOnce = true
+                    rejected = token
+                    continue
+                case 429:
+                    throttled += 1
+                    let after = response.header("Retry-After").flatMap(Double.init)
+                    guard throttled <= retry.rateLimitedAttempts else {
+                        throw XeroAPIError(.rateLimited, status: 429, message: "Xero kept answering 429 (\(response.header("X-Rate-Limit-Problem") ?? "limit"))",
+                                           retryAfter: after)
+                    }
+                    continue  // the limiter now holds the tenant back for Retry-After
+                case 500..<600:
+                    failure = XeroAPIError(.server, status: response.status, message: "Xero answered \(response.status)")
+                default:
+                    throw XeroAccountingClient.failure(response)
+                }
+            }
+            failures += 1
+            guard failures < retry.attempts else { throw failure! }
+            Thread.sleep(forTimeInterval: retry.delay(beforeRetry: failures))
+        }
+    }
+
+    static func failure(_ response: ClientResponse) -> XeroAPIError {
+        let json = try? JSON.parse(response.body)
+        switch response.status {
+        case 400:
+            var messages: [String] = []
+            if let json, let v = try? ValidationException(json: json) {
+                messages = v.validationMessages
+            }
+            let message = json?["Message"]?.stringValue ?? "Xero refused the request"
+            return XeroAPIError(.validation, status: 400, message: message, validationErrors: messages)
+        case 401:
+            return XeroAPIError(.unauthorized, status: 401, message: json?["Detail"]?.stringValue ?? "Xero refused the access token")
+        case 403:
+            return XeroAPIError(.forbidden, status: 403, message: json?["Detail"]?.stringValue ?? "this connection may not do that")
+        case 404:
+            return XeroAPIError(.notFound, status: 404, message: "Xero has no such resource")
+        default:
+            return XeroAPIError(.unexpected, status: response.status, message: "Xero answered \(response.status)")
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import Synchronization
+import Testing
+import Xero
+
+/// A clock the test moves by hand.
+final class TestClock: Sendable {
+    private let seconds = Mutex(1_000.0)
+    var now: Double { seconds.withLock { $0 } }
+    func advance(_ s: Double) { seconds.withLock { $0 += s } }
+}
+
+@Suite struct XeroRateLimiterTests {
+    let tenant = "b8f3a2c1-6d4e-4f90-a1b7-3c5e9d0f2a64"
+
+    func limiter(_ limits: XeroLimits = XeroLimits(), _ clock: TestClock) -> XeroRateLimiter {
+        XeroRateLimiter(limits: limits) { clock.now }
+    }
+
+    struct NoSlot: Error {}
+
+    func ok(_ l: XeroRateLimiter, _ tenant: String) throws -> XeroRateLimiter.Permit {
+        guard case .go(let permit) = l.reserve(tenant) else { throw NoSlot() }
+        return permit
+    }
+
+    func goes(_ l: XeroRateLimiter, _ tenant: String) -> Bool {
+        if case .go = l.reserve(tenant) { return true }
+        return false
+    }
+
+    @Test func r18_sixtyCallsPerRollingMinutePerTenant() throws {
+        let clock = TestClock()
+        let l = limiter(XeroLimits(concurrent: 100), clock)
+        for i in 0..<60 {
+            l.release(try ok(l, tenant), status: 200) { _ in nil }
+            clock.advance(i == 0 ? 30 : 0.1)  // the first call is 30 s older than the rest
+        }
+        guard case .wait(let w) = l.reserve(tenant) else { Issue.record("the 61st call went"); return }
+        #expect(w > 0 && w <= 30.01)
+        #expect(goes(l, "another-tenant"))  // per tenant
+        clock.advance(w)
+        #expect(goes(l, tenant))  // the oldest call left the window
+    }
+
+    @Test func r18_fiveInFlightPerTenant() throws {
+        let clock = TestClock()
+        let l = limiter(XeroLimits(), clock)
+        let permits = try (0..<5).map { _ in try ok(l, tenant) }
+        guard case .wait = l.reserve(tenant) else { Issue.record("a sixth call went while five were in flight"); return }
+        l.release(permits[0], status: 200) { _ in nil }
+        #expect(goes(l, tenant))
+    }
+
+    @Test func r18_dailyBudgetAndXerosRemainingHeadersCorrectOurCount() throws {
+        let clock = TestClock()
+        let l = limiter(XeroLimits(perMinute: 10_000, concurrent: 100, perDay: 5000), clock)
+        let p = try ok(l, tenant)
+        l.release(p, status: 200) { ["X-DayLimit-Remaining": "2", "X-MinLimit-Remaining": "58"][$0] }
+        #expect(l.remainingToday(tenant) == 2)
+        l.release(try ok(l, tenant), status: 200) { _ in nil }
+        l.release(try ok(l, tenant), status: 200) { _ in nil }
+        guard case .wait(let w) = l.reserve(tenant) else { Issue.record("went past the day's budget"); return }
+        #expect(w > 3600)
+        #expect(throws: XeroAPIError.self) { _ = try l.acquire(tenant, maxWait: 1) }
+        clock.advance(86_400)
+        #expect(goes(l, tenant))
+    }
+
+    @Test func r18_minuteRemainingFromXeroHoldsUsBackEarly() throws {
+        let clock = TestClock()
+        let l = limiter(XeroLimits(concurrent: 100), clock)
+        l.release(try ok(l, tenant), status: 200) { ["X-MinLimit-Remaining": "0"][$0] }
+        guard case .wait = l.reserve(tenant) else { Issue.record("Xero said none left this minute, we went anyway"); return }
+        clock.advance(60)
+        #expect(goes(l, tenant))
+    }
+
+    @Test func r18_a429PausesTheTenantForRetryAfter() throws {
+        let clock = TestClock()
+        let l = limiter(XeroLimits(), clock)
+        l.release(try ok(l, tenant), status: 429) {
+            ["Retry-After": "7", "X-Rate-Limit-Problem": "minute", "X-MinLimit-Remaining": "0"][$0]
+        }
+        guard case .wait(let w) = l.reserve(tenant) else { Issue.record("called again inside Retry-After"); return }
+        #expect(abs(w - 7) < 0.01)
+        #expect(goes(l, "another-tenant"))
+        clock.advance(7)
+        #expect(goes(l, tenant))
+        // An app-wide 429 holds every tenant.
+        l.release(try ok(l, tenant), status: 429) { ["Retry-After": "3", "X-Rate-Limit-Problem": "appminute"][$0] }
+        guard case .wait = l.reserve("another-tenant") else { Issue.record("app-wide 429 ignored"); return }
+    }
+
+    @Test func r18_theAppMinuteIsSharedByAllTenants() throws {
+        let clock = TestClock()
+        let l = limiter(XeroLimits(concurrent: 100, appPerMinute: 3), clock)
+        for t in ["a", "b", "c"] { l.release(try ok(l, t), status: 200) { _ in nil } }
+        guard case .wait = l.reserve("d") else { Issue.record("app minute exceeded"); return }
+    }
+}
