@@ -29,6 +29,8 @@ let package = Package(
         .target(name: "Crypto", dependencies: ["COpenSSL"]),
         .target(name: "Store", dependencies: ["CSQLite", "Crypto"]),
         .target(name: "Xero", dependencies: ["Crypto", "HTTPClient", "StrictJSON"]),
+        // The rules R5–R18; reaches Store and Xero only through their protocols.
+        .target(name: "Sync", dependencies: ["Xero", "Store", "StrictJSON"]),
         .target(name: "Gateway", dependencies: [
             "HTTPServer", "Store", "Xero", "Crypto", "StrictJSON",
             .product(name: "Logging", package: "swift-log"),
@@ -54,6 +56,7 @@ let package = Package(
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"]),
+        .testTarget(name: "SyncTests", dependencies: ["Sync", "Xero", "Store", "StrictJSON"]),
         .testTarget(name: "XeroTests", dependencies: ["Xero", "Crypto", "StrictJSON", "HTTPClient", "HTTPServer", "XeroSimulator"]),
         .testTarget(name: "XeroSimulatorTests", dependencies: ["XeroSimulator", "Xero", "HTTPClient", "HTTPServer", "Crypto", "StrictJSON"]),
         // The gateway and the simulator together, over real HTTP.
