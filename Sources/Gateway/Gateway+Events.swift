@@ -11,10 +11,13 @@ extension Gateway {
         case .failure(let e): return .respond(e.response)
         case .success(let u): user = u
         }
-        let status = request.queryValue("status")
-        if let status, !WebhookInbox.eventStates.contains(status) {
-            return .respond(.error(400, code: "invalid_status",
-                                   message: "status must be one of \(WebhookInbox.eventStates.joined(separator: ", "))"))
+        var status: InboxEventState?
+        if let s = request.queryValue("status") {
+            guard let state = InboxEventState(rawValue: s) else {
+                return .respond(.error(400, code: "invalid_status",
+                                       message: "status must be one of \(InboxEventState.allCases.map(\.rawValue).joined(separator: ", "))"))
+            }
+            status = state
         }
         let page: Page
         switch Page.from(request) {
@@ -22,8 +25,8 @@ extension Gateway {
         case .success(let p): page = p
         }
         do {
-            let events = try inbox.events(accountId: user.role == .operator ? nil : user.accountId,
-                                          state: status, limit: page.limit, afterId: page.after)
+            let events = try inboxEvents.events(accountId: user.role == .operator ? nil : user.accountId,
+                                                state: status, limit: page.limit, afterId: page.after)
             let next: JSON = events.count == page.limit ? .string(String(events.last!.id)) : .null
             return .respond(.json(200, Array(JSON.object([("items", .array(events.map(\.json))), ("nextCursor", next)]).serialized.utf8)))
         } catch {
@@ -66,7 +69,7 @@ extension InboxEvent {
             ("type", s(type)),
             ("resourceId", s(resourceId)),
             ("eventDateUtc", s(eventDateUtc)),
-            ("state", .string(state)),
+            ("state", .string(state.rawValue)),
             ("attempts", .number(attempts)),
             ("lastError", s(lastError)),
             ("receivedAt", .string(receivedAt)),
