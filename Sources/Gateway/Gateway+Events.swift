@@ -8,16 +8,19 @@ extension Gateway {
     /// account's events) or an operator (all, including unrouted and quarantined) sees it.
     func listEvents(_ request: Request) throws -> Response {
         let user = try authorize(request, .admin)
-        let status = request.queryValue("status")
-        if let status, !WebhookInbox.eventStates.contains(status) {
-            throw HTTPError(400, code: "invalid_status",
-                            message: "status must be one of \(WebhookInbox.eventStates.joined(separator: ", "))")
+        var status: InboxEventState?
+        if let s = request.queryValue("status") {
+            guard let state = InboxEventState(rawValue: s) else {
+                throw HTTPError(400, code: "invalid_status",
+                                message: "status must be one of \(InboxEventState.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            status = state
         }
         let page = try Page(request)
         let events: [InboxEvent]
         do {
-            events = try inbox.events(accountId: user.role == .operator ? nil : user.accountId,
-                                      state: status, limit: page.limit, afterId: page.after)
+            events = try inboxEvents.events(accountId: user.role == .operator ? nil : user.accountId,
+                                            state: status, limit: page.limit, afterId: page.after)
         } catch {
             logger.error("events list failed", metadata: ["error": "\(error)"])
             throw HTTPError.storeUnavailable
@@ -59,7 +62,7 @@ extension InboxEvent {
             ("type", s(type)),
             ("resourceId", s(resourceId)),
             ("eventDateUtc", s(eventDateUtc)),
-            ("state", .string(state)),
+            ("state", .string(state.rawValue)),
             ("attempts", .number(attempts)),
             ("lastError", s(lastError)),
             ("receivedAt", .string(receivedAt)),

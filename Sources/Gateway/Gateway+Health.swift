@@ -16,7 +16,7 @@ extension Gateway {
         var pending: [String: Int] = [:]
         do {
             connections = try accounts.connections()
-            pending = try inbox.pendingByAccount()
+            pending = try inboxEvents.pendingByAccount()
         } catch {
             storeOK = false
             healthy = false
@@ -28,14 +28,14 @@ extension Gateway {
             accountsJSON = .array(connections.map { c in
                 .object([
                     ("accountId", .string(c.accountId)),
-                    ("connection", .string(c.state)),
+                    ("connection", .string(c.state.rawValue)),
                     ("tenantId", c.tenantId.map(JSON.string) ?? .null),
                     ("inboxBacklog", .number(pending[c.accountId] ?? 0)),
                 ])
             })
         } else {
             var byState: [String: Int] = [:]
-            for c in connections { byState[c.state, default: 0] += 1 }
+            for c in connections { byState[c.state.rawValue, default: 0] += 1 }
             accountsJSON = .object(byState.sorted { $0.key < $1.key }.map { ($0.key, JSON.number($0.value)) })
         }
         let body: JSON = .object([
@@ -59,9 +59,9 @@ extension Gateway {
     /// `GET /metrics`: Prometheus text, for operators (bearer token).
     func metricsText(_ request: Request) throws -> Response {
         _ = try authorize(request, .operator)
-        if let counts = try? inbox.counts() {
+        if let counts = try? inboxEvents.counts() {
             metrics.setEventStates(counts)
-            metrics.inboxDepth.set(Int64(counts["pending"] ?? 0))
+            metrics.inboxDepth.set(Int64(counts[.pending] ?? 0))
         }
         metrics.inboxQueue.set(Int64(inbox.queueDepth))
         return Response(status: 200, headers: HTTPHeaders([("Content-Type", "text/plain; version=0.0.4")]),

@@ -10,6 +10,8 @@ public final class Gateway: Sendable {
     public let database: Database
     public let accounts: AccountStore
     public let inbox: WebhookInbox
+    /// The inbox's events, read side.
+    public let inboxEvents: any WebhookEventRepository
     public let metrics: GatewayMetrics
     let verifier: WebhookVerifier
     let logger: Logger
@@ -22,6 +24,7 @@ public final class Gateway: Sendable {
         database = try Database(path: configuration.databasePath)
         accounts = AccountStore(database: database)
         inbox = try WebhookInbox(database: database, accounts: accounts, reader: Gateway.readDelivery)
+        inboxEvents = SQLiteWebhookEventRepository(database: database)
         metrics = GatewayMetrics(routes: Gateway.routes.map { ($0.method, $0.pattern) })
         verifier = WebhookVerifier(webhookKey: configuration.xeroWebhookKey)
 

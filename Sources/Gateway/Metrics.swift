@@ -1,4 +1,5 @@
 import Prometheus
+import Store
 import Synchronization
 
 /// The gateway's Prometheus metrics.
@@ -10,7 +11,7 @@ public final class GatewayMetrics: Sendable {
     private let latency = Mutex<[RouteKey: DurationHistogram]>([:])
     let inboxDepth: Gauge
     let inboxQueue: Gauge
-    private let eventStates: [String: Gauge]
+    private let eventStates: [InboxEventState: Gauge]
 
     public static let webhookOutcomes = ["accepted", "rejected", "failed"]
 
@@ -26,10 +27,10 @@ public final class GatewayMetrics: Sendable {
                                                            helpText: "Inbox events waiting to be applied"))
         inboxQueue = registry.makeGauge(descriptor: .init(metricName: "xero_inbox_writer_queue", unitName: "deliveries",
                                                           helpText: "Verified deliveries waiting for the group commit"))
-        var s: [String: Gauge] = [:]
-        for st in ["pending", "applied", "failed", "ignored", "unrouted", "quarantined"] {
+        var s: [InboxEventState: Gauge] = [:]
+        for st in InboxEventState.allCases {
             s[st] = registry.makeGauge(descriptor: .init(metricName: "xero_inbox", unitName: "events", helpText: "Inbox events by state"),
-                                       labels: [("state", st)])
+                                       labels: [("state", st.rawValue)])
         }
         eventStates = s
         var known: [RouteKey: DurationHistogram] = [:]
@@ -65,7 +66,7 @@ public final class GatewayMetrics: Sendable {
         h.recordNanoseconds(Int64(seconds * 1e9))
     }
 
-    func setEventStates(_ counts: [String: Int]) {
+    func setEventStates(_ counts: [InboxEventState: Int]) {
         for (state, g) in eventStates { g.set(Int64(counts[state] ?? 0)) }
     }
 }

@@ -1,9 +1,31 @@
 import CSQLite
 import Synchronization
 
+/// Read access to the database (after GRDB's `DatabaseReader`): `body` runs with a connection
+/// that sees one consistent snapshot per statement and cannot write.
+public protocol DatabaseReader: AnyObject, Sendable {
+    /// Runs `body` with a read-only connection.
+    func read<T>(_ body: (SQLiteConnection) throws -> T) throws -> T
+}
+
+/// Write access to the database (after GRDB's `DatabaseWriter`): one writer at a time, each
+/// `write` one transaction.
+public protocol DatabaseWriter: DatabaseReader {
+    /// Runs `body` in one IMMEDIATE transaction; `durable: true` fsyncs the commit before
+    /// returning, `durable: false` may lose it (never an older durable one) in a crash.
+    func write<T>(durable: Bool, _ body: (SQLiteConnection) throws -> T) throws -> T
+}
+
+extension DatabaseWriter {
+    /// Runs `body` in one durable (fsynced) transaction.
+    public func write<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+        try write(durable: true, body)
+    }
+}
+
 /// The SQLite store in WAL mode: one writer connection behind a lock, readers apart.
 /// Every write that acknowledges something to a caller is committed (and fsynced) first.
-public final class Database: Sendable {
+public final class Database: DatabaseWriter {
     public let path: String
     private let writer: Mutex<SQLiteConnection>
     private let readers: Mutex<[SQLiteConnection]>
@@ -29,7 +51,7 @@ public final class Database: Sendable {
     /// Runs `body` in one IMMEDIATE transaction on the writer connection; the commit is fsynced.
     /// `durable: false` skips that fsync, for work that is rebuilt from durable data if lost
     /// (a crash loses at most the newest such commits, never an older fsynced one: WAL order).
-    public func write<T>(durable: Bool = true, _ body: (SQLiteConnection) throws -> T) throws -> T {
+    public func write<T>(durable: Bool, _ body: (SQLiteConnection) throws -> T) throws -> T {
         try writer.withLock { c in
             if !durable { try c.run("PRAGMA synchronous=NORMAL") }
             defer { if !durable { try? c.run("PRAGMA synchronous=FULL") } }

@@ -60,7 +60,7 @@ enum Migrations {
         let current = try c.query("PRAGMA user_version").first?.int("user_version") ?? 0
         guard let newest = all.last?.version else { return }
         if current > newest {
-            throw StoreError(code: "schema_too_new",
+            throw StoreError(code: .schemaTooNew,
                              message: "database schema version \(current) is newer than this build knows (\(newest))")
         }
         for m in all where m.version > current {
@@ -71,7 +71,7 @@ enum Migrations {
                 try c.execute("COMMIT")
             } catch {
                 try? c.execute("ROLLBACK")
-                throw StoreError(code: "migration_failed", message: "migration \(m.version): \(error)")
+                throw StoreError(code: .migrationFailed, message: "migration \(m.version): \(error)")
             }
         }
     }

@@ -3,14 +3,6 @@ import CSQLite
 import Glibc
 #endif
 
-/// An error from the store, with a stable code (`sqlite_<n>`, `not_found`, `conflict`, ...).
-public struct StoreError: Error, CustomStringConvertible, Sendable {
-    public let code: String
-    public let message: String
-    public init(code: String, message: String) { self.code = code; self.message = message }
-    public var description: String { "\(code): \(message)" }
-}
-
 /// A value bound to or read from a statement.
 public enum SQLValue: Sendable, Equatable {
     case null
@@ -40,7 +32,7 @@ public final class SQLiteConnection: @unchecked Sendable {
         guard rc == SQLITE_OK, let db else {
             let msg = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             if let db { sqlite3_close_v2(db) }
-            throw StoreError(code: "open_failed", message: "cannot open database \(path): \(msg)")
+            throw StoreError(code: .openFailed, message: "cannot open database \(path): \(msg)")
         }
         handle = db
         sqlite3_busy_timeout(db, 5000)
@@ -59,7 +51,7 @@ public final class SQLiteConnection: @unchecked Sendable {
         if sqlite3_exec(handle, sql, nil, nil, &err) != SQLITE_OK {
             let msg = err.map { String(cString: $0) } ?? errorMessage
             sqlite3_free(err)
-            throw StoreError(code: "sqlite", message: msg)
+            throw StoreError(code: .sqlite, message: msg)
         }
     }
 
@@ -71,7 +63,7 @@ public final class SQLiteConnection: @unchecked Sendable {
         }
         var stmt: OpaquePointer?
         guard sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil) == SQLITE_OK, let stmt else {
-            throw StoreError(code: "sqlite", message: "\(errorMessage) in: \(sql)")
+            throw StoreError(code: .sqlite, message: "\(errorMessage) in: \(sql)")
         }
         let s = Statement(stmt, connection: self)
         cache[sql] = s
@@ -167,13 +159,13 @@ public final class Statement {
         case .blob(let b):
             rc = b.withUnsafeBytes { p in xg_sqlite_bind_blob(stmt, i, p.baseAddress ?? UnsafeRawPointer(emptyBlob), Int32(p.count)) }
         }
-        guard rc == SQLITE_OK else { throw StoreError(code: "sqlite", message: connection.errorMessage) }
+        guard rc == SQLITE_OK else { throw StoreError(code: .sqlite, message: connection.errorMessage) }
     }
 
     /// Binds bytes without copying them into an array first.
     public func bindBlob(_ bytes: UnsafeRawBufferPointer, at i: Int32) throws {
         let rc = xg_sqlite_bind_blob(stmt, i, bytes.baseAddress ?? UnsafeRawPointer(emptyBlob), Int32(bytes.count))
-        guard rc == SQLITE_OK else { throw StoreError(code: "sqlite", message: connection.errorMessage) }
+        guard rc == SQLITE_OK else { throw StoreError(code: .sqlite, message: connection.errorMessage) }
     }
 
     /// Advances; true while a row is available.
@@ -185,11 +177,11 @@ public final class Statement {
         case SQLITE_CONSTRAINT:
             let msg = connection.errorMessage
             sqlite3_reset(stmt)
-            throw StoreError(code: "conflict", message: msg)
+            throw StoreError(code: .conflict, message: msg)
         default:
             let msg = connection.errorMessage
             sqlite3_reset(stmt)
-            throw StoreError(code: "sqlite_\(rc)", message: msg)
+            throw StoreError(code: .sqlite(rc), message: msg)
         }
     }
 

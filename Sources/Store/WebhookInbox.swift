@@ -51,22 +51,6 @@ public struct DeliveryContents: Sendable {
 /// Reads a stored delivery body; supplied by the layer that knows Xero's payload format.
 public typealias DeliveryReader = @Sendable ([UInt8]) -> DeliveryContents
 
-/// An event as stored in the inbox.
-public struct InboxEvent: Sendable, Equatable {
-    public let id: Int64
-    public let deliveryId: Int64
-    public let accountId: String?
-    public let tenantId: String?
-    public let category: String?
-    public let type: String?
-    public let resourceId: String?
-    public let eventDateUtc: String?
-    public let state: String
-    public let attempts: Int
-    public let lastError: String?
-    public let receivedAt: String
-}
-
 /// The durable webhook inbox (R16).
 ///
 /// `append` hands a verified raw body to one writer thread, which commits everything queued in
@@ -74,21 +58,24 @@ public struct InboxEvent: Sendable, Equatable {
 /// completion. The same thread then expands committed deliveries into deduplicated events, in
 /// delivery order: at full speed whenever deliveries pause for 2 ms, and with a tenth of the
 /// wall-clock time while they keep arriving, so acknowledgements come first and events still
-/// keep pace with any stream that leaves the writer some idle time. Expansion is idempotent and resumes from `inbox_cursor`
-/// after a crash.
+/// keep pace with any stream that leaves the writer some idle time. Expansion is idempotent and
+/// resumes from `inbox_cursor` after a crash.
+///
+/// The jobs live apart: the writer thread and its time budget in `WebhookInbox+Writer.swift`,
+/// the group commit in `WebhookInbox+Commit.swift`, the expansion into deduplicated events in
+/// `WebhookInbox+Expansion.swift`; the events are read through `SQLiteWebhookEventRepository`.
 public final class WebhookInbox: Sendable {
-    public static let eventStates = ["pending", "applied", "failed", "ignored", "unrouted", "quarantined"]
-
-    private let db: Database
-    private let accounts: AccountStore
-    private let reader: DeliveryReader
-    private let condition = NSCondition()
-    private let queue = Mutex<Queue>(Queue())
-    private let writerDone = Atomic<Bool>(false)
-    private let lastDelivery = Atomic<Int>(0)
-    private let expandedThrough = Atomic<Int>(0)
+    let db: Database
+    let clock: any WallClock
+    let reader: DeliveryReader
+    let condition = NSCondition()
+    let queue = Mutex<Queue>(Queue())
+    let writerDone = Atomic<Bool>(false)
+    let lastDelivery = Atomic<Int>(0)
+    let expandedThrough = Atomic<Int>(0)
     /// Deliveries the writer has committed, for metrics.
     public let committedDeliveries = Atomic<Int>(0)
+    /// Commits and expansions that failed, for metrics.
     public let failedBatches = Atomic<Int>(0)
 
     struct Pending {
@@ -100,9 +87,12 @@ public final class WebhookInbox: Sendable {
         var stopping = false
     }
 
-    public init(database: Database, accounts: AccountStore, reader: @escaping DeliveryReader) throws {
+    /// Opens the inbox over `database` and starts its writer thread. Events are routed with the
+    /// tenants `accounts` records (read from the same database); `clock` stamps deliveries.
+    public init(database: Database, accounts: AccountStore, clock: any WallClock = SystemWallClock(),
+                reader: @escaping DeliveryReader) throws {
         db = database
-        self.accounts = accounts
+        self.clock = clock
         self.reader = reader
         let (last, cursor) = try database.read { c -> (Int, Int) in
             let last = try c.query("SELECT COALESCE(MAX(id), 0) AS n FROM webhook_deliveries").first?.int("n") ?? 0
@@ -124,7 +114,7 @@ public final class WebhookInbox: Sendable {
             return true
         }
         guard accepted else {
-            completion(.failure(StoreError(code: "stopping", message: "the inbox is shutting down")))
+            completion(.failure(StoreError(code: .stopping, message: "the inbox is shutting down")))
             return
         }
         condition.lock()
@@ -162,203 +152,4 @@ public final class WebhookInbox: Sendable {
         }
         return true
     }
-
-    private func take() -> (batch: [Pending], stopping: Bool) {
-        queue.withLock { q in
-            let n = min(q.items.count, 4096)
-            let b = Array(q.items.prefix(n))
-            q.items.removeFirst(n)
-            return (b, q.stopping)
-        }
-    }
-
-    private var lagging: Bool { expandedThrough.load(ordering: .relaxed) < lastDelivery.load(ordering: .relaxed) }
-
-    /// Share of wall-clock time that expansion may take while deliveries keep arriving. A busy
-    /// writer (saturation) thus keeps nine tenths of its time for acknowledgements; a lightly
-    /// loaded one earns budget while it waits, so events keep pace with steady streams.
-    static let expansionShare = 0.1
-    /// Most expansion time banked, which bounds what one chunk adds to an acknowledgement.
-    static let maxBudget = 0.005
-
-    private func writerLoop() {
-        defer { writerDone.store(true, ordering: .releasing) }
-        var budget = 0.0
-        var lastTick = monotonicNow()
-        var costPerDelivery = 30e-6
-        var pausedUntil = 0.0  // after a failed expansion, acknowledgements only for a second
-        while true {
-            condition.lock()
-            var (batch, stopping) = take()
-            if batch.isEmpty && !stopping {
-                if lagging {
-                    // Quiet for 2 ms: expand at full speed; new deliveries still come first.
-                    _ = condition.wait(until: Date().addingTimeInterval(0.002))
-                } else {
-                    condition.wait()
-                }
-                (batch, stopping) = take()
-            }
-            condition.unlock()
-
-            let now = monotonicNow()
-            budget = min(budget + (now - lastTick) * WebhookInbox.expansionShare, WebhookInbox.maxBudget)
-            lastTick = now
-            if !batch.isEmpty { commit(batch) }
-            if lagging && (batch.isEmpty || budget > 0) && monotonicNow() >= pausedUntil {
-                let limit = batch.isEmpty ? 128 : max(4, min(256, Int(budget / costPerDelivery)))
-                let started = monotonicNow()
-                let count = expandChunk(limit: limit)
-                let spent = monotonicNow() - started
-                if !batch.isEmpty { budget -= spent }
-                if count > 0 {
-                    costPerDelivery = 0.8 * costPerDelivery + 0.2 * spent / Double(count)
-                } else {
-                    pausedUntil = monotonicNow() + 1
-                }
-            }
-            if stopping && batch.isEmpty {
-                let deadline = Date().addingTimeInterval(5)
-                while lagging && Date() < deadline && expandChunk(limit: 256) > 0 {}
-                return
-            }
-        }
-    }
-
-    private func commit(_ batch: [Pending]) {
-        let result: Result<Void, StoreError>
-        do {
-            let now = Timestamp.now()
-            let last = try db.write { c -> Int64 in
-                let insert = try c.prepare("INSERT INTO webhook_deliveries (received_at, body) VALUES (?, ?)")
-                for p in batch {
-                    try insert.bind(.text(now), at: 1)
-                    try p.body.withUnsafeBytes { try insert.bindBlob($0, at: 2) }
-                    while try insert.step() {}
-                    insert.reset()
-                }
-                return c.lastInsertRowID
-            }
-            lastDelivery.store(Int(last), ordering: .relaxed)
-            committedDeliveries.add(batch.count, ordering: .relaxed)
-            result = .success(())
-        } catch let e as StoreError {
-            failedBatches.add(1, ordering: .relaxed)
-            result = .failure(e)
-        } catch {
-            failedBatches.add(1, ordering: .relaxed)
-            result = .failure(StoreError(code: "store", message: "\(error)"))
-        }
-        for p in batch { p.completion(result) }
-    }
-
-    /// Expands up to `limit` deliveries; returns how many (0 when there was nothing to do or it failed).
-    @discardableResult
-    private func expandChunk(limit: Int) -> Int {
-        do {
-            // Not fsynced: events and the cursor commit together and are rebuilt from the
-            // durable deliveries if a crash loses them.
-            let through = try db.write(durable: false) { c -> Int64 in
-                let routes = try AccountStore.tenantRoutes(c)
-                let from = Int64(expandedThrough.load(ordering: .relaxed))
-                let select = try c.prepare("SELECT id, received_at, body FROM webhook_deliveries WHERE id > ? ORDER BY id LIMIT ?")
-                try select.bind([.integer(from), .integer(Int64(limit))])
-                var read: [(id: Int64, receivedAt: String, contents: DeliveryContents, body: [UInt8])] = []
-                while try select.step() {
-                    let body = select.withBlob(at: 2) { Array($0) }
-                    read.append((select.int64(at: 0), select.text(at: 1) ?? Timestamp.now(), reader(body), body))
-                }
-                select.reset()
-                guard let lastId = read.last?.id else { return from }
-                let insertEvent = try c.prepare("""
-                    INSERT OR IGNORE INTO webhook_events (delivery_id, dedup_key, account_id, tenant_id,
-                        category, type, resource_id, event_date_utc, state, received_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
-                for (deliveryId, receivedAt, contents, body) in read {
-                    for e in contents.events {
-                        let account = routes[e.tenantId]
-                        try insertEvent.bind([
-                            .integer(deliveryId), .blob(e.dedupKey), account.map { .text($0) } ?? .null,
-                            .text(e.tenantId), .text(e.category), .text(e.type),
-                            .text(e.resourceId), .text(e.eventDateUtc),
-                            .text(account == nil ? "unrouted" : "pending"), .text(receivedAt),
-                        ])
-                        while try insertEvent.step() {}
-                        insertEvent.reset()
-                    }
-                    // A re-sent unreadable delivery (its 200 lost) is quarantined once: keyed on
-                    // the body and the problem's position in it.
-                    for (n, problem) in contents.problems.enumerated() {
-                        let key = Array(Crypto.sha256(body + [0, UInt8(truncatingIfNeeded: n), UInt8(truncatingIfNeeded: n >> 8)]).prefix(16))
-                        try c.run("""
-                            INSERT OR IGNORE INTO webhook_events (delivery_id, dedup_key, state, last_error, received_at)
-                            VALUES (?, ?, 'quarantined', ?, ?)
-                            """, [.integer(deliveryId), .blob(key), .text(String(problem.prefix(500))), .text(receivedAt)])
-                    }
-                }
-                try c.run("UPDATE inbox_cursor SET delivery_id = ? WHERE name = 'expanded_through'", [.integer(lastId)])
-                return lastId
-            }
-            let moved = Int(through) - expandedThrough.load(ordering: .relaxed)
-            expandedThrough.store(Int(through), ordering: .relaxed)
-            return max(0, moved)
-        } catch {
-            failedBatches.add(1, ordering: .relaxed)
-            return 0
-        }
-    }
-
-    // MARK: - reading
-
-    /// Events visible to `accountId` (nil: every event, for operators), oldest first, after `afterId`.
-    public func events(accountId: String?, state: String?, limit: Int, afterId: Int64?) throws -> [InboxEvent] {
-        var sql = """
-            SELECT id, delivery_id, account_id, tenant_id, category, type, resource_id, event_date_utc, state,
-                   attempts, last_error, received_at FROM webhook_events WHERE id > ?
-            """
-        var values: [SQLValue] = [.integer(afterId ?? 0)]
-        if let accountId { sql += " AND account_id = ?"; values.append(.text(accountId)) }
-        if let state { sql += " AND state = ?"; values.append(.text(state)) }
-        sql += " ORDER BY id LIMIT ?"
-        values.append(.integer(Int64(limit)))
-        return try db.read { c in
-            try c.query(sql, values).map { r in
-                InboxEvent(id: Int64(r.int("id") ?? 0), deliveryId: Int64(r.int("delivery_id") ?? 0),
-                           accountId: r.string("account_id"), tenantId: r.string("tenant_id"),
-                           category: r.string("category"), type: r.string("type"),
-                           resourceId: r.string("resource_id"), eventDateUtc: r.string("event_date_utc"),
-                           state: r.string("state") ?? "", attempts: r.int("attempts") ?? 0,
-                           lastError: r.string("last_error"), receivedAt: r.string("received_at") ?? "")
-            }
-        }
-    }
-
-    /// Count of events per state (a scan: for metrics scrapes, not hot paths).
-    public func counts() throws -> [String: Int] {
-        try db.read { c in
-            var m: [String: Int] = [:]
-            for r in try c.query("SELECT state, COUNT(*) AS n FROM webhook_events GROUP BY state") {
-                if let s = r.string("state") { m[s] = r.int("n") ?? 0 }
-            }
-            return m
-        }
-    }
-
-    /// Pending events per account (the backlog the applier has yet to work through).
-    public func pendingByAccount() throws -> [String: Int] {
-        try db.read { c in
-            var m: [String: Int] = [:]
-            for r in try c.query("SELECT account_id, COUNT(*) AS n FROM webhook_events WHERE state = 'pending' GROUP BY account_id") {
-                if let a = r.string("account_id") { m[a] = r.int("n") ?? 0 }
-            }
-            return m
-        }
-    }
-}
-
-func monotonicNow() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }

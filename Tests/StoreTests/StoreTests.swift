@@ -52,15 +52,15 @@ func appendAndWait(_ inbox: WebhookInbox, _ body: String) -> Result<Void, StoreE
         let db = try Database(path: path)
         try db.write { try $0.execute("PRAGMA user_version = 999") }
         db.close()
-        #expect { try Database(path: path) } throws: { ($0 as? StoreError)?.code == "schema_too_new" }
+        #expect { try Database(path: path) } throws: { ($0 as? StoreError)?.code == .schemaTooNew }
     }
 
     @Test func unwritablePathIsAClearError() {
-        #expect { try Database(path: "/nonexistent-dir/x/gateway.sqlite") } throws: { ($0 as? StoreError)?.code == "open_failed" }
+        #expect { try Database(path: "/nonexistent-dir/x/gateway.sqlite") } throws: { ($0 as? StoreError)?.code == .openFailed }
     }
 }
 
-@Suite struct AccountStoreTests {
+@Suite struct SQLiteAccountRepositoryTests {
     @Test func accountCreationIssuesAnAdminTokenThatAuthenticates() throws {
         let db = try Database(path: temporaryDatabasePath())
         let store = AccountStore(database: db)
@@ -68,7 +68,7 @@ func appendAndWait(_ inbox: WebhookInbox, _ body: String) -> Result<Void, StoreE
         let user = try #require(try store.authenticate(token: issued.token))
         #expect(user.role == .admin && user.accountId == issued.accountId)
         #expect(try store.accounts().map(\.name) == ["Acme Gardens"])
-        #expect(try store.connection(accountId: issued.accountId!)?.state == "inactive")
+        #expect(try store.connection(accountId: issued.accountId!)?.state == .inactive)
         #expect(try store.authenticate(token: issued.token + "x") == nil)
         #expect(try store.authenticate(token: "") == nil)
     }
@@ -94,10 +94,10 @@ func appendAndWait(_ inbox: WebhookInbox, _ body: String) -> Result<Void, StoreE
         let op = try store.createUser(accountId: nil, role: .operator)
         let opUser = try #require(try store.authenticate(token: op.token))
         #expect(opUser.id == op.userId && opUser.accountId == nil && opUser.role == .operator)
-        #expect { try store.createUser(accountId: nil, role: .admin) } throws: { ($0 as? StoreError)?.code == "invalid_account" }
-        #expect { try store.createUser(accountId: acct, role: .operator) } throws: { ($0 as? StoreError)?.code == "invalid_role" }
-        #expect { try store.createUser(accountId: "no-such-account", role: .staff) } throws: { ($0 as? StoreError)?.code == "not_found" }
-        #expect { try store.createAccount(name: "   ") } throws: { ($0 as? StoreError)?.code == "invalid_name" }
+        #expect { try store.createUser(accountId: nil, role: .admin) } throws: { ($0 as? StoreError)?.code == .invalidAccount }
+        #expect { try store.createUser(accountId: acct, role: .operator) } throws: { ($0 as? StoreError)?.code == .invalidRole }
+        #expect { try store.createUser(accountId: "no-such-account", role: .staff) } throws: { ($0 as? StoreError)?.code == .notFound }
+        #expect { try store.createAccount(name: "   ") } throws: { ($0 as? StoreError)?.code == .invalidName }
     }
 }
 
@@ -130,10 +130,10 @@ func appendAndWait(_ inbox: WebhookInbox, _ body: String) -> Result<Void, StoreE
         #expect(throws: Never.self) { try appendAndWait(inbox, "T1 contact R1 2024-01-01T00:00:00.000Z update").get() }
         #expect(throws: Never.self) { try appendAndWait(inbox, "t1 CONTACT r1 2024-01-01T00:00:01.000Z UPDATE").get() }
         #expect(inbox.waitUntilExpanded())
-        let events = try inbox.events(accountId: nil, state: nil, limit: 100, afterId: nil)
+        let events = try SQLiteWebhookEventRepository(database: db).events(accountId: nil, state: nil, limit: 100, afterId: nil)
         #expect(events.count == 3)
         #expect(events.map(\.resourceId) == ["r1", "r2", "r1"])
-        #expect(events.allSatisfy { $0.state == "unrouted" })
+        #expect(events.allSatisfy { $0.state == .unrouted })
         inbox.stop()
     }
 
@@ -142,9 +142,9 @@ func appendAndWait(_ inbox: WebhookInbox, _ body: String) -> Result<Void, StoreE
         let inbox = try WebhookInbox(database: db, accounts: AccountStore(database: db), reader: fakeReader)
         #expect(throws: Never.self) { try appendAndWait(inbox, "!body is not JSON\nt1 CONTACT r1 2024-01-01T00:00:00.000Z UPDATE").get() }
         #expect(inbox.waitUntilExpanded())
-        let q = try inbox.events(accountId: nil, state: "quarantined", limit: 10, afterId: nil)
+        let q = try SQLiteWebhookEventRepository(database: db).events(accountId: nil, state: .quarantined, limit: 10, afterId: nil)
         #expect(q.count == 1 && q[0].lastError == "body is not JSON")
-        #expect(try inbox.events(accountId: nil, state: "unrouted", limit: 10, afterId: nil).count == 1)
+        #expect(try SQLiteWebhookEventRepository(database: db).events(accountId: nil, state: .unrouted, limit: 10, afterId: nil).count == 1)
         inbox.stop()
     }
 
@@ -155,15 +155,15 @@ func appendAndWait(_ inbox: WebhookInbox, _ body: String) -> Result<Void, StoreE
         let a = try accounts.createAccount(name: "A").accountId!
         _ = appendAndWait(inbox, "tenant-a CONTACT r1 2024-01-01T00:00:00.000Z UPDATE")
         #expect(inbox.waitUntilExpanded())
-        #expect(try inbox.events(accountId: a, state: nil, limit: 10, afterId: nil).isEmpty)
+        #expect(try SQLiteWebhookEventRepository(database: db).events(accountId: a, state: nil, limit: 10, afterId: nil).isEmpty)
 
         try accounts.connect(accountId: a, tenantId: "TENANT-A", tenantName: "Org A")
         _ = appendAndWait(inbox, "tenant-a CONTACT r2 2024-01-01T00:00:00.000Z UPDATE\nother CONTACT r3 2024-01-01T00:00:00.000Z UPDATE")
         #expect(inbox.waitUntilExpanded())
-        let mine = try inbox.events(accountId: a, state: "pending", limit: 10, afterId: nil)
+        let mine = try SQLiteWebhookEventRepository(database: db).events(accountId: a, state: .pending, limit: 10, afterId: nil)
         #expect(mine.map(\.resourceId) == ["r1", "r2"])
-        #expect(try inbox.events(accountId: nil, state: "unrouted", limit: 10, afterId: nil).map(\.resourceId) == ["r3"])
-        #expect(try inbox.pendingByAccount() == [a: 2])
+        #expect(try SQLiteWebhookEventRepository(database: db).events(accountId: nil, state: .unrouted, limit: 10, afterId: nil).map(\.resourceId) == ["r3"])
+        #expect(try SQLiteWebhookEventRepository(database: db).pendingByAccount() == [a: 2])
         inbox.stop()
     }
 
@@ -179,12 +179,12 @@ func appendAndWait(_ inbox: WebhookInbox, _ body: String) -> Result<Void, StoreE
         }
         let inbox = try WebhookInbox(database: db, accounts: AccountStore(database: db), reader: fakeReader)
         #expect(inbox.waitUntilExpanded())
-        #expect(try inbox.events(accountId: nil, state: nil, limit: 10, afterId: nil).map(\.resourceId) == ["r1", "r2"])
+        #expect(try SQLiteWebhookEventRepository(database: db).events(accountId: nil, state: nil, limit: 10, afterId: nil).map(\.resourceId) == ["r1", "r2"])
         inbox.stop()
         // And a restart does not expand them twice.
         let again = try WebhookInbox(database: db, accounts: AccountStore(database: db), reader: fakeReader)
         #expect(again.waitUntilExpanded())
-        #expect(try again.counts() == ["unrouted": 2])
+        #expect(try SQLiteWebhookEventRepository(database: db).counts() == [.unrouted: 2])
         again.stop()
     }
 
@@ -205,7 +205,7 @@ func appendAndWait(_ inbox: WebhookInbox, _ body: String) -> Result<Void, StoreE
         #expect(failures.load(ordering: .relaxed) == 0)
         #expect(inbox.committedDeliveries.load(ordering: .relaxed) == n)
         #expect(inbox.waitUntilExpanded(timeout: 20))
-        #expect(try inbox.counts() == ["unrouted": n])
+        #expect(try SQLiteWebhookEventRepository(database: db).counts() == [.unrouted: n])
         inbox.stop()
     }
 
@@ -218,6 +218,6 @@ func appendAndWait(_ inbox: WebhookInbox, _ body: String) -> Result<Void, StoreE
             Issue.record("append after stop succeeded")
             return
         }
-        #expect(e.code == "stopping")
+        #expect(e.code == .stopping)
     }
 }

@@ -1,0 +1,131 @@
+import Crypto
+import Foundation
+
+/// A SortScape account.
+public struct Account: Sendable, Equatable {
+    public let id: String
+    public let name: String
+
+    public init(id: String, name: String) {
+        self.id = id
+        self.name = name
+    }
+}
+
+/// User roles. Operators run the gateway (all accounts' inbox, unrouted and quarantined
+/// deliveries); they belong to no account.
+public enum Role: String, Sendable, CaseIterable {
+    case admin, staff, `operator`
+}
+
+/// An authenticated user.
+public struct User: Sendable, Equatable {
+    public let id: String
+    public let accountId: String?
+    public let role: Role
+
+    public init(id: String, accountId: String?, role: Role) {
+        self.id = id
+        self.accountId = accountId
+        self.role = role
+    }
+}
+
+/// A freshly issued credential; the token is shown once and only its hash is stored.
+public struct IssuedUser: Sendable {
+    public let accountId: String?
+    public let userId: String
+    public let role: Role
+    public let token: String
+}
+
+/// The state of an account's Xero connection; raw values are the stored and JSON strings
+/// (they must equal the CHECK list of `xero_connections.state`).
+public enum ConnectionState: String, Sendable, CaseIterable {
+    case inactive, active, choosing, connected
+    case needsReconnect = "needs_reconnect"
+}
+
+/// An account's Xero connection.
+public struct AccountConnection: Sendable, Equatable {
+    public let accountId: String
+    public let state: ConnectionState
+    public let tenantId: String?
+    public let tenantName: String?
+    public let connectedAt: String?
+
+    public init(accountId: String, state: ConnectionState, tenantId: String?, tenantName: String?, connectedAt: String?) {
+        self.accountId = accountId
+        self.state = state
+        self.tenantId = tenantId
+        self.tenantName = tenantName
+        self.connectedAt = connectedAt
+    }
+}
+
+/// Accounts, users and their tokens, and the tenant → account routing of Xero connections.
+///
+/// Implementations: `SQLiteAccountRepository` (production) and `MemoryAccountRepository`
+/// (tests); one contract test suite runs against both.
+public protocol AccountRepository: Sendable {
+    /// Creates an account (name trimmed, 1 to 200 characters, else `.invalidName`), its
+    /// `inactive` connection and its first admin.
+    func createAccount(name: String) throws -> IssuedUser
+    /// Creates a user; operators have no account (`.invalidRole`), everyone else needs one
+    /// (`.invalidAccount`) that exists (`.notFound`).
+    func createUser(accountId: String?, role: Role) throws -> IssuedUser
+    /// The user a bearer token belongs to, if any.
+    func authenticate(token: String) throws -> User?
+    /// Every account, oldest first.
+    func accounts() throws -> [Account]
+    /// Every account's connection, by account id.
+    func connections() throws -> [AccountConnection]
+    /// One account's connection, if the account exists.
+    func connection(accountId: String) throws -> AccountConnection?
+    /// Records that `accountId` (else `.notFound`) is connected to `tenantId` (another
+    /// account's tenant: `.conflict`); its `unrouted` inbox events become the account's `pending` ones.
+    func connect(accountId: String, tenantId: String, tenantName: String) throws
+}
+
+/// What both account repositories share: ids, tokens and names.
+enum AccountRules {
+    static func newID() -> String { UUID().uuidString.lowercased() }
+    static func newToken() -> String { "xgw_" + Base64.encodeURL(Crypto.randomBytes(32)) }
+    static func hash(_ token: String) -> [UInt8] { Crypto.sha256(Array(token.utf8)) }
+    /// Longest bearer token looked up at all (bytes).
+    static let maxTokenBytes = 200
+
+    /// The account name as stored, or `.invalidName`.
+    static func accountName(_ name: String) throws -> String {
+        let trimmed = name.trimmingSpaces()
+        guard !trimmed.isEmpty, trimmed.count <= 200 else {
+            throw StoreError(code: .invalidName, message: "account name must be 1 to 200 characters")
+        }
+        return trimmed
+    }
+
+    /// Checks the role against the account; `.invalidRole` or `.invalidAccount`.
+    static func checkRole(_ role: Role, accountId: String?) throws {
+        if role == .operator, accountId != nil {
+            throw StoreError(code: .invalidRole, message: "an operator belongs to no account; omit --account")
+        }
+        if role != .operator, accountId == nil {
+            throw StoreError(code: .invalidAccount, message: "\(role.rawValue) users need --account")
+        }
+    }
+
+    static func noAccount(_ accountId: String) -> StoreError {
+        StoreError(code: .notFound, message: "no account with id \(accountId)")
+    }
+}
+
+extension String {
+    /// Without leading and trailing whitespace. Store's only trim (a shared `Support` module
+    /// will take it over).
+    fileprivate func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace { s = s.dropFirst() }
+        while let l = s.last, l.isWhitespace { s = s.dropLast() }
+        return String(s)
+    }
+}

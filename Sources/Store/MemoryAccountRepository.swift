@@ -1,0 +1,86 @@
+/// Accounts, users, tokens and connection routing in memory, for tests; behaves as
+/// `SQLiteAccountRepository` does (the shared contract tests hold both to it).
+public final class MemoryAccountRepository: AccountRepository {
+    /// The tables this repository shares with a `MemoryWebhookEventRepository`.
+    public let store: MemoryStore
+
+    /// A repository over `store` (by default, fresh tables on the system clock).
+    public init(store: MemoryStore = MemoryStore()) { self.store = store }
+
+    public func createAccount(name: String) throws -> IssuedUser {
+        let name = try AccountRules.accountName(name)
+        let accountId = AccountRules.newID(), userId = AccountRules.newID(), token = AccountRules.newToken()
+        let now = store.clock.timestamp()
+        try store.tables.withLock { t in
+            let hash = AccountRules.hash(token)
+            guard t.accounts[accountId] == nil, t.users[hash] == nil else { throw MemoryAccountRepository.conflict("accounts.id") }
+            t.accounts[accountId] = MemoryStore.StoredAccount(account: Account(id: accountId, name: name), createdAt: now)
+            t.connections[accountId] = AccountConnection(accountId: accountId, state: .inactive, tenantId: nil,
+                                                         tenantName: nil, connectedAt: nil)
+            t.users[hash] = User(id: userId, accountId: accountId, role: .admin)
+        }
+        return IssuedUser(accountId: accountId, userId: userId, role: .admin, token: token)
+    }
+
+    public func createUser(accountId: String?, role: Role) throws -> IssuedUser {
+        try AccountRules.checkRole(role, accountId: accountId)
+        let userId = AccountRules.newID(), token = AccountRules.newToken()
+        try store.tables.withLock { t in
+            if let accountId, t.accounts[accountId] == nil { throw AccountRules.noAccount(accountId) }
+            let hash = AccountRules.hash(token)
+            guard t.users[hash] == nil else { throw MemoryAccountRepository.conflict("users.token_hash") }
+            t.users[hash] = User(id: userId, accountId: accountId, role: role)
+        }
+        return IssuedUser(accountId: accountId, userId: userId, role: role, token: token)
+    }
+
+    public func authenticate(token: String) throws -> User? {
+        guard token.utf8.count <= AccountRules.maxTokenBytes else { return nil }
+        let h = AccountRules.hash(token)
+        return store.tables.withLock { $0.users[h] }
+    }
+
+    public func accounts() throws -> [Account] {
+        store.tables.withLock { t in
+            t.accounts.values.sorted { ($0.createdAt, $0.account.id) < ($1.createdAt, $1.account.id) }.map(\.account)
+        }
+    }
+
+    public func connections() throws -> [AccountConnection] {
+        store.tables.withLock { $0.connections.values.sorted { $0.accountId < $1.accountId } }
+    }
+
+    public func connection(accountId: String) throws -> AccountConnection? {
+        store.tables.withLock { $0.connections[accountId] }
+    }
+
+    public func connect(accountId: String, tenantId: String, tenantName: String) throws {
+        let tenant = tenantId.lowercased()
+        let now = store.clock.timestamp()
+        try store.tables.withLock { t in
+            guard let old = t.connections[accountId] else { throw AccountRules.noAccount(accountId) }
+            if t.connections.values.contains(where: { $0.tenantId == tenant && $0.accountId != accountId }) {
+                throw MemoryAccountRepository.conflict("xero_connections.tenant_id")
+            }
+            t.connections[accountId] = AccountConnection(accountId: accountId, state: .connected, tenantId: tenant,
+                                                         tenantName: tenantName, connectedAt: old.connectedAt ?? now)
+            for i in t.events.indices where t.events[i].tenantId == tenant && t.events[i].state == .unrouted {
+                t.events[i] = t.events[i].routed(to: accountId)
+            }
+        }
+    }
+
+    /// The error SQLite's UNIQUE constraint gives.
+    static func conflict(_ column: String) -> StoreError {
+        StoreError(code: .conflict, message: "UNIQUE constraint failed: \(column)")
+    }
+}
+
+extension InboxEvent {
+    /// This unrouted event, now `pending` for `accountId`.
+    func routed(to accountId: String) -> InboxEvent {
+        InboxEvent(id: id, deliveryId: deliveryId, accountId: accountId, tenantId: tenantId, category: category,
+                   type: type, resourceId: resourceId, eventDateUtc: eventDateUtc, state: .pending,
+                   attempts: attempts, lastError: lastError, receivedAt: receivedAt)
+    }
+}

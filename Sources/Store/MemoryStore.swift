@@ -1,0 +1,35 @@
+import Synchronization
+
+/// In-memory tables for tests, shared by `MemoryAccountRepository` and
+/// `MemoryWebhookEventRepository` as the SQLite repositories share a `Database` (connecting an
+/// account routes its tenant's inbox events). State lives under one `Mutex`.
+public final class MemoryStore: Sendable {
+    let clock: any WallClock
+    let tables = Mutex(Tables())
+
+    /// Empty tables; timestamps come from `clock`.
+    public init(clock: any WallClock = SystemWallClock()) { self.clock = clock }
+
+    struct StoredAccount {
+        let account: Account
+        let createdAt: String
+    }
+
+    struct Tables {
+        var accounts: [String: StoredAccount] = [:]
+        /// Users by the SHA-256 of their token (the token itself is never kept).
+        var users: [[UInt8]: User] = [:]
+        var connections: [String: AccountConnection] = [:]
+        /// Events in id order.
+        var events: [InboxEvent] = []
+        var dedupKeys: Set<[UInt8]> = []
+        var lastDeliveryId: Int64 = 0
+
+        /// Tenant id (lowercase) → account id.
+        var tenantRoutes: [String: String] {
+            var m: [String: String] = [:]
+            for c in connections.values { if let t = c.tenantId { m[t] = c.accountId } }
+            return m
+        }
+    }
+}

@@ -1,0 +1,69 @@
+/// The inbox's events in memory, for tests; behaves as `SQLiteWebhookEventRepository` over a
+/// `WebhookInbox` does (the shared contract tests hold both to it). `ingest` stands in for the
+/// inbox's commit and expansion.
+public final class MemoryWebhookEventRepository: WebhookEventRepository {
+    /// The tables this repository shares with a `MemoryAccountRepository`.
+    public let store: MemoryStore
+
+    /// A repository over `store` (by default, fresh tables on the system clock).
+    public init(store: MemoryStore = MemoryStore()) { self.store = store }
+
+    /// Records a delivery as the inbox would once it is expanded: its events deduplicated and
+    /// routed by tenant, its unreadable parts quarantined; stamped with the store's clock.
+    public func ingest(_ body: [UInt8], contents: DeliveryContents) {
+        let receivedAt = store.clock.timestamp()
+        store.tables.withLock { t in
+            t.lastDeliveryId += 1
+            let deliveryId = t.lastDeliveryId
+            let routes = t.tenantRoutes
+            func insert(key: [UInt8], _ make: (Int64) -> InboxEvent) {
+                guard t.dedupKeys.insert(key).inserted else { return }
+                t.events.append(make((t.events.last?.id ?? 0) + 1))
+            }
+            for e in contents.events {
+                let account = routes[e.tenantId]
+                insert(key: e.dedupKey) { id in
+                    InboxEvent(id: id, deliveryId: deliveryId, accountId: account, tenantId: e.tenantId,
+                               category: e.category, type: e.type, resourceId: e.resourceId,
+                               eventDateUtc: e.eventDateUtc, state: InboxEvent.routedState(account),
+                               attempts: 0, lastError: nil, receivedAt: receivedAt)
+                }
+            }
+            for (n, problem) in contents.problems.enumerated() {
+                insert(key: DeliveryContents.quarantineKey(body: body, problem: n)) { id in
+                    InboxEvent(id: id, deliveryId: deliveryId, accountId: nil, tenantId: nil, category: nil,
+                               type: nil, resourceId: nil, eventDateUtc: nil, state: .quarantined,
+                               attempts: 0, lastError: InboxEvent.quarantineError(problem), receivedAt: receivedAt)
+                }
+            }
+        }
+    }
+
+    public func events(accountId: String?, state: InboxEventState?, limit: Int, afterId: Int64?) throws -> [InboxEvent] {
+        let after = afterId ?? 0
+        return store.tables.withLock { t in
+            let matching = t.events.lazy.filter { e in
+                e.id > after && (accountId == nil || e.accountId == accountId) && (state == nil || e.state == state)
+            }
+            return limit < 0 ? Array(matching) : Array(matching.prefix(limit))
+        }
+    }
+
+    public func counts() throws -> [InboxEventState: Int] {
+        store.tables.withLock { t in
+            var m: [InboxEventState: Int] = [:]
+            for e in t.events { m[e.state, default: 0] += 1 }
+            return m
+        }
+    }
+
+    public func pendingByAccount() throws -> [String: Int] {
+        store.tables.withLock { t in
+            var m: [String: Int] = [:]
+            for e in t.events where e.state == .pending {
+                if let a = e.accountId { m[a, default: 0] += 1 }
+            }
+            return m
+        }
+    }
+}

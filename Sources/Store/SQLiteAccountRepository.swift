@@ -1,0 +1,114 @@
+/// The name Gateway and the commands use for the SQLite account repository.
+public typealias AccountStore = SQLiteAccountRepository
+
+/// Accounts, users, tokens and connection routing in SQLite (`accounts`, `users`, `xero_connections`).
+public final class SQLiteAccountRepository: AccountRepository {
+    let db: any DatabaseWriter
+    let clock: any WallClock
+
+    /// A repository over `database`; timestamps come from `clock`.
+    public init(database: any DatabaseWriter, clock: any WallClock = SystemWallClock()) {
+        db = database
+        self.clock = clock
+    }
+
+    public func createAccount(name: String) throws -> IssuedUser {
+        let name = try AccountRules.accountName(name)
+        let accountId = AccountRules.newID(), userId = AccountRules.newID(), token = AccountRules.newToken()
+        let now = clock.timestamp()
+        try db.write { c in
+            try c.run("INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?)",
+                      [.text(accountId), .text(name), .text(now)])
+            try c.run("INSERT INTO xero_connections (account_id, state) VALUES (?, ?)",
+                      [.text(accountId), .text(ConnectionState.inactive.rawValue)])
+            try c.run("INSERT INTO users (id, account_id, role, token_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+                      [.text(userId), .text(accountId), .text(Role.admin.rawValue), .blob(AccountRules.hash(token)), .text(now)])
+        }
+        return IssuedUser(accountId: accountId, userId: userId, role: .admin, token: token)
+    }
+
+    public func createUser(accountId: String?, role: Role) throws -> IssuedUser {
+        try AccountRules.checkRole(role, accountId: accountId)
+        let userId = AccountRules.newID(), token = AccountRules.newToken()
+        let now = clock.timestamp()
+        try db.write { c in
+            if let accountId {
+                guard try !c.query("SELECT 1 FROM accounts WHERE id = ?", [.text(accountId)]).isEmpty else {
+                    throw AccountRules.noAccount(accountId)
+                }
+            }
+            try c.run("INSERT INTO users (id, account_id, role, token_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+                      [.text(userId), accountId.map { .text($0) } ?? .null, .text(role.rawValue),
+                       .blob(AccountRules.hash(token)), .text(now)])
+        }
+        return IssuedUser(accountId: accountId, userId: userId, role: role, token: token)
+    }
+
+    public func authenticate(token: String) throws -> User? {
+        guard token.utf8.count <= AccountRules.maxTokenBytes else { return nil }
+        let h = AccountRules.hash(token)
+        return try db.read { c in
+            guard let row = try c.query("SELECT id, account_id, role FROM users WHERE token_hash = ?", [.blob(h)]).first,
+                  let id = row.string("id"), let role = row.string("role").flatMap(Role.init(rawValue:)) else { return nil }
+            return User(id: id, accountId: row.string("account_id"), role: role)
+        }
+    }
+
+    public func accounts() throws -> [Account] {
+        try db.read { c in
+            try c.query("SELECT id, name FROM accounts ORDER BY created_at, id").map {
+                Account(id: $0.string("id") ?? "", name: $0.string("name") ?? "")
+            }
+        }
+    }
+
+    public func connections() throws -> [AccountConnection] {
+        try db.read { c in
+            try c.query("SELECT account_id, state, tenant_id, tenant_name, connected_at FROM xero_connections ORDER BY account_id")
+                .map(AccountConnection.init(row:))
+        }
+    }
+
+    public func connection(accountId: String) throws -> AccountConnection? {
+        try db.read { c in
+            try c.query("SELECT account_id, state, tenant_id, tenant_name, connected_at FROM xero_connections WHERE account_id = ?",
+                        [.text(accountId)]).first.map(AccountConnection.init(row:))
+        }
+    }
+
+    public func connect(accountId: String, tenantId: String, tenantName: String) throws {
+        let tenant = tenantId.lowercased()
+        let now = clock.timestamp()
+        try db.write { c in
+            try c.run("""
+                UPDATE xero_connections SET state = ?, tenant_id = ?, tenant_name = ?,
+                       connected_at = COALESCE(connected_at, ?) WHERE account_id = ?
+                """, [.text(ConnectionState.connected.rawValue), .text(tenant), .text(tenantName), .text(now), .text(accountId)])
+            guard c.changes == 1 else { throw AccountRules.noAccount(accountId) }
+            try c.run("UPDATE webhook_events SET account_id = ?, state = ? WHERE tenant_id = ? AND state = ?",
+                      [.text(accountId), .text(InboxEventState.pending.rawValue), .text(tenant),
+                       .text(InboxEventState.unrouted.rawValue)])
+        }
+    }
+
+    /// Tenant id (lowercase) → account id, for every account with a tenant. Read it inside the
+    /// transaction that uses it, so a connection made meanwhile cannot be missed.
+    static func tenantRoutes(_ c: SQLiteConnection) throws -> [String: String] {
+        var m: [String: String] = [:]
+        for row in try c.query("SELECT account_id, tenant_id FROM xero_connections WHERE tenant_id IS NOT NULL") {
+            if let t = row.string("tenant_id"), let a = row.string("account_id") { m[t] = a }
+        }
+        return m
+    }
+}
+
+extension AccountConnection {
+    init(row: Row) throws {
+        guard let state = ConnectionState(rawValue: row.string("state") ?? "") else {
+            throw StoreError(code: .corrupt, message: "unknown connection state \(row.string("state") ?? "NULL")")
+        }
+        self.init(accountId: row.string("account_id") ?? "", state: state,
+                  tenantId: row.string("tenant_id"), tenantName: row.string("tenant_name"),
+                  connectedAt: row.string("connected_at"))
+    }
+}

@@ -1,0 +1,58 @@
+/// The inbox's events in SQLite (`webhook_events`), as `WebhookInbox` expands them.
+public final class SQLiteWebhookEventRepository: WebhookEventRepository {
+    let db: any DatabaseReader
+
+    /// A repository reading `database`.
+    public init(database: any DatabaseReader) { db = database }
+
+    public func events(accountId: String?, state: InboxEventState?, limit: Int, afterId: Int64?) throws -> [InboxEvent] {
+        var sql = """
+            SELECT id, delivery_id, account_id, tenant_id, category, type, resource_id, event_date_utc, state,
+                   attempts, last_error, received_at FROM webhook_events WHERE id > ?
+            """
+        var values: [SQLValue] = [.integer(afterId ?? 0)]
+        if let accountId { sql += " AND account_id = ?"; values.append(.text(accountId)) }
+        if let state { sql += " AND state = ?"; values.append(.text(state.rawValue)) }
+        sql += " ORDER BY id LIMIT ?"
+        values.append(.integer(Int64(limit)))
+        return try db.read { c in try c.query(sql, values).map(InboxEvent.init(row:)) }
+    }
+
+    public func counts() throws -> [InboxEventState: Int] {
+        try db.read { c in
+            var m: [InboxEventState: Int] = [:]
+            for r in try c.query("SELECT state, COUNT(*) AS n FROM webhook_events GROUP BY state") {
+                if let s = r.string("state").flatMap(InboxEventState.init(rawValue:)) { m[s] = r.int("n") ?? 0 }
+            }
+            return m
+        }
+    }
+
+    /// The literal keeps the query on the partial index `webhook_events_pending`.
+    static let pendingByAccountSQL =
+        "SELECT account_id, COUNT(*) AS n FROM webhook_events WHERE state = '\(InboxEventState.pending.rawValue)' GROUP BY account_id"
+
+    public func pendingByAccount() throws -> [String: Int] {
+        try db.read { c in
+            var m: [String: Int] = [:]
+            for r in try c.query(SQLiteWebhookEventRepository.pendingByAccountSQL) {
+                if let a = r.string("account_id") { m[a] = r.int("n") ?? 0 }
+            }
+            return m
+        }
+    }
+}
+
+extension InboxEvent {
+    init(row r: Row) throws {
+        guard let state = InboxEventState(rawValue: r.string("state") ?? "") else {
+            throw StoreError(code: .corrupt, message: "unknown inbox event state \(r.string("state") ?? "NULL")")
+        }
+        self.init(id: Int64(r.int("id") ?? 0), deliveryId: Int64(r.int("delivery_id") ?? 0),
+                  accountId: r.string("account_id"), tenantId: r.string("tenant_id"),
+                  category: r.string("category"), type: r.string("type"),
+                  resourceId: r.string("resource_id"), eventDateUtc: r.string("event_date_utc"),
+                  state: state, attempts: r.int("attempts") ?? 0,
+                  lastError: r.string("last_error"), receivedAt: r.string("received_at") ?? "")
+    }
+}

@@ -1,0 +1,233 @@
+import Foundation
+import Store
+import Testing
+
+/// The repositories under test, over one backend, with a clock the test sets.
+final class RepositoryHarness {
+    enum Backend: String, CaseIterable, CustomTestStringConvertible {
+        case sqlite, memory
+        var testDescription: String { rawValue }
+    }
+
+    let clock = TestWallClock()
+    let accounts: any AccountRepository
+    let events: any WebhookEventRepository
+    private let deliverBody: (String) -> Void
+    private let finish: () -> Void
+
+    init(_ backend: Backend) throws {
+        switch backend {
+        case .sqlite:
+            let db = try Database(path: temporaryDatabasePath())
+            let accounts = SQLiteAccountRepository(database: db, clock: clock)
+            let inbox = try WebhookInbox(database: db, accounts: accounts, clock: clock, reader: fakeReader)
+            self.accounts = accounts
+            events = SQLiteWebhookEventRepository(database: db)
+            deliverBody = { body in
+                _ = appendAndWait(inbox, body)
+                #expect(inbox.waitUntilExpanded())
+            }
+            finish = {
+                inbox.stop()
+                db.close()
+            }
+        case .memory:
+            let store = MemoryStore(clock: clock)
+            let events = MemoryWebhookEventRepository(store: store)
+            accounts = MemoryAccountRepository(store: store)
+            self.events = events
+            deliverBody = { body in events.ingest(Array(body.utf8), contents: fakeReader(Array(body.utf8))) }
+            finish = {}
+        }
+    }
+
+    /// One delivery in the fake format, committed and expanded.
+    func deliver(_ lines: String...) { deliverBody(lines.joined(separator: "\n")) }
+
+    func all() throws -> [InboxEvent] { try events.events(accountId: nil, state: nil, limit: 1000, afterId: nil) }
+
+    deinit { finish() }
+}
+
+/// One contract for every implementation of `AccountRepository` and `WebhookEventRepository`,
+/// so the memory ones cannot drift from SQLite.
+@Suite struct RepositoryContractTests {
+    typealias Backend = RepositoryHarness.Backend
+
+    func code(_ error: any Error) -> StoreError.Code? { (error as? StoreError)?.code }
+
+    // MARK: accounts and users
+
+    @Test(arguments: Backend.allCases)
+    func accountCreationTrimsTheNameIssuesAnAdminAndAnInactiveConnection(_ backend: Backend) throws {
+        let h = try RepositoryHarness(backend)
+        let issued = try h.accounts.createAccount(name: " \tAcme Gardens \n")
+        let accountId = try #require(issued.accountId)
+        #expect(issued.role == .admin && issued.token.hasPrefix("xgw_"))
+        #expect(try h.accounts.authenticate(token: issued.token) == User(id: issued.userId, accountId: accountId, role: .admin))
+        #expect(try h.accounts.accounts() == [Account(id: accountId, name: "Acme Gardens")])
+        #expect(try h.accounts.connection(accountId: accountId)
+                == AccountConnection(accountId: accountId, state: .inactive, tenantId: nil, tenantName: nil, connectedAt: nil))
+        #expect(try h.accounts.connection(accountId: "nobody") == nil)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func idsAreLowercaseUUIDs(_ backend: Backend) throws {
+        let h = try RepositoryHarness(backend)
+        let a = try h.accounts.createAccount(name: "A")
+        let ids = [a.accountId!, a.userId]
+        let form = /[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}/
+        for id in ids { #expect(id.wholeMatch(of: form) != nil, "\(id)") }
+        #expect(Set(ids).count == 2)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func accountNamesAreOneTo200Characters(_ backend: Backend) throws {
+        let h = try RepositoryHarness(backend)
+        for bad in ["", "   ", "\n\t", String(repeating: "x", count: 201)] {
+            #expect { try h.accounts.createAccount(name: bad) } throws: { code($0) == .invalidName }
+        }
+        _ = try h.accounts.createAccount(name: String(repeating: "é", count: 200))
+        #expect(try h.accounts.accounts().count == 1)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func onlyTheRightTokenAuthenticates(_ backend: Backend) throws {
+        let h = try RepositoryHarness(backend)
+        let issued = try h.accounts.createAccount(name: "A")
+        for wrong in ["", issued.token + "x", String(issued.token.dropLast()), String(repeating: "x", count: 201)] {
+            #expect(try h.accounts.authenticate(token: wrong) == nil)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func usersNeedAnExistingAccountExceptOperators(_ backend: Backend) throws {
+        let h = try RepositoryHarness(backend)
+        let acct = try h.accounts.createAccount(name: "A").accountId!
+        let staff = try h.accounts.createUser(accountId: acct, role: .staff)
+        #expect(try h.accounts.authenticate(token: staff.token) == User(id: staff.userId, accountId: acct, role: .staff))
+        let op = try h.accounts.createUser(accountId: nil, role: .operator)
+        #expect(try h.accounts.authenticate(token: op.token) == User(id: op.userId, accountId: nil, role: .operator))
+        #expect { try h.accounts.createUser(accountId: nil, role: .admin) } throws: { code($0) == .invalidAccount }
+        #expect { try h.accounts.createUser(accountId: nil, role: .staff) } throws: { code($0) == .invalidAccount }
+        #expect { try h.accounts.createUser(accountId: acct, role: .operator) } throws: { code($0) == .invalidRole }
+        #expect { try h.accounts.createUser(accountId: "no-such-account", role: .staff) } throws: { code($0) == .notFound }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func accountsAreListedOldestFirstAndConnectionsByAccountId(_ backend: Backend) throws {
+        let h = try RepositoryHarness(backend)
+        let b = try h.accounts.createAccount(name: "B").accountId!
+        h.clock.advance(milliseconds: 1)
+        let a = try h.accounts.createAccount(name: "A").accountId!
+        let c = try h.accounts.createAccount(name: "C").accountId!  // same millisecond as A: by id
+        #expect(try h.accounts.accounts().map(\.id) == [b] + [a, c].sorted())
+        #expect(try h.accounts.connections().map(\.accountId) == [a, b, c].sorted())
+    }
+
+    // MARK: connections
+
+    @Test(arguments: Backend.allCases)
+    func connectingRecordsTheTenantAndKeepsTheFirstConnectionTime(_ backend: Backend) throws {
+        let h = try RepositoryHarness(backend)
+        let a = try h.accounts.createAccount(name: "A").accountId!
+        let first = h.clock.timestamp()
+        try h.accounts.connect(accountId: a, tenantId: "TENANT-A", tenantName: "Org A")
+        #expect(try h.accounts.connection(accountId: a)
+                == AccountConnection(accountId: a, state: .connected, tenantId: "tenant-a", tenantName: "Org A", connectedAt: first))
+        h.clock.advance(milliseconds: 60_000)
+        try h.accounts.connect(accountId: a, tenantId: "tenant-a", tenantName: "Org A renamed")
+        #expect(try h.accounts.connection(accountId: a)
+                == AccountConnection(accountId: a, state: .connected, tenantId: "tenant-a", tenantName: "Org A renamed", connectedAt: first))
+        #expect(try h.accounts.connections().count == 1)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func connectingNeedsAnAccountAndATenantNoOtherAccountHas(_ backend: Backend) throws {
+        let h = try RepositoryHarness(backend)
+        let a = try h.accounts.createAccount(name: "A").accountId!
+        let b = try h.accounts.createAccount(name: "B").accountId!
+        #expect { try h.accounts.connect(accountId: "nobody", tenantId: "t", tenantName: "T") } throws: { code($0) == .notFound }
+        try h.accounts.connect(accountId: a, tenantId: "t", tenantName: "T")
+        #expect { try h.accounts.connect(accountId: b, tenantId: "T", tenantName: "T") } throws: { code($0) == .conflict }
+        #expect(try h.accounts.connection(accountId: b)?.state == .inactive)
+        #expect(try h.accounts.connection(accountId: b)?.tenantId == nil)
+    }
+
+    // MARK: inbox events
+
+    @Test(arguments: Backend.allCases)
+    func eventsAreDeduplicatedRoutedAndStamped(_ backend: Backend) throws {
+        let h = try RepositoryHarness(backend)
+        let a = try h.accounts.createAccount(name: "A").accountId!
+        try h.accounts.connect(accountId: a, tenantId: "tenant-a", tenantName: "Org A")
+        let stamp = h.clock.timestamp()
+        h.deliver("tenant-a CONTACT r1 2024-01-01T00:00:00.000Z UPDATE", "other INVOICE r2 2024-01-01T00:00:00.000Z CREATE")
+        h.clock.advance(milliseconds: 5)
+        h.deliver("TENANT-A contact R1 2024-01-01T00:00:00.000Z update")  // a retry: nothing new
+        h.deliver("tenant-a CONTACT r1 2024-01-01T00:00:01.000Z UPDATE")
+        #expect(try h.all() == [
+            InboxEvent(id: 1, deliveryId: 1, accountId: a, tenantId: "tenant-a", category: "CONTACT", type: "UPDATE",
+                       resourceId: "r1", eventDateUtc: "2024-01-01T00:00:00.000Z", state: .pending, attempts: 0,
+                       lastError: nil, receivedAt: stamp),
+            InboxEvent(id: 2, deliveryId: 1, accountId: nil, tenantId: "other", category: "INVOICE", type: "CREATE",
+                       resourceId: "r2", eventDateUtc: "2024-01-01T00:00:00.000Z", state: .unrouted, attempts: 0,
+                       lastError: nil, receivedAt: stamp),
+            InboxEvent(id: 3, deliveryId: 3, accountId: a, tenantId: "tenant-a", category: "CONTACT", type: "UPDATE",
+                       resourceId: "r1", eventDateUtc: "2024-01-01T00:00:01.000Z", state: .pending, attempts: 0,
+                       lastError: nil, receivedAt: h.clock.timestamp()),
+        ])
+        #expect(try h.events.counts() == [.pending: 2, .unrouted: 1])
+        #expect(try h.events.pendingByAccount() == [a: 2])
+    }
+
+    @Test(arguments: Backend.allCases)
+    func unreadablePartsAreQuarantinedOnceAndSeenOnlyByOperators(_ backend: Backend) throws {
+        let h = try RepositoryHarness(backend)
+        let a = try h.accounts.createAccount(name: "A").accountId!
+        let long = String(repeating: "y", count: 600)
+        h.deliver("!body is not JSON", "!\(long)", "t1 CONTACT r1 2024-01-01T00:00:00.000Z UPDATE")
+        h.deliver("!body is not JSON", "!\(long)", "t1 CONTACT r1 2024-01-01T00:00:00.000Z UPDATE")  // re-sent
+        let q = try h.events.events(accountId: nil, state: .quarantined, limit: 10, afterId: nil)
+        #expect(q.map(\.lastError) == ["body is not JSON", String(repeating: "y", count: 500)])
+        #expect(q.allSatisfy { $0.accountId == nil && $0.tenantId == nil && $0.category == nil && $0.deliveryId == 1 })
+        #expect(try h.events.counts() == [.quarantined: 2, .unrouted: 1])
+        #expect(try h.events.events(accountId: a, state: nil, limit: 10, afterId: nil).isEmpty)
+        #expect(try h.events.pendingByAccount().isEmpty)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func connectingRoutesTheTenantsEarlierEventsAndNoOthers(_ backend: Backend) throws {
+        let h = try RepositoryHarness(backend)
+        let a = try h.accounts.createAccount(name: "A").accountId!
+        let b = try h.accounts.createAccount(name: "B").accountId!
+        h.deliver("tenant-a CONTACT r1 2024-01-01T00:00:00.000Z UPDATE", "tenant-b CONTACT r2 2024-01-01T00:00:00.000Z UPDATE",
+                  "!unreadable")
+        #expect(try h.events.events(accountId: a, state: nil, limit: 10, afterId: nil).isEmpty)
+        try h.accounts.connect(accountId: a, tenantId: "Tenant-A", tenantName: "Org A")
+        h.deliver("tenant-a CONTACT r3 2024-01-01T00:00:00.000Z UPDATE")
+        #expect(try h.events.events(accountId: a, state: .pending, limit: 10, afterId: nil).map(\.resourceId) == ["r1", "r3"])
+        #expect(try h.events.events(accountId: b, state: nil, limit: 10, afterId: nil).isEmpty)
+        #expect(try h.events.events(accountId: nil, state: .unrouted, limit: 10, afterId: nil).map(\.resourceId) == ["r2"])
+        #expect(try h.events.pendingByAccount() == [a: 2])
+        #expect(try h.events.counts() == [.pending: 2, .unrouted: 1, .quarantined: 1])
+    }
+
+    @Test(arguments: Backend.allCases)
+    func eventListsPageByIdAndFilterByAccountAndState(_ backend: Backend) throws {
+        let h = try RepositoryHarness(backend)
+        let a = try h.accounts.createAccount(name: "A").accountId!
+        try h.accounts.connect(accountId: a, tenantId: "ta", tenantName: "A")
+        for i in 0..<5 { h.deliver("ta CONTACT r\(i) 2024-01-01T00:00:00.000Z UPDATE", "tx CONTACT x\(i) 2024-01-01T00:00:00.000Z UPDATE") }
+        let mine = try h.events.events(accountId: a, state: nil, limit: 2, afterId: nil)
+        #expect(mine.map(\.resourceId) == ["r0", "r1"])
+        let next = try h.events.events(accountId: a, state: nil, limit: 2, afterId: mine.last!.id)
+        #expect(next.map(\.resourceId) == ["r2", "r3"])
+        #expect(try h.events.events(accountId: a, state: nil, limit: 10, afterId: next.last!.id).map(\.resourceId) == ["r4"])
+        #expect(try h.events.events(accountId: nil, state: nil, limit: 3, afterId: nil).map(\.resourceId) == ["r0", "x0", "r1"])
+        #expect(try h.events.events(accountId: nil, state: .unrouted, limit: 10, afterId: 4).map(\.resourceId) == ["x2", "x3", "x4"])
+        #expect(try h.events.events(accountId: a, state: .unrouted, limit: 10, afterId: nil).isEmpty)
+        #expect(try h.events.events(accountId: nil, state: .applied, limit: 10, afterId: nil).isEmpty)
+        #expect(try h.events.events(accountId: nil, state: nil, limit: 10, afterId: 10).isEmpty)
+    }
+}
