@@ -24,15 +24,17 @@ let package = Package(
 
         // JSON, parsed strictly and written one way, for every module that speaks it.
         .target(name: "StrictJSON"),
+        // Wall clocks (injectable) and the one ISO-8601 timestamp format.
+        .target(name: "Timekeeping"),
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "StrictJSON"]),
         .target(name: "HTTPClient", dependencies: ["CCurl"]),
         .target(name: "Crypto", dependencies: ["COpenSSL"]),
-        .target(name: "Store", dependencies: ["CSQLite", "Crypto"]),
-        .target(name: "Xero", dependencies: ["Crypto", "HTTPClient", "StrictJSON"]),
+        .target(name: "Store", dependencies: ["CSQLite", "Crypto", "Timekeeping"]),
+        .target(name: "Xero", dependencies: ["Crypto", "HTTPClient", "StrictJSON", "Timekeeping"]),
         // The rules R5–R18; reaches Store and Xero only through their protocols.
-        .target(name: "Sync", dependencies: ["Xero", "Store", "StrictJSON"]),
+        .target(name: "Sync", dependencies: ["Xero", "Store", "StrictJSON", "Timekeeping"]),
         .target(name: "Gateway", dependencies: [
-            "HTTPServer", "Store", "Xero", "Crypto", "StrictJSON",
+            "HTTPServer", "Store", "Xero", "Crypto", "StrictJSON", "Timekeeping", "Sync",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
@@ -54,15 +56,15 @@ let package = Package(
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPClient", "StrictJSON"]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "HTTPServer"]),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Timekeeping"]),
         .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"]),
-        .testTarget(name: "SyncTests", dependencies: ["Sync", "Xero", "Store", "StrictJSON"]),
+        .testTarget(name: "SyncTests", dependencies: ["Sync", "Xero", "Store", "StrictJSON", "Timekeeping"]),
         .testTarget(name: "XeroTests", dependencies: ["Xero", "Crypto", "StrictJSON", "HTTPClient", "HTTPServer", "XeroSimulator"]),
         .testTarget(name: "XeroSimulatorTests", dependencies: ["XeroSimulator", "Xero", "HTTPClient", "HTTPServer", "Crypto", "StrictJSON"]),
         // The gateway and the simulator together, over real HTTP.
         .testTarget(name: "EndToEndTests", dependencies: ["Gateway", "XeroSimulator", "Store", "HTTPClient", "Crypto", "Xero", "StrictJSON"]),
         .testTarget(name: "GatewayTests", dependencies: [
-            "Gateway", "Store", "HTTPClient", "Crypto", "Xero", "StrictJSON",
+            "Gateway", "Store", "HTTPClient", "Crypto", "Xero", "StrictJSON", "Timekeeping",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "InMemoryLogging", package: "swift-log"),
         ]),

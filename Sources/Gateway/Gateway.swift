@@ -8,7 +8,7 @@ import Xero
 public final class Gateway: Sendable {
     public let configuration: Configuration
     public let database: Database
-    public let accounts: AccountStore
+    public let accounts: any AccountRepository
     public let inbox: WebhookInbox
     /// The inbox's events, read side.
     public let inboxEvents: any WebhookEventRepository
@@ -22,8 +22,8 @@ public final class Gateway: Sendable {
         self.configuration = configuration
         self.logger = logger
         database = try Database(path: configuration.databasePath)
-        accounts = AccountStore(database: database)
-        inbox = try WebhookInbox(database: database, accounts: accounts, reader: Gateway.readDelivery)
+        accounts = SQLiteAccountRepository(database: database)
+        inbox = try WebhookInbox(database: database, reader: Gateway.readDelivery)
         inboxEvents = SQLiteWebhookEventRepository(database: database)
         metrics = GatewayMetrics(routes: Gateway.routes.map { ($0.method, $0.pattern) })
         verifier = WebhookVerifier(webhookKey: configuration.xeroWebhookKey)

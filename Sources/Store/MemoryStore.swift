@@ -1,4 +1,5 @@
 import Synchronization
+import Timekeeping
 
 /// In-memory tables for tests, shared by `MemoryAccountRepository` and
 /// `MemoryWebhookEventRepository` as the SQLite repositories share a `Database` (connecting an

@@ -1,6 +1,4 @@
-/// The name Gateway and the commands use for the SQLite account repository.
-public typealias AccountStore = SQLiteAccountRepository
-
+import Timekeeping
 /// Accounts, users, tokens and connection routing in SQLite (`accounts`, `users`, `xero_connections`).
 public final class SQLiteAccountRepository: AccountRepository {
     let db: any DatabaseWriter

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Synchronization
+import Timekeeping
 
 /// One event of a webhook delivery, normalised for deduplication.
 public struct InboxEventInput: Sendable, Equatable {
@@ -87,9 +88,9 @@ public final class WebhookInbox: Sendable {
         var stopping = false
     }
 
-    /// Opens the inbox over `database` and starts its writer thread. Events are routed with the
-    /// tenants `accounts` records (read from the same database); `clock` stamps deliveries.
-    public init(database: Database, accounts: AccountStore, clock: any WallClock = SystemWallClock(),
+    /// Opens the inbox over `database` and starts its writer thread. Events are routed to accounts
+    /// by the tenants in `xero_connections`, read in each expansion transaction; `clock` stamps deliveries.
+    public init(database: Database, clock: any WallClock = SystemWallClock(),
                 reader: @escaping DeliveryReader) throws {
         db = database
         self.clock = clock

@@ -1,3 +1,4 @@
+import Timekeeping
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -70,18 +71,7 @@ public enum XeroDate {
     }
 
     /// `2024-06-21T01:15:39.902Z`.
-    public static func formatISO(milliseconds ms: Int64) -> String {
-        var secs = time_t(ms >= 0 ? ms / 1000 : (ms - 999) / 1000)
-        let millis = Int(ms - Int64(secs) * 1000)
-        var t = tm()
-        gmtime_r(&secs, &t)
-        func pad(_ v: Int, _ w: Int) -> String {
-            let s = String(v)
-            return s.count >= w ? s : String(repeating: "0", count: w - s.count) + s
-        }
-        return "\(pad(Int(t.tm_year) + 1900, 4))-\(pad(Int(t.tm_mon) + 1, 2))-\(pad(Int(t.tm_mday), 2))T"
-            + "\(pad(Int(t.tm_hour), 2)):\(pad(Int(t.tm_min), 2)):\(pad(Int(t.tm_sec), 2)).\(pad(millis, 3))Z"
-    }
+    public static func formatISO(milliseconds ms: Int64) -> String { Timestamp.format(millisecondsSinceEpoch: ms) }
 
     /// Milliseconds from `/Date(1573755038314)/` or `/Date(1503348544227+0000)/`. The number is
     /// UTC already; an offset only names the local day Xero meant, so it is checked, not applied.

@@ -112,7 +112,7 @@ struct DemoTokens: Codable {
     var admin: String
     var `operator`: String
 
-    static func load(from path: String, accounts: AccountStore) throws -> DemoTokens {
+    static func load(from path: String, accounts: any AccountRepository) throws -> DemoTokens {
         if let data = FileManager.default.contents(atPath: path),
            let t = try? JSONDecoder().decode(DemoTokens.self, from: data),
            (try? accounts.authenticate(token: t.admin)) != nil {

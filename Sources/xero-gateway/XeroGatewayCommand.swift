@@ -111,7 +111,7 @@ struct AccountCommand: ParsableCommand {
             let db = try store.open()
             defer { db.close() }
             do {
-                let u = try AccountStore(database: db).createAccount(name: name)
+                let u = try SQLiteAccountRepository(database: db).createAccount(name: name)
                 printJSON(["accountId": u.accountId, "userId": u.userId, "token": u.token])
             } catch let e as StoreError {
                 fail("error: \(e.message)")
@@ -135,7 +135,7 @@ struct UserCommand: ParsableCommand {
             let db = try store.open()
             defer { db.close() }
             do {
-                let u = try AccountStore(database: db).createUser(accountId: account, role: r)
+                let u = try SQLiteAccountRepository(database: db).createUser(accountId: account, role: r)
                 printJSON(["userId": u.userId, "role": u.role.rawValue, "token": u.token])
             } catch let e as StoreError {
                 fail("error: \(e.message)")

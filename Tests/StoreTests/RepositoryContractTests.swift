@@ -1,6 +1,7 @@
 import Foundation
 import Store
 import Testing
+import Timekeeping
 
 /// The repositories under test, over one backend, with a clock the test sets.
 final class RepositoryHarness {
@@ -20,7 +21,7 @@ final class RepositoryHarness {
         case .sqlite:
             let db = try Database(path: temporaryDatabasePath())
             let accounts = SQLiteAccountRepository(database: db, clock: clock)
-            let inbox = try WebhookInbox(database: db, accounts: accounts, clock: clock, reader: fakeReader)
+            let inbox = try WebhookInbox(database: db, clock: clock, reader: fakeReader)
             self.accounts = accounts
             events = SQLiteWebhookEventRepository(database: db)
             deliverBody = { body in

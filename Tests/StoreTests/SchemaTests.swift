@@ -1,6 +1,7 @@
 import Foundation
 import Store
 import Testing
+import Timekeeping
 
 /// Migrations are history: the enums follow the CHECK lists migration 1 wrote, never the reverse.
 @Suite struct SchemaTests {

@@ -63,7 +63,7 @@ func appendAndWait(_ inbox: WebhookInbox, _ body: String) -> Result<Void, StoreE
 @Suite struct SQLiteAccountRepositoryTests {
     @Test func accountCreationIssuesAnAdminTokenThatAuthenticates() throws {
         let db = try Database(path: temporaryDatabasePath())
-        let store = AccountStore(database: db)
+        let store = SQLiteAccountRepository(database: db)
         let issued = try store.createAccount(name: "  Acme Gardens ")
         let user = try #require(try store.authenticate(token: issued.token))
         #expect(user.role == .admin && user.accountId == issued.accountId)
@@ -76,7 +76,7 @@ func appendAndWait(_ inbox: WebhookInbox, _ body: String) -> Result<Void, StoreE
     @Test func onlyTheTokensHashIsStored() throws {
         let path = temporaryDatabasePath()
         let db = try Database(path: path)
-        let issued = try AccountStore(database: db).createAccount(name: "Acme")
+        let issued = try SQLiteAccountRepository(database: db).createAccount(name: "Acme")
         db.close()
         for suffix in ["", "-wal"] {
             if let data = FileManager.default.contents(atPath: path + suffix) {
@@ -87,7 +87,7 @@ func appendAndWait(_ inbox: WebhookInbox, _ body: String) -> Result<Void, StoreE
 
     @Test func usersNeedAnAccountExceptOperators() throws {
         let db = try Database(path: temporaryDatabasePath())
-        let store = AccountStore(database: db)
+        let store = SQLiteAccountRepository(database: db)
         let acct = try store.createAccount(name: "A").accountId!
         let staff = try store.createUser(accountId: acct, role: .staff)
         #expect(try store.authenticate(token: staff.token)?.role == .staff)
@@ -105,7 +105,7 @@ func appendAndWait(_ inbox: WebhookInbox, _ body: String) -> Result<Void, StoreE
     @Test func r16_aCommittedDeliveryIsOnDiskBeforeTheCompletionRuns() throws {
         let path = temporaryDatabasePath()
         let db = try Database(path: path)
-        let inbox = try WebhookInbox(database: db, accounts: AccountStore(database: db), reader: fakeReader)
+        let inbox = try WebhookInbox(database: db, reader: fakeReader)
         let done = DispatchSemaphore(value: 0)
         let seenByOtherConnection = Mutex(-1)
         inbox.append(Array("t1 CONTACT r1 2024-01-01T00:00:00.000Z UPDATE".utf8)) { result in
@@ -123,7 +123,7 @@ func appendAndWait(_ inbox: WebhookInbox, _ body: String) -> Result<Void, StoreE
 
     @Test func r16_eventsAreExpandedAndDeduplicated() throws {
         let db = try Database(path: temporaryDatabasePath())
-        let inbox = try WebhookInbox(database: db, accounts: AccountStore(database: db), reader: fakeReader)
+        let inbox = try WebhookInbox(database: db, reader: fakeReader)
         let body = "t1 CONTACT r1 2024-01-01T00:00:00.000Z UPDATE\nt1 INVOICE r2 2024-01-01T00:00:00.000Z CREATE"
         #expect(throws: Never.self) { try appendAndWait(inbox, body).get() }
         #expect(throws: Never.self) { try appendAndWait(inbox, body).get() }  // Xero retried
@@ -139,7 +139,7 @@ func appendAndWait(_ inbox: WebhookInbox, _ body: String) -> Result<Void, StoreE
 
     @Test func r16_unreadablePartsAreQuarantinedNotDropped() throws {
         let db = try Database(path: temporaryDatabasePath())
-        let inbox = try WebhookInbox(database: db, accounts: AccountStore(database: db), reader: fakeReader)
+        let inbox = try WebhookInbox(database: db, reader: fakeReader)
         #expect(throws: Never.self) { try appendAndWait(inbox, "!body is not JSON\nt1 CONTACT r1 2024-01-01T00:00:00.000Z UPDATE").get() }
         #expect(inbox.waitUntilExpanded())
         let q = try SQLiteWebhookEventRepository(database: db).events(accountId: nil, state: .quarantined, limit: 10, afterId: nil)
@@ -150,8 +150,8 @@ func appendAndWait(_ inbox: WebhookInbox, _ body: String) -> Result<Void, StoreE
 
     @Test func r16_eventsRouteToTheConnectedAccountAndEarlierOnesFollow() throws {
         let db = try Database(path: temporaryDatabasePath())
-        let accounts = AccountStore(database: db)
-        let inbox = try WebhookInbox(database: db, accounts: accounts, reader: fakeReader)
+        let accounts = SQLiteAccountRepository(database: db)
+        let inbox = try WebhookInbox(database: db, reader: fakeReader)
         let a = try accounts.createAccount(name: "A").accountId!
         _ = appendAndWait(inbox, "tenant-a CONTACT r1 2024-01-01T00:00:00.000Z UPDATE")
         #expect(inbox.waitUntilExpanded())
@@ -177,12 +177,12 @@ func appendAndWait(_ inbox: WebhookInbox, _ body: String) -> Result<Void, StoreE
                           [.blob(Array("t1 CONTACT \(r) 2024-01-01T00:00:00.000Z UPDATE".utf8))])
             }
         }
-        let inbox = try WebhookInbox(database: db, accounts: AccountStore(database: db), reader: fakeReader)
+        let inbox = try WebhookInbox(database: db, reader: fakeReader)
         #expect(inbox.waitUntilExpanded())
         #expect(try SQLiteWebhookEventRepository(database: db).events(accountId: nil, state: nil, limit: 10, afterId: nil).map(\.resourceId) == ["r1", "r2"])
         inbox.stop()
         // And a restart does not expand them twice.
-        let again = try WebhookInbox(database: db, accounts: AccountStore(database: db), reader: fakeReader)
+        let again = try WebhookInbox(database: db, reader: fakeReader)
         #expect(again.waitUntilExpanded())
         #expect(try SQLiteWebhookEventRepository(database: db).counts() == [.unrouted: 2])
         again.stop()
@@ -190,7 +190,7 @@ func appendAndWait(_ inbox: WebhookInbox, _ body: String) -> Result<Void, StoreE
 
     @Test func r16_manyConcurrentAppendsShareCommitsAndAllLand() throws {
         let db = try Database(path: temporaryDatabasePath())
-        let inbox = try WebhookInbox(database: db, accounts: AccountStore(database: db), reader: fakeReader)
+        let inbox = try WebhookInbox(database: db, reader: fakeReader)
         let n = 2000
         let group = DispatchGroup()
         let failures = Atomic<Int>(0)
@@ -211,7 +211,7 @@ func appendAndWait(_ inbox: WebhookInbox, _ body: String) -> Result<Void, StoreE
 
     @Test func r16_afterStopNothingIsAcceptedAndCallersAreToldSo() throws {
         let db = try Database(path: temporaryDatabasePath())
-        let inbox = try WebhookInbox(database: db, accounts: AccountStore(database: db), reader: fakeReader)
+        let inbox = try WebhookInbox(database: db, reader: fakeReader)
         inbox.stop()
         #expect(!inbox.writerAlive)
         guard case .failure(let e) = appendAndWait(inbox, "t1 CONTACT r1 2024-01-01T00:00:00.000Z UPDATE") else {

@@ -3,14 +3,14 @@ import Synchronization
 import Glibc
 #endif
 
-/// A source of wall-clock time, injected into the store so tests can set the time.
+/// A source of wall-clock time, injected wherever time is read so tests can set it.
 public protocol WallClock: Sendable {
     /// Milliseconds since the Unix epoch.
     func nowMilliseconds() -> Int64
 }
 
 extension WallClock {
-    /// The current time as the store keeps it (see `Timestamp`).
+    /// The current time as an ISO-8601 timestamp (see `Timestamp`).
     public func timestamp() -> String { Timestamp.format(millisecondsSinceEpoch: nowMilliseconds()) }
 }
 
@@ -46,22 +46,3 @@ public final class TestWallClock: WallClock {
     public func advance(milliseconds: Int64) { now.withLock { $0 += milliseconds } }
 }
 
-/// Timestamps as the store keeps them: ISO-8601 UTC with milliseconds, e.g. 2026-11-26T18:10:07.123Z.
-public enum Timestamp {
-    /// The system clock's current time, formatted. Store types use their injected `WallClock`.
-    public static func now() -> String { SystemWallClock().timestamp() }
-
-    /// Formats milliseconds since the epoch, e.g. 2026-11-26T18:10:07.123Z.
-    public static func format(millisecondsSinceEpoch ms: Int64) -> String {
-        var secs = time_t(ms >= 0 ? ms / 1000 : (ms - 999) / 1000)
-        let millis = Int(ms - Int64(secs) * 1000)
-        var t = tm()
-        gmtime_r(&secs, &t)
-        func pad(_ v: Int32, _ w: Int) -> String {
-            let s = String(v)
-            return s.count >= w ? s : String(repeating: "0", count: w - s.count) + s
-        }
-        return "\(pad(t.tm_year + 1900, 4))-\(pad(t.tm_mon + 1, 2))-\(pad(t.tm_mday, 2))T"
-            + "\(pad(t.tm_hour, 2)):\(pad(t.tm_min, 2)):\(pad(t.tm_sec, 2)).\(pad(Int32(millis), 3))Z"
-    }
-}
