@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// Runs closures after a real-time delay on one background thread: deferred answers (latency,

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HTTPClient
 import HTTPServer
@@ -417,15 +418,5 @@ final class WebhookDispatcher: @unchecked Sendable {
         lastIntentToReceive = report
         condition.unlock()
         return report
-    }
-}
-
-extension Simulator {
-    /// Sends events for connected tenants (call with the world lock held).
-    func emitEvents(_ w: World, _ events: [SimEvent]) {
-        guard !events.isEmpty else { return }
-        let only = webhooks.onlyConnected
-        let chosen = only ? events.filter { w.isConnected($0.tenantId) } : events
-        webhooks.enqueue(chosen)
     }
 }

@@ -1,0 +1,144 @@
+import Crypto
+import Foundation
+import HTTPServer
+import Xero
+import StrictJSON
+
+/// The control API under `/sim/`: state for tests and the demo, as a Xero user or Xero itself would change it.
+
+extension Simulator {
+    static func addControlRoutes(_ t: inout [SimRoute]) {
+        func add(_ method: String, _ pattern: String,
+                 _ h: @escaping @Sendable (Simulator, Request, [String: String]) -> Response) {
+            t.append(SimRoute(method: method, segments: pattern.split(separator: "/").map(String.init),
+                              handler: { s, r, p in .respond(h(s, r, p)) }))
+        }
+        add("POST", "/sim/reset") { s, r, _ in s.controlReset(r) }
+        add("GET", "/sim/state") { s, _, _ in s.controlState() }
+        add("GET", "/sim/organisations") { s, _, _ in s.controlState() }
+        add("POST", "/sim/organisations") { s, r, _ in s.controlCreateOrganisation(r) }
+        add("POST", "/sim/logins") { s, r, _ in s.controlCreateLogin(r) }
+        add("POST", "/sim/organisations/{t}/contacts") { s, r, p in s.controlBulkContacts(r, p["t"]!) }
+        add("GET", "/sim/organisations/{t}/contacts/{id}") { s, _, p in s.controlGetContact(p["t"]!, p["id"]!) }
+        add("PATCH", "/sim/organisations/{t}/contacts/{id}") { s, r, p in s.controlPatchContact(r, p["t"]!, p["id"]!) }
+        add("POST", "/sim/organisations/{t}/contacts/{id}/archive") { s, _, p in
+            s.controlSetStatus(p["t"]!, p["id"]!, .archived)
+        }
+        add("POST", "/sim/organisations/{t}/contacts/{id}/restore") { s, _, p in
+            s.controlSetStatus(p["t"]!, p["id"]!, .active)
+        }
+        add("POST", "/sim/organisations/{t}/contacts/{id}/merge") { s, r, p in s.controlMerge(r, p["t"]!, p["id"]!) }
+        add("POST", "/sim/organisations/{t}/contacts/{id}/flags") { s, r, p in s.controlFlags(r, p["t"]!, p["id"]!) }
+        add("POST", "/sim/organisations/{t}/items") { s, r, p in s.controlBulkItems(r, p["t"]!) }
+        add("PATCH", "/sim/organisations/{t}/items/{id}") { s, r, p in s.controlPatchItem(r, p["t"]!, p["id"]!) }
+        add("DELETE", "/sim/organisations/{t}/items/{id}") { s, _, p in s.controlDeleteItem(p["t"]!, p["id"]!) }
+        add("PATCH", "/sim/organisations/{t}/invoices/{id}") { s, r, p in s.controlPatchInvoice(r, p["t"]!, p["id"]!) }
+        add("POST", "/sim/consent") { s, r, _ in s.controlConsent(r) }
+        add("GET", "/sim/clock") { s, _, _ in s.clockState() }
+        add("POST", "/sim/clock") { s, r, _ in s.controlClock(r) }
+        add("GET", "/sim/limits") { s, _, _ in s.limitsState() }
+        add("POST", "/sim/limits") { s, r, _ in s.controlLimits(r) }
+        add("GET", "/sim/faults") { s, _, _ in s.faultsState() }
+        add("POST", "/sim/faults") { s, r, _ in s.controlAddFault(r) }
+        add("DELETE", "/sim/faults") { s, _, _ in s.controlClearFaults() }
+        add("GET", "/sim/calls") { s, r, _ in s.controlCalls(r) }
+        add("DELETE", "/sim/calls") { s, _, _ in s.controlClearCalls() }
+        add("GET", "/sim/webhooks") { s, r, _ in Reply.json(200, s.webhooks.status(limit: max(0, Int(queryValue(r, "limit") ?? "") ?? 100))) }
+        add("POST", "/sim/webhooks/config") { s, r, _ in s.controlWebhookConfig(r) }
+        add("GET", "/sim/app") { s, _, _ in s.appState() }
+        add("POST", "/sim/app") { s, r, _ in s.controlApp(r) }
+        t.append(SimRoute(method: "POST", segments: ["sim", "webhooks", "intent-to-receive"], handler: { s, r, _ in
+            let url = (try? JSON.parse(r.body)).flatMap { $0["url"]?.stringValue }
+            return .deferred { responder in
+                let t = Thread {
+                    let report = s.webhooks.intentToReceive(url: url)
+                    responder.respond(Reply.json(200, report))
+                }
+                t.start()
+            }
+        }))
+    }
+
+    // MARK: - helpers
+
+    func controlBody(_ r: Request, required: Bool = false) -> Outcome<JSONFields, Response> {
+        if r.body.isEmpty {
+            if required { return .failure(Reply.controlError(400, "a JSON body is required")) }
+            return .success(try! JSONFields(.object([])))
+        }
+        do {
+            let json = try JSON.parse(r.body)
+            return .success(try JSONFields(json))
+        } catch let e as JSONError {
+            return .failure(Reply.controlError(400, "the body is not JSON: \(e.description)"))
+        } catch {
+            return .failure(Reply.controlError(400, "the body must be a JSON object"))
+        }
+    }
+
+    func withOrg(_ tenantId: String, _ body: (World, Organisation) -> Response) -> Response {
+        world.withLock { w in
+            guard let org = w.org(tenantId) else { return Reply.controlError(404, "no organisation \(tenantId)") }
+            return body(w, org)
+        }
+    }
+
+    // MARK: - reset, state
+
+    func controlReset(_ r: Request) -> Response {
+        let f: JSONFields
+        switch controlBody(r) {
+        case .failure(let e): return e
+        case .success(let v): f = v
+        }
+        let seedName = (try? f.string("seed")) ?? nil
+        guard let seed = SimulatorConfiguration.Seed(rawValue: seedName ?? "empty") else {
+            return Reply.controlError(400, "seed must be empty or demo")
+        }
+        reset()
+        var o = JSONObjectBuilder()
+        o.add("ok", true)
+        if seed == .demo { o.add("demo", seedDemo().json) }
+        return Reply.json(200, o.json)
+    }
+
+    /// Forgets every organisation, login, token, call, fault and queued webhook; the clock and
+    /// limits go back to normal. The app configuration stays.
+    public func reset() {
+        world.withLock { w in
+            let fresh = World(clientId: w.clientId, clientSecret: w.clientSecret, redirectURIs: w.redirectURIs)
+            fresh.callSequence = w.callSequence
+            w = fresh
+        }
+        clock.reset()
+        webhooks.reset()
+    }
+
+    func controlState() -> Response {
+        let now = clock.now()
+        return world.withLock { w in
+            let orgs = w.orgOrder.compactMap { w.orgs[$0] }.map { o -> JSON in
+                .object([("tenantId", .string(o.tenantId)), ("name", .string(o.name)), ("shortCode", .string(o.shortCode)),
+                         ("baseCurrency", .string(o.baseCurrency)),
+                         ("contacts", .number(o.contacts.count)),
+                         ("activeContacts", .number(o.contacts.values.lazy.filter(\.isActive).count)),
+                         ("items", .number(o.items.count)), ("invoices", .number(o.invoices.count)),
+                         ("connected", .bool(w.isConnected(o.tenantId))),
+                         ("minuteCalls", .number(o.rate.minuteCount)), ("dayCalls", .number(o.rate.dayCount))])
+            }
+            let logins = w.loginOrder.compactMap { w.logins[$0] }.map { l -> JSON in
+                .object([("userId", .string(l.id)), ("email", .string(l.email)),
+                         ("tenantIds", .array(l.tenantIds.map { .string($0) }))])
+            }
+            let connections = w.connectionOrder.compactMap { w.connections[$0] }.map { c -> JSON in
+                .object([("id", .string(c.id)), ("tenantId", .string(c.tenantId)), ("userId", .string(c.loginId)),
+                         ("authEventId", .string(c.authEventId))])
+            }
+            return Reply.json(200, .object([
+                ("now", .string(XeroDate.formatISO(milliseconds: now))),
+                ("organisations", .array(orgs)), ("logins", .array(logins)), ("connections", .array(connections)),
+                ("calls", .number(w.callSequence)),
+            ]))
+        }
+    }
+}

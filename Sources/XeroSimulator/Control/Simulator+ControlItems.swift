@@ -1,0 +1,108 @@
+import Crypto
+import Foundation
+import HTTPServer
+import Xero
+import StrictJSON
+
+extension Simulator {
+    // MARK: - items
+
+    func controlBulkItems(_ r: Request, _ tenantId: String) -> Response {
+        let json: JSON
+        do { json = try JSON.parse(r.body) } catch { return Reply.controlError(400, "the body is not JSON: \(error.description)") }
+        guard let list = json["Items"]?.arrayValue ?? json["items"]?.arrayValue else {
+            return Reply.controlError(400, "expected {\"Items\": [...]}")
+        }
+        var inputs: [Item] = []
+        for (n, item) in list.enumerated() {
+            do { inputs.append(try Item(json: item)) } catch { return Reply.controlError(400, "Items[\(n)]: \(error.description)") }
+        }
+        let now = clock.now()
+        return withOrg(tenantId) { _, org in
+            var made: [Item] = []
+            var problems: [String] = []
+            var codes = Set<String>()
+            for (n, input) in inputs.enumerated() {
+                switch Simulator.applyItem(input, to: nil, org: org, now: now, unitdp: 4, seed: true) {
+                case .failure(let messages): problems += messages.map { "Items[\(n)] (\(input.code ?? "no code")): \($0)" }
+                case .success(let item):
+                    if !codes.insert(item.code!.uppercased()).inserted {
+                        problems.append("Items[\(n)]: Price List Item with Code '\(item.code!)' already exists")
+                    }
+                    made.append(item)
+                }
+            }
+            guard problems.isEmpty else { return Reply.controlError(400, "nothing was created", details: problems) }
+            for item in made { org.store(item) }
+            return Reply.json(201, .object([("created", .number(made.count)),
+                                            ("ids", .array(made.map { .string($0.itemID!) }))]))
+        }
+    }
+
+    /// Changes an item as a Xero user would (no webhooks: Xero has none for items).
+    func controlPatchItem(_ r: Request, _ tenantId: String, _ id: String) -> Response {
+        let input: Item
+        do { input = try Item(json: try JSON.parse(r.body)) } catch let e as XeroModelError {
+            return Reply.controlError(400, e.description)
+        } catch {
+            return Reply.controlError(400, "the body must be a JSON object of Xero item fields")
+        }
+        let now = clock.now()
+        return withOrg(tenantId) { _, org in
+            guard let existing = org.item(id) ?? org.item(code: id) else { return Reply.controlError(404, "no item \(id)") }
+            var change = input
+            change.itemID = nil
+            switch Simulator.applyItem(change, to: existing, org: org, now: now, unitdp: 4, seed: false) {
+            case .failure(let messages): return Reply.controlError(400, "Xero refused the change", details: messages)
+            case .success(let item):
+                org.store(item)
+                return Reply.xeroJSON(200, item.json(XeroEncodingOptions(unitDecimalPlaces: 4)))
+            }
+        }
+    }
+
+    func controlDeleteItem(_ tenantId: String, _ id: String) -> Response {
+        withOrg(tenantId) { _, org in
+            guard let item = org.item(id) ?? org.item(code: id) else { return Reply.controlError(404, "no item \(id)") }
+            org.deleteItem(item.itemID!)
+            return Response.empty(204)
+        }
+    }
+
+    // MARK: - invoices
+
+    /// `{"Status": "PAID" | "VOIDED" | "AUTHORISED" | …}` as a Xero user would (webhook INVOICE/UPDATE).
+    func controlPatchInvoice(_ r: Request, _ tenantId: String, _ id: String) -> Response {
+        let f: JSONFields
+        switch controlBody(r, required: true) {
+        case .failure(let e): return e
+        case .success(let v): f = v
+        }
+        let status = ((try? f.string("Status")) ?? nil)?.uppercased()
+        let now = clock.now()
+        return withOrg(tenantId) { w, org in
+            guard var inv = org.invoice(id) else { return Reply.controlError(404, "no invoice \(id)") }
+            if let status {
+                let s = InvoiceStatus(rawValue: status)
+                guard [.draft, .submitted, .authorised, .paid, .voided, .deleted].contains(s) else {
+                    return Reply.controlError(400, "unknown status \(status)")
+                }
+                inv.status = s
+                switch s {
+                case .paid:
+                    inv.amountPaid = inv.total
+                    inv.amountDue = .zero
+                case .voided, .deleted:
+                    inv.amountDue = .zero
+                default:
+                    inv.amountDue = (inv.total ?? .zero) - (inv.amountPaid ?? .zero)
+                }
+            }
+            if let ref = (try? f.string("Reference")) ?? nil { inv.reference = ref }
+            inv.updatedDateUTC = now
+            org.store(inv)
+            emitEvents(w, [SimEvent(tenantId: org.tenantId, category: "INVOICE", type: "UPDATE", resourceId: inv.invoiceID!, at: now)])
+            return Reply.xeroJSON(200, Simulator.renderInvoice(inv, org: org).json)
+        }
+    }
+}
