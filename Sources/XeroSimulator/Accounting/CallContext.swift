@@ -8,17 +8,15 @@ import StrictJSON
 final class CallContext {
     let sim: Simulator
     let request: Request
-    let params: [String: String]
     let world: World
     let org: Organisation
     let now: Int64
     let options: XeroEncodingOptions
     var events: [SimEvent] = []
 
-    init(sim: Simulator, request: Request, params: [String: String], world: World, org: Organisation, now: Int64) {
+    init(sim: Simulator, request: Request, world: World, org: Organisation, now: Int64) {
         self.sim = sim
         self.request = request
-        self.params = params
         self.world = world
         self.org = org
         self.now = now
@@ -26,6 +24,9 @@ final class CallContext {
     }
 
     func query(_ name: String) -> String? { queryValue(request, name) }
+
+    /// A `{name}` segment of the matched route.
+    func param(_ name: String) -> String { request.pathParameter(name) ?? "" }
 
     /// `summarizeErrors` (default true).
     var summarizeErrors: Bool { parseBool(query("summarizeErrors")) ?? true }
@@ -40,37 +41,29 @@ final class CallContext {
         events.append(SimEvent(tenantId: org.tenantId, category: category, type: type, resourceId: resourceId, at: now))
     }
 
-    /// The JSON body, or a Xero `PostDataInvalidException` answer.
-    func bodyJSON() -> Outcome<JSON, ResponseError> {
-        guard !request.body.isEmpty else {
-            return .failure(ResponseError(Errors.postDataInvalid("The request body is empty.")))
-        }
+    /// The JSON body; a Xero `PostDataInvalidException` when there is none or it is not JSON.
+    func bodyJSON() throws -> JSON {
+        guard !request.body.isEmpty else { throw XeroError.postDataInvalid("The request body is empty.") }
         do {
-            return .success(try JSON.parse(request.body))
+            return try JSON.parse(request.body)
         } catch {
-            return .failure(ResponseError(Errors.postDataInvalid("JSON for post data was invalid, \(error.message) at position \(error.offset).")))
+            throw XeroError.postDataInvalid("JSON for post data was invalid, \(error.message) at position \(error.offset).")
         }
     }
 
     /// The elements of `{"Contacts": [...]}` (or one bare object), decoded.
-    func elements<M: XeroModel>(_ type: M.Type) -> Outcome<[M], ResponseError> {
-        let json: JSON
-        switch bodyJSON() {
-        case .failure(let e): return .failure(e)
-        case .success(let j): json = j
-        }
+    func elements<M: XeroModel>(_ type: M.Type) throws -> [M] {
+        let json = try bodyJSON()
         var items: [JSON]
         if case .object = json, let list = json[M.collectionKey] ?? (try? JSONFields(json))?.value(M.collectionKey) {
-            guard case .array(let a) = list else {
-                return .failure(ResponseError(Errors.postDataInvalid("\(M.collectionKey) must be an array.")))
-            }
+            guard case .array(let a) = list else { throw XeroError.postDataInvalid("\(M.collectionKey) must be an array.") }
             items = a
         } else if case .object = json {
             items = [json]
         } else if case .array(let a) = json {
             items = a
         } else {
-            return .failure(ResponseError(Errors.postDataInvalid("The request body must be a JSON object.")))
+            throw XeroError.postDataInvalid("The request body must be a JSON object.")
         }
         var out: [M] = []
         out.reserveCapacity(items.count)
@@ -78,25 +71,44 @@ final class CallContext {
             do {
                 out.append(try M(json: item))
             } catch {
-                return .failure(ResponseError(Errors.postDataInvalid(
-                    "JSON for post data was invalid, \(M.collectionKey)[\(n)].\(error.field) \(error.message).")))
+                throw XeroError.postDataInvalid(
+                    "JSON for post data was invalid, \(M.collectionKey)[\(n)].\(error.field) \(error.message).")
             }
         }
-        return .success(out)
+        return out
     }
-}
 
-extension CallContext {
     /// The `If-Modified-Since` header as ms, cut to the second as Xero compares it; nil when
-    /// absent; a 400 Response when it is not a date.
-    func ifModifiedSince() -> Result<Int64?, ResponseBox> {
-        guard let ims = request.headers["If-Modified-Since"], !ims.isEmpty else { return .success(nil) }
+    /// absent; a `PostDataInvalidException` when it is not a date.
+    func ifModifiedSince() throws -> Int64? {
+        guard let ims = request.headers["If-Modified-Since"], !ims.isEmpty else { return nil }
         guard let ms = XeroModelDate.parseAny(ims) else {
-            return .failure(ResponseBox(Errors.postDataInvalid("The If-Modified-Since header is not a valid date: \(ims)")))
+            throw XeroError.postDataInvalid("The If-Modified-Since header is not a valid date: \(ims)")
         }
-        return .success(ms / 1000 * 1000)
+        return ms / 1000 * 1000
+    }
+
+    /// Xero's batch write, shared by Contacts, Items and Invoices (PUT, POST and POST /{id}):
+    /// each element is decoded, given the path's id, then `write` applies the type's own rules
+    /// (finding, validating, storing, emitting) and returns what the answer shows, or throws a
+    /// `Refusal`. With `summarizeErrors=false` every element comes back, refused ones as
+    /// `echo` makes them; otherwise any refusal makes the answer a `ValidationException` (the
+    /// accepted elements are kept all the same: Xero's batches are not transactional).
+    func writeBatch<M: XeroModel>(_ type: M.Type, id: WritableKeyPath<M, String?>, pathId: String?,
+                                  write: (M) throws -> M, echo: (M, [String]) -> M) throws -> Response {
+        var results: [M] = []
+        var failures: [M] = []
+        for var input in try elements(M.self) {
+            if let pathId { input[keyPath: id] = pathId }
+            do {
+                results.append(try write(input))
+            } catch let refusal as Refusal {
+                let e = echo(input, refusal.messages)
+                results.append(e)
+                failures.append(e)
+            }
+        }
+        if summarizeErrors && !failures.isEmpty { throw XeroError.validation(failures.map { $0.json(options) }) }
+        return envelope(results)
     }
 }
-
-/// A Response carried as an error.
-struct ResponseBox: Error { let response: Response; init(_ r: Response) { response = r } }

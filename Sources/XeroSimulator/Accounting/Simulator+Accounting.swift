@@ -49,23 +49,53 @@ extension Simulator {
                           headers: headers, body: body, bodyBytes: r.body.count)
     }
 
-    /// Logs a finished non-accounting call (identity, connections).
-    func logSimple(_ r: Request, _ response: Response, started: Double) {
+    /// Runs a non-accounting call (identity, connections): a thrown `XeroError` is its answer;
+    /// either way the call is logged.
+    func logged(_ r: Request, _ body: () throws -> Response) -> Response {
+        let started = ContinuousClock.now
+        let response: Response
+        do { response = try body() } catch { response = XeroError.response(for: error) }
         world.withLock { w in
             w.callSequence += 1
             var rec = logRecord(r, sequence: w.callSequence, at: clock.now())
             rec.status = response.status
-            rec.durationMs = (monotonicNow() - started) * 1000
+            rec.durationMs = started.duration(to: .now).milliseconds
             rec.responseBody = String(decoding: response.body.prefix(2048), as: UTF8.self)
             w.append(rec)
         }
+        return response
     }
 
-    /// The common path of every accounting call: token, tenant, scope, faults, limits,
-    /// idempotency, the handler, rate headers, the call log and webhooks.
-    func accounting(_ request: Request, _ params: [String: String], _ scope: ScopeNeed,
-                    _ handler: (CallContext) -> Response) -> HandlerResult {
-        let started = monotonicNow()
+    /// Registers Xero's accounting endpoints.
+    func addAccountingRoutes(_ router: inout Router) {
+        func add(_ method: String, _ path: String, _ scope: ScopeNeed,
+                 _ handler: @escaping @Sendable (CallContext) throws -> Response) {
+            router.add(method, "/api.xro/2.0" + path, on: self) { s, r in s.accounting(r, scope, handler) }
+        }
+        add("GET", "/Organisation", .organisation, Simulator.getOrganisation)
+        add("GET", "/Contacts", .contactsRead, Simulator.getContacts)
+        add("GET", "/Contacts/{id}", .contactsRead, Simulator.getContact)
+        add("PUT", "/Contacts", .contactsWrite, Simulator.putContacts)
+        add("POST", "/Contacts", .contactsWrite, Simulator.postContacts)
+        add("POST", "/Contacts/{id}", .contactsWrite, Simulator.postContact)
+        add("GET", "/Items", .itemsRead, Simulator.getItems)
+        add("GET", "/Items/{id}", .itemsRead, Simulator.getItem)
+        add("PUT", "/Items", .itemsWrite, Simulator.putItems)
+        add("POST", "/Items", .itemsWrite, Simulator.postItems)
+        add("POST", "/Items/{id}", .itemsWrite, Simulator.postItem)
+        add("DELETE", "/Items/{id}", .itemsWrite, Simulator.deleteItem)
+        add("GET", "/Invoices", .invoicesRead, Simulator.getInvoices)
+        add("GET", "/Invoices/{id}", .invoicesRead, Simulator.getInvoice)
+        add("PUT", "/Invoices", .invoicesWrite, Simulator.putInvoices)
+        add("POST", "/Invoices", .invoicesWrite, Simulator.postInvoices)
+        add("POST", "/Invoices/{id}", .invoicesWrite, Simulator.postInvoice)
+    }
+
+    /// The common path of every accounting call: token, tenant, scope, limits, faults,
+    /// idempotency, the handler (a thrown `XeroError` is its answer), XML unless JSON was
+    /// asked for, rate headers, the call log and webhooks.
+    func accounting(_ request: Request, _ scope: ScopeNeed, _ handler: (CallContext) throws -> Response) -> HandlerResult {
+        let started = ContinuousClock.now
         var delaySeconds = 0.0
         var releaseTenant: String?
         var response: Response = world.withLock { w in
@@ -73,27 +103,28 @@ extension Simulator {
             w.callSequence += 1
             var record = logRecord(request, sequence: w.callSequence, at: now)
             func finish(_ r: Response) -> Response {
+                let r = Reply.negotiated(r, for: request)
                 record.status = r.status
-                record.durationMs = (monotonicNow() - started) * 1000
+                record.durationMs = started.duration(to: .now).milliseconds
                 record.responseBody = String(decoding: r.body.prefix(2048), as: UTF8.self)
                 w.append(record)
                 return r
             }
 
-            // Token.
-            let grant: Grant
-            switch bearerGrant(w, request, now: now) {
-            case .failure(let e): return finish(e)
-            case .success(let g): grant = g
+            // Token, tenant, scope.
+            let org: Organisation
+            do {
+                let grant = try bearerGrant(w, request, now: now)
+                guard let tenantHeader = request.headers["xero-tenant-id"], let found = w.org(tenantHeader),
+                      w.connection(loginId: grant.loginId, clientId: grant.clientId, tenantId: found.tenantId) != nil else {
+                    throw XeroError.forbidden()
+                }
+                record.tenantId = found.tenantId
+                guard scope.accepted.contains(where: grant.scope.contains) else { throw XeroError.forbidden() }
+                org = found
+            } catch {
+                return finish(XeroError.response(for: error))
             }
-            // Tenant.
-            guard let tenantHeader = request.headers["xero-tenant-id"], let org = w.org(tenantHeader),
-                  w.connection(loginId: grant.loginId, clientId: grant.clientId, tenantId: org.tenantId) != nil else {
-                return finish(Errors.forbidden())
-            }
-            record.tenantId = org.tenantId
-            // Scope.
-            guard scope.accepted.contains(where: grant.scope.contains) else { return finish(Errors.forbidden()) }
 
             // Limits.
             var limitHeaders: [(String, String)] = []
@@ -130,8 +161,8 @@ extension Simulator {
             } else if let fault, !fault.process {
                 result = faultResponse(fault)
             } else {
-                let ctx = CallContext(sim: self, request: request, params: params, world: w, org: org, now: now)
-                result = idempotent(ctx, write: scope.isWrite) { handler(ctx) }
+                let ctx = CallContext(sim: self, request: request, world: w, org: org, now: now)
+                result = idempotent(ctx, write: scope.isWrite) { try handler(ctx) }
                 emitEvents(w, ctx.events)
                 if let fault, fault.kind != .hang { result = faultResponse(fault) }
             }

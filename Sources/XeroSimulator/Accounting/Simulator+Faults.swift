@@ -23,10 +23,7 @@ extension Simulator {
     func faultResponse(_ f: Fault) -> Response {
         switch f.kind {
         case .status500:
-            return Reply.xeroJSON(500, .object([
-                ("Title", .string("An error occurred")),
-                ("Detail", .string("An unhandled error occurred in Xero. Please try again and contact Xero if problems persist.")),
-                ("Status", .number(500)), ("Instance", .string(Ids.uuid()))]))
+            return XeroError.unhandled().response
         case .status503:
             return Response.text(503, "The Xero API is currently offline for maintenance")
         case .status429:

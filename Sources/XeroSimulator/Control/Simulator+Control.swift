@@ -7,47 +7,47 @@ import StrictJSON
 /// The control API under `/sim/`: state for tests and the demo, as a Xero user or Xero itself would change it.
 
 extension Simulator {
-    static func addControlRoutes(_ t: inout [SimRoute]) {
+    /// Registers the control API.
+    func addControlRoutes(_ router: inout Router) {
         func add(_ method: String, _ pattern: String,
-                 _ h: @escaping @Sendable (Simulator, Request, [String: String]) -> Response) {
-            t.append(SimRoute(method: method, segments: pattern.split(separator: "/").map(String.init),
-                              handler: { s, r, p in .respond(h(s, r, p)) }))
+                 _ h: @escaping @Sendable (Simulator, Request, [String: String]) throws -> Response) {
+            router.add(method, pattern, on: self) { s, r in .respond(try h(s, r, r.pathParameters)) }
         }
-        add("POST", "/sim/reset") { s, r, _ in s.controlReset(r) }
-        add("GET", "/sim/state") { s, _, _ in s.controlState() }
-        add("GET", "/sim/organisations") { s, _, _ in s.controlState() }
-        add("POST", "/sim/organisations") { s, r, _ in s.controlCreateOrganisation(r) }
-        add("POST", "/sim/logins") { s, r, _ in s.controlCreateLogin(r) }
-        add("POST", "/sim/organisations/{t}/contacts") { s, r, p in s.controlBulkContacts(r, p["t"]!) }
-        add("GET", "/sim/organisations/{t}/contacts/{id}") { s, _, p in s.controlGetContact(p["t"]!, p["id"]!) }
-        add("PATCH", "/sim/organisations/{t}/contacts/{id}") { s, r, p in s.controlPatchContact(r, p["t"]!, p["id"]!) }
+        add("POST", "/sim/reset") { s, r, _ in try s.controlReset(r) }
+        add("GET", "/sim/state") { s, _, _ in try s.controlState() }
+        add("GET", "/sim/organisations") { s, _, _ in try s.controlState() }
+        add("POST", "/sim/organisations") { s, r, _ in try s.controlCreateOrganisation(r) }
+        add("POST", "/sim/logins") { s, r, _ in try s.controlCreateLogin(r) }
+        add("POST", "/sim/organisations/{t}/contacts") { s, r, p in try s.controlBulkContacts(r, p["t"]!) }
+        add("GET", "/sim/organisations/{t}/contacts/{id}") { s, _, p in try s.controlGetContact(p["t"]!, p["id"]!) }
+        add("PATCH", "/sim/organisations/{t}/contacts/{id}") { s, r, p in try s.controlPatchContact(r, p["t"]!, p["id"]!) }
         add("POST", "/sim/organisations/{t}/contacts/{id}/archive") { s, _, p in
-            s.controlSetStatus(p["t"]!, p["id"]!, .archived)
+            try s.controlSetStatus(p["t"]!, p["id"]!, .archived)
         }
         add("POST", "/sim/organisations/{t}/contacts/{id}/restore") { s, _, p in
-            s.controlSetStatus(p["t"]!, p["id"]!, .active)
+            try s.controlSetStatus(p["t"]!, p["id"]!, .active)
         }
-        add("POST", "/sim/organisations/{t}/contacts/{id}/merge") { s, r, p in s.controlMerge(r, p["t"]!, p["id"]!) }
-        add("POST", "/sim/organisations/{t}/contacts/{id}/flags") { s, r, p in s.controlFlags(r, p["t"]!, p["id"]!) }
-        add("POST", "/sim/organisations/{t}/items") { s, r, p in s.controlBulkItems(r, p["t"]!) }
-        add("PATCH", "/sim/organisations/{t}/items/{id}") { s, r, p in s.controlPatchItem(r, p["t"]!, p["id"]!) }
-        add("DELETE", "/sim/organisations/{t}/items/{id}") { s, _, p in s.controlDeleteItem(p["t"]!, p["id"]!) }
-        add("PATCH", "/sim/organisations/{t}/invoices/{id}") { s, r, p in s.controlPatchInvoice(r, p["t"]!, p["id"]!) }
-        add("POST", "/sim/consent") { s, r, _ in s.controlConsent(r) }
+        add("POST", "/sim/organisations/{t}/contacts/{id}/merge") { s, r, p in try s.controlMerge(r, p["t"]!, p["id"]!) }
+        add("POST", "/sim/organisations/{t}/contacts/{id}/flags") { s, r, p in try s.controlFlags(r, p["t"]!, p["id"]!) }
+        add("POST", "/sim/organisations/{t}/items") { s, r, p in try s.controlBulkItems(r, p["t"]!) }
+        add("PATCH", "/sim/organisations/{t}/items/{id}") { s, r, p in try s.controlPatchItem(r, p["t"]!, p["id"]!) }
+        add("DELETE", "/sim/organisations/{t}/items/{id}") { s, _, p in try s.controlDeleteItem(p["t"]!, p["id"]!) }
+        add("PATCH", "/sim/organisations/{t}/invoices/{id}") { s, r, p in try s.controlPatchInvoice(r, p["t"]!, p["id"]!) }
+        add("POST", "/sim/consent") { s, r, _ in try s.controlConsent(r) }
         add("GET", "/sim/clock") { s, _, _ in s.clockState() }
-        add("POST", "/sim/clock") { s, r, _ in s.controlClock(r) }
+        add("POST", "/sim/clock") { s, r, _ in try s.controlClock(r) }
         add("GET", "/sim/limits") { s, _, _ in s.limitsState() }
-        add("POST", "/sim/limits") { s, r, _ in s.controlLimits(r) }
+        add("POST", "/sim/limits") { s, r, _ in try s.controlLimits(r) }
         add("GET", "/sim/faults") { s, _, _ in s.faultsState() }
-        add("POST", "/sim/faults") { s, r, _ in s.controlAddFault(r) }
-        add("DELETE", "/sim/faults") { s, _, _ in s.controlClearFaults() }
-        add("GET", "/sim/calls") { s, r, _ in s.controlCalls(r) }
-        add("DELETE", "/sim/calls") { s, _, _ in s.controlClearCalls() }
+        add("POST", "/sim/faults") { s, r, _ in try s.controlAddFault(r) }
+        add("DELETE", "/sim/faults") { s, _, _ in try s.controlClearFaults() }
+        add("GET", "/sim/calls") { s, r, _ in try s.controlCalls(r) }
+        add("DELETE", "/sim/calls") { s, _, _ in try s.controlClearCalls() }
         add("GET", "/sim/webhooks") { s, r, _ in Reply.json(200, s.webhooks.status(limit: max(0, Int(queryValue(r, "limit") ?? "") ?? 100))) }
-        add("POST", "/sim/webhooks/config") { s, r, _ in s.controlWebhookConfig(r) }
+        add("POST", "/sim/webhooks/config") { s, r, _ in try s.controlWebhookConfig(r) }
         add("GET", "/sim/app") { s, _, _ in s.appState() }
-        add("POST", "/sim/app") { s, r, _ in s.controlApp(r) }
-        t.append(SimRoute(method: "POST", segments: ["sim", "webhooks", "intent-to-receive"], handler: { s, r, _ in
+        add("POST", "/sim/app") { s, r, _ in try s.controlApp(r) }
+        router.add("POST", "/sim/webhooks/intent-to-receive", on: self) { s, r in
             let url = (try? JSON.parse(r.body)).flatMap { $0["url"]?.stringValue }
             return .deferred { responder in
                 let t = Thread {
@@ -56,44 +56,52 @@ extension Simulator {
                 }
                 t.start()
             }
-        }))
+        }
     }
 
     // MARK: - helpers
 
-    func controlBody(_ r: Request, required: Bool = false) -> Outcome<JSONFields, Response> {
+    /// The body's JSON object (empty when there is none and none is required).
+    func controlBody(_ r: Request, required: Bool = false) throws -> JSONFields {
         if r.body.isEmpty {
-            if required { return .failure(Reply.controlError(400, "a JSON body is required")) }
-            return .success(try! JSONFields(.object([])))
+            if required { throw XeroError.control(400, "a JSON body is required") }
+            return try JSONFields(.object([]))
         }
         do {
-            let json = try JSON.parse(r.body)
-            return .success(try JSONFields(json))
+            return try JSONFields(try JSON.parse(r.body))
         } catch let e as JSONError {
-            return .failure(Reply.controlError(400, "the body is not JSON: \(e.description)"))
+            throw XeroError.control(400, "the body is not JSON: \(e.description)")
         } catch {
-            return .failure(Reply.controlError(400, "the body must be a JSON object"))
+            throw XeroError.control(400, "the body must be a JSON object")
         }
     }
 
-    func withOrg(_ tenantId: String, _ body: (World, Organisation) -> Response) -> Response {
-        world.withLock { w in
-            guard let org = w.org(tenantId) else { return Reply.controlError(404, "no organisation \(tenantId)") }
-            return body(w, org)
+    /// Runs Xero's rules for a control call: a `Refusal` becomes the control API's 400,
+    /// `summary` with the messages as details (or, without a summary, the messages themselves).
+    func refusedAsControlError<T>(_ summary: String? = "Xero refused the change", _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let refusal as Refusal {
+            guard let summary else { throw XeroError.control(400, refusal.messages.joined(separator: " ")) }
+            throw XeroError.control(400, summary, details: refusal.messages)
+        }
+    }
+
+    /// Runs `body` on the organisation under the world lock; 404 when there is none.
+    func withOrg(_ tenantId: String, _ body: (World, Organisation) throws -> Response) throws -> Response {
+        try world.withLock { w in
+            guard let org = w.org(tenantId) else { throw XeroError.control(404, "no organisation \(tenantId)") }
+            return try body(w, org)
         }
     }
 
     // MARK: - reset, state
 
-    func controlReset(_ r: Request) -> Response {
-        let f: JSONFields
-        switch controlBody(r) {
-        case .failure(let e): return e
-        case .success(let v): f = v
-        }
+    func controlReset(_ r: Request) throws -> Response {
+        let f = try controlBody(r)
         let seedName = (try? f.string("seed")) ?? nil
         guard let seed = SimulatorConfiguration.Seed(rawValue: seedName ?? "empty") else {
-            return Reply.controlError(400, "seed must be empty or demo")
+            throw XeroError.control(400, "seed must be empty or demo")
         }
         reset()
         var o = JSONObjectBuilder()
@@ -114,7 +122,7 @@ extension Simulator {
         webhooks.reset()
     }
 
-    func controlState() -> Response {
+    func controlState() throws -> Response {
         let now = clock.now()
         return world.withLock { w in
             let orgs = w.orgOrder.compactMap { w.orgs[$0] }.map { o -> JSON in

@@ -7,37 +7,35 @@ import StrictJSON
 extension Simulator {
     // MARK: - contacts
 
-    func controlBulkContacts(_ r: Request, _ tenantId: String) -> Response {
-        let started = monotonicNow()
+    func controlBulkContacts(_ r: Request, _ tenantId: String) throws -> Response {
+        let started = ContinuousClock.now
         let json: JSON
-        do { json = try JSON.parse(r.body) } catch { return Reply.controlError(400, "the body is not JSON: \(error.description)") }
+        do { json = try JSON.parse(r.body) } catch { throw XeroError.control(400, "the body is not JSON: \(error.description)") }
         let sendWebhooks = json["webhooks"]?.boolValue ?? true
         let now = clock.now()
         if let gen = json["generate"] {
-            return generateContacts(gen, tenantId: tenantId, webhooks: sendWebhooks, started: started)
+            return try generateContacts(gen, tenantId: tenantId, webhooks: sendWebhooks, started: started)
         }
         guard let list = json["Contacts"]?.arrayValue ?? json["contacts"]?.arrayValue else {
-            return Reply.controlError(400, "expected {\"Contacts\": [...]} or {\"generate\": {...}}")
+            throw XeroError.control(400, "expected {\"Contacts\": [...]} or {\"generate\": {...}}")
         }
         var inputs: [Contact] = []
         inputs.reserveCapacity(list.count)
         for (n, item) in list.enumerated() {
             do { inputs.append(try Contact(json: item)) } catch {
-                return Reply.controlError(400, "Contacts[\(n)]: \(error.description)")
+                throw XeroError.control(400, "Contacts[\(n)]: \(error.description)")
             }
         }
         let returnIds = json["returnIds"]?.boolValue ?? (inputs.count <= 10_000)
-        return withOrg(tenantId) { w, org in
+        return try withOrg(tenantId) { w, org in
             var made: [Contact] = []
             made.reserveCapacity(inputs.count)
             var problems: [String] = []
             var batchNames: [String: Int] = [:]
             var batchIds = Set<String>()
             for (n, input) in inputs.enumerated() {
-                switch Simulator.applyContact(input, to: nil, org: org, now: now, author: .seed) {
-                case .failure(let messages):
-                    problems += messages.map { "Contacts[\(n)] (\(input.name ?? "no name")): \($0)" }
-                case .success(let c):
+                do {
+                    let c = try Simulator.applyContact(input, to: nil, org: org, now: now, author: .seed)
                     if c.isActive, let name = c.name {
                         if let first = batchNames[name.nameKey] {
                             problems.append("Contacts[\(n)] (\(name)): the name repeats Contacts[\(first)]; names must be unique among active contacts")
@@ -49,17 +47,19 @@ extension Simulator {
                         problems.append("Contacts[\(n)]: ContactID \(c.contactID!) repeats")
                     }
                     made.append(c)
+                } catch let refusal as Refusal {
+                    problems += refusal.messages.map { "Contacts[\(n)] (\(input.name ?? "no name")): \($0)" }
                 }
                 if problems.count > 50 { break }
             }
             guard problems.isEmpty else {
-                return Reply.controlError(400, "nothing was created", details: Array(problems.prefix(50)))
+                throw XeroError.control(400, "nothing was created", details: Array(problems.prefix(50)))
             }
             for c in made { org.store(c) }
             if sendWebhooks { emitEvents(w, made.map { SimEvent(tenantId: org.tenantId, category: "CONTACT", type: "CREATE", resourceId: $0.contactID!, at: now) }) }
             var o = JSONObjectBuilder()
             o.add("created", JSON.number(made.count))
-            o.add("elapsedMs", JSON.number(Int((monotonicNow() - started) * 1000)))
+            o.add("elapsedMs", JSON.number(Int(started.duration(to: .now).milliseconds)))
             if returnIds { o.add("ids", JSON.array(made.map { .string($0.contactID!) })) }
             return Reply.json(201, o.json)
         }
@@ -67,9 +67,9 @@ extension Simulator {
 
     /// `{"generate": {"count": 100000, "prefix": "Customer", "archivedEvery": 0, "customerEvery": 2, "supplierEvery": 5}}`:
     /// realistic, unique contacts made directly (fast enough for 100 000 in well under a second in release).
-    func generateContacts(_ gen: JSON, tenantId: String, webhooks sendWebhooks: Bool, started: Double) -> Response {
+    func generateContacts(_ gen: JSON, tenantId: String, webhooks sendWebhooks: Bool, started: ContinuousClock.Instant) throws -> Response {
         let count = gen["count"]?.intValue ?? 0
-        guard count > 0, count <= 2_000_000 else { return Reply.controlError(400, "generate.count must be 1…2000000") }
+        guard count > 0, count <= 2_000_000 else { throw XeroError.control(400, "generate.count must be 1…2000000") }
         let prefix = gen["prefix"]?.stringValue ?? "Generated Contact"
         let archivedEvery = gen["archivedEvery"]?.intValue ?? 0
         let customerEvery = gen["customerEvery"]?.intValue ?? 2
@@ -105,10 +105,10 @@ extension Simulator {
             c.hasValidationErrors = false
             made.append(c)
         }
-        return withOrg(tenantId) { w, org in
+        return try withOrg(tenantId) { w, org in
             for c in made where c.isActive {
                 if org.activeNames[c.name!.nameKey] != nil {
-                    return Reply.controlError(409, "nothing was created: the name \(c.name!) is already used by an active contact")
+                    throw XeroError.control(409, "nothing was created: the name \(c.name!) is already used by an active contact")
                 }
             }
             org.contacts.reserveCapacity(org.contacts.count + made.count)
@@ -116,75 +116,67 @@ extension Simulator {
             if sendWebhooks { emitEvents(w, made.map { SimEvent(tenantId: org.tenantId, category: "CONTACT", type: "CREATE", resourceId: $0.contactID!, at: now) }) }
             var o = JSONObjectBuilder()
             o.add("created", JSON.number(made.count))
-            o.add("elapsedMs", JSON.number(Int((monotonicNow() - started) * 1000)))
+            o.add("elapsedMs", JSON.number(Int(started.duration(to: .now).milliseconds)))
             if gen["returnIds"]?.boolValue ?? (count <= 10_000) { o.add("ids", JSON.array(made.map { .string($0.contactID!) })) }
             return Reply.json(201, o.json)
         }
     }
 
-    func controlGetContact(_ tenantId: String, _ id: String) -> Response {
-        withOrg(tenantId) { _, org in
-            guard let c = org.contact(id) else { return Reply.controlError(404, "no contact \(id)") }
+    func controlGetContact(_ tenantId: String, _ id: String) throws -> Response {
+        try withOrg(tenantId) { _, org in
+            guard let c = org.contact(id) else { throw XeroError.control(404, "no contact \(id)") }
             return Reply.xeroJSON(200, Simulator.render(c, .full, balances: Simulator.balanceIndex(org, now: clock.now())).json)
         }
     }
 
     /// Changes a contact as a Xero user would: Xero's rules apply, `UpdatedDateUTC` moves, a webhook goes out.
-    func controlPatchContact(_ r: Request, _ tenantId: String, _ id: String) -> Response {
+    func controlPatchContact(_ r: Request, _ tenantId: String, _ id: String) throws -> Response {
         let input: Contact
         do { input = try Contact(json: try JSON.parse(r.body)) } catch let e as XeroModelError {
-            return Reply.controlError(400, e.description)
+            throw XeroError.control(400, e.description)
         } catch {
-            return Reply.controlError(400, "the body must be a JSON object of Xero contact fields")
+            throw XeroError.control(400, "the body must be a JSON object of Xero contact fields")
         }
         let now = clock.now()
-        return withOrg(tenantId) { w, org in
-            guard let existing = org.contact(id) else { return Reply.controlError(404, "no contact \(id)") }
+        return try withOrg(tenantId) { w, org in
+            guard let existing = org.contact(id) else { throw XeroError.control(404, "no contact \(id)") }
             var change = input
             change.contactID = nil
             change.isCustomer = nil
             change.isSupplier = nil
-            return applyUserEdit(change, to: existing, w, org, now: now)
+            return try applyUserEdit(change, to: existing, w, org, now: now)
         }
     }
 
     /// A Xero user's edit of a contact: Xero's rules, UpdatedDateUTC moves, an UPDATE webhook.
-    func applyUserEdit(_ change: Contact, to existing: Contact, _ w: World, _ org: Organisation, now: Int64) -> Response {
-        switch Simulator.applyContact(change, to: existing, org: org, now: now, author: .user) {
-        case .failure(let messages):
-            return Reply.controlError(400, "Xero refused the change", details: messages)
-        case .success(let c):
-            org.store(c)
-            emitEvents(w, [SimEvent(tenantId: org.tenantId, category: "CONTACT", type: "UPDATE", resourceId: c.contactID!, at: now)])
-            return Reply.xeroJSON(200, Simulator.render(c, .full).json)
-        }
+    func applyUserEdit(_ change: Contact, to existing: Contact, _ w: World, _ org: Organisation, now: Int64) throws -> Response {
+        let c = try refusedAsControlError { try Simulator.applyContact(change, to: existing, org: org, now: now, author: .user) }
+        org.store(c)
+        emitEvents(w, [SimEvent(tenantId: org.tenantId, category: "CONTACT", type: "UPDATE", resourceId: c.contactID!, at: now)])
+        return Reply.xeroJSON(200, Simulator.render(c, .full).json)
     }
 
-    func controlSetStatus(_ tenantId: String, _ id: String, _ status: ContactStatus) -> Response {
+    func controlSetStatus(_ tenantId: String, _ id: String, _ status: ContactStatus) throws -> Response {
         let now = clock.now()
-        return withOrg(tenantId) { w, org in
-            guard let existing = org.contact(id) else { return Reply.controlError(404, "no contact \(id)") }
+        return try withOrg(tenantId) { w, org in
+            guard let existing = org.contact(id) else { throw XeroError.control(404, "no contact \(id)") }
             var change = Contact()
             change.contactStatus = status
-            return applyUserEdit(change, to: existing, w, org, now: now)
+            return try applyUserEdit(change, to: existing, w, org, now: now)
         }
     }
 
     /// Merges contact `id` into `into`: the merged one is archived with `MergedToContactID`,
     /// its invoices move to the survivor; both change (webhooks for both).
-    func controlMerge(_ r: Request, _ tenantId: String, _ id: String) -> Response {
-        let f: JSONFields
-        switch controlBody(r, required: true) {
-        case .failure(let e): return e
-        case .success(let v): f = v
-        }
-        guard let into = (try? f.string("into")) ?? nil else { return Reply.controlError(400, "into (a ContactID) is required") }
+    func controlMerge(_ r: Request, _ tenantId: String, _ id: String) throws -> Response {
+        let f = try controlBody(r, required: true)
+        guard let into = (try? f.string("into")) ?? nil else { throw XeroError.control(400, "into (a ContactID) is required") }
         let now = clock.now()
-        return withOrg(tenantId) { w, org in
-            guard var source = org.contact(id) else { return Reply.controlError(404, "no contact \(id)") }
-            guard var target = org.contact(into) else { return Reply.controlError(404, "no contact \(into)") }
-            guard source.contactID != target.contactID else { return Reply.controlError(400, "a contact cannot be merged into itself") }
-            guard target.isActive else { return Reply.controlError(400, "the surviving contact must be active") }
+        return try withOrg(tenantId) { w, org in
+            guard var source = org.contact(id) else { throw XeroError.control(404, "no contact \(id)") }
+            guard var target = org.contact(into) else { throw XeroError.control(404, "no contact \(into)") }
+            guard source.contactID != target.contactID else { throw XeroError.control(400, "a contact cannot be merged into itself") }
+            guard target.isActive else { throw XeroError.control(400, "the surviving contact must be active") }
             source.contactStatus = .archived
             source.mergedToContactID = target.contactID
             source.updatedDateUTC = now
@@ -205,16 +197,12 @@ extension Simulator {
     }
 
     /// Sets `IsCustomer` / `IsSupplier` as Xero's own bookkeeping does: no `UpdatedDateUTC` change, no webhook.
-    func controlFlags(_ r: Request, _ tenantId: String, _ id: String) -> Response {
-        let f: JSONFields
-        switch controlBody(r, required: true) {
-        case .failure(let e): return e
-        case .success(let v): f = v
-        }
+    func controlFlags(_ r: Request, _ tenantId: String, _ id: String) throws -> Response {
+        let f = try controlBody(r, required: true)
         let customer = (try? f.bool("IsCustomer")) ?? nil
         let supplier = (try? f.bool("IsSupplier")) ?? nil
-        return withOrg(tenantId) { _, org in
-            guard var c = org.contact(id) else { return Reply.controlError(404, "no contact \(id)") }
+        return try withOrg(tenantId) { _, org in
+            guard var c = org.contact(id) else { throw XeroError.control(404, "no contact \(id)") }
             if let customer { c.isCustomer = customer }
             if let supplier { c.isSupplier = supplier }
             org.contacts[c.contactID!] = c

@@ -13,18 +13,14 @@ extension Simulator {
 
     /// `{"kind": "500"|"503"|"429"|"hang"|"drop"|"duplicate"|"delay"|"reorder"|"badSignature",
     ///   "count": 1, "tenantId", "path", "method", "delayMs", "process", "retryAfter"}`.
-    func controlAddFault(_ r: Request) -> Response {
-        let f: JSONFields
-        switch controlBody(r, required: true) {
-        case .failure(let e): return e
-        case .success(let v): f = v
-        }
+    func controlAddFault(_ r: Request) throws -> Response {
+        let f = try controlBody(r, required: true)
         let kindText = ((try? f.string("kind")) ?? nil) ?? ""
         guard let kind = Fault.Kind(rawValue: kindText) ?? Fault.Kind.allCases.first(where: { $0.rawValue.lowercased() == kindText.lowercased() }) else {
-            return Reply.controlError(400, "kind must be one of \(Fault.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw XeroError.control(400, "kind must be one of \(Fault.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         let count = ((try? f.int("count")) ?? nil) ?? 1
-        guard count >= 1 else { return Reply.controlError(400, "count must be at least 1") }
+        guard count >= 1 else { throw XeroError.control(400, "count must be at least 1") }
         let tenant = ((try? f.string("tenantId")) ?? nil).flatMap { Ids.normalize($0) }
         let delay = min(600_000, max(0, ((try? f.int("delayMs")) ?? nil) ?? (kind == .hang ? 40_000 : 2_000)))
         let process = ((try? f.bool("process")) ?? nil) ?? (kind == .hang)
@@ -42,14 +38,14 @@ extension Simulator {
         return Reply.json(201, fault.json)
     }
 
-    func controlClearFaults() -> Response {
+    func controlClearFaults() throws -> Response {
         world.withLock { $0.faults = [] }
         webhooks.clearFaults()
         return Reply.json(200, .object([("faults", .array([]))]))
     }
 
     /// `?since=<seq>&tenantId=&path=&method=&limit=`.
-    func controlCalls(_ r: Request) -> Response {
+    func controlCalls(_ r: Request) throws -> Response {
         let since = Int(queryValue(r, "since") ?? "") ?? 0
         let tenant = queryValue(r, "tenantId").flatMap { Ids.normalize($0) }
         let path = queryValue(r, "path")?.lowercased()
@@ -64,19 +60,15 @@ extension Simulator {
         }
     }
 
-    func controlClearCalls() -> Response {
+    func controlClearCalls() throws -> Response {
         world.withLock { w in
             w.calls = []
             return Reply.json(200, .object([("lastSeq", .number(w.callSequence))]))
         }
     }
 
-    func controlWebhookConfig(_ r: Request) -> Response {
-        let f: JSONFields
-        switch controlBody(r, required: true) {
-        case .failure(let e): return e
-        case .success(let v): f = v
-        }
+    func controlWebhookConfig(_ r: Request) throws -> Response {
+        let f = try controlBody(r, required: true)
         do {
             let url = try f.string("url")
             let key = try f.string("key")
@@ -102,7 +94,7 @@ extension Simulator {
             }
             return Reply.json(200, webhooks.status(limit: 0))
         } catch {
-            return Reply.controlError(400, error.description)
+            throw XeroError.control(400, error.description)
         }
     }
 }

@@ -7,32 +7,33 @@ import StrictJSON
 extension Simulator {
     // MARK: - items
 
-    func controlBulkItems(_ r: Request, _ tenantId: String) -> Response {
+    func controlBulkItems(_ r: Request, _ tenantId: String) throws -> Response {
         let json: JSON
-        do { json = try JSON.parse(r.body) } catch { return Reply.controlError(400, "the body is not JSON: \(error.description)") }
+        do { json = try JSON.parse(r.body) } catch { throw XeroError.control(400, "the body is not JSON: \(error.description)") }
         guard let list = json["Items"]?.arrayValue ?? json["items"]?.arrayValue else {
-            return Reply.controlError(400, "expected {\"Items\": [...]}")
+            throw XeroError.control(400, "expected {\"Items\": [...]}")
         }
         var inputs: [Item] = []
         for (n, item) in list.enumerated() {
-            do { inputs.append(try Item(json: item)) } catch { return Reply.controlError(400, "Items[\(n)]: \(error.description)") }
+            do { inputs.append(try Item(json: item)) } catch { throw XeroError.control(400, "Items[\(n)]: \(error.description)") }
         }
         let now = clock.now()
-        return withOrg(tenantId) { _, org in
+        return try withOrg(tenantId) { _, org in
             var made: [Item] = []
             var problems: [String] = []
             var codes = Set<String>()
             for (n, input) in inputs.enumerated() {
-                switch Simulator.applyItem(input, to: nil, org: org, now: now, unitdp: 4, seed: true) {
-                case .failure(let messages): problems += messages.map { "Items[\(n)] (\(input.code ?? "no code")): \($0)" }
-                case .success(let item):
+                do {
+                    let item = try Simulator.applyItem(input, to: nil, org: org, now: now, unitdp: 4, seed: true)
                     if !codes.insert(item.code!.uppercased()).inserted {
                         problems.append("Items[\(n)]: Price List Item with Code '\(item.code!)' already exists")
                     }
                     made.append(item)
+                } catch let refusal as Refusal {
+                    problems += refusal.messages.map { "Items[\(n)] (\(input.code ?? "no code")): \($0)" }
                 }
             }
-            guard problems.isEmpty else { return Reply.controlError(400, "nothing was created", details: problems) }
+            guard problems.isEmpty else { throw XeroError.control(400, "nothing was created", details: problems) }
             for item in made { org.store(item) }
             return Reply.json(201, .object([("created", .number(made.count)),
                                             ("ids", .array(made.map { .string($0.itemID!) }))]))
@@ -40,30 +41,29 @@ extension Simulator {
     }
 
     /// Changes an item as a Xero user would (no webhooks: Xero has none for items).
-    func controlPatchItem(_ r: Request, _ tenantId: String, _ id: String) -> Response {
+    func controlPatchItem(_ r: Request, _ tenantId: String, _ id: String) throws -> Response {
         let input: Item
         do { input = try Item(json: try JSON.parse(r.body)) } catch let e as XeroModelError {
-            return Reply.controlError(400, e.description)
+            throw XeroError.control(400, e.description)
         } catch {
-            return Reply.controlError(400, "the body must be a JSON object of Xero item fields")
+            throw XeroError.control(400, "the body must be a JSON object of Xero item fields")
         }
         let now = clock.now()
-        return withOrg(tenantId) { _, org in
-            guard let existing = org.item(id) ?? org.item(code: id) else { return Reply.controlError(404, "no item \(id)") }
+        return try withOrg(tenantId) { _, org in
+            guard let existing = org.item(id) ?? org.item(code: id) else { throw XeroError.control(404, "no item \(id)") }
             var change = input
             change.itemID = nil
-            switch Simulator.applyItem(change, to: existing, org: org, now: now, unitdp: 4, seed: false) {
-            case .failure(let messages): return Reply.controlError(400, "Xero refused the change", details: messages)
-            case .success(let item):
-                org.store(item)
-                return Reply.xeroJSON(200, item.json(XeroEncodingOptions(unitDecimalPlaces: 4)))
+            let item = try refusedAsControlError {
+                try Simulator.applyItem(change, to: existing, org: org, now: now, unitdp: 4, seed: false)
             }
+            org.store(item)
+            return Reply.xeroJSON(200, item.json(XeroEncodingOptions(unitDecimalPlaces: 4)))
         }
     }
 
-    func controlDeleteItem(_ tenantId: String, _ id: String) -> Response {
-        withOrg(tenantId) { _, org in
-            guard let item = org.item(id) ?? org.item(code: id) else { return Reply.controlError(404, "no item \(id)") }
+    func controlDeleteItem(_ tenantId: String, _ id: String) throws -> Response {
+        try withOrg(tenantId) { _, org in
+            guard let item = org.item(id) ?? org.item(code: id) else { throw XeroError.control(404, "no item \(id)") }
             org.deleteItem(item.itemID!)
             return Response.empty(204)
         }
@@ -72,20 +72,16 @@ extension Simulator {
     // MARK: - invoices
 
     /// `{"Status": "PAID" | "VOIDED" | "AUTHORISED" | …}` as a Xero user would (webhook INVOICE/UPDATE).
-    func controlPatchInvoice(_ r: Request, _ tenantId: String, _ id: String) -> Response {
-        let f: JSONFields
-        switch controlBody(r, required: true) {
-        case .failure(let e): return e
-        case .success(let v): f = v
-        }
+    func controlPatchInvoice(_ r: Request, _ tenantId: String, _ id: String) throws -> Response {
+        let f = try controlBody(r, required: true)
         let status = ((try? f.string("Status")) ?? nil)?.uppercased()
         let now = clock.now()
-        return withOrg(tenantId) { w, org in
-            guard var inv = org.invoice(id) else { return Reply.controlError(404, "no invoice \(id)") }
+        return try withOrg(tenantId) { w, org in
+            guard var inv = org.invoice(id) else { throw XeroError.control(404, "no invoice \(id)") }
             if let status {
                 let s = InvoiceStatus(rawValue: status)
                 guard [.draft, .submitted, .authorised, .paid, .voided, .deleted].contains(s) else {
-                    return Reply.controlError(400, "unknown status \(status)")
+                    throw XeroError.control(400, "unknown status \(status)")
                 }
                 inv.status = s
                 switch s {

@@ -7,23 +7,19 @@ import StrictJSON
 extension Simulator {
     // MARK: - organisations and logins
 
-    func controlCreateOrganisation(_ r: Request) -> Response {
-        let f: JSONFields
-        switch controlBody(r) {
-        case .failure(let e): return e
-        case .success(let v): f = v
-        }
+    func controlCreateOrganisation(_ r: Request) throws -> Response {
+        let f = try controlBody(r)
         let name = ((try? f.string("name")) ?? nil) ?? "Demo Company (NZ)"
         var tenantId = Ids.uuid()
         if let given = (try? f.string("tenantId")) ?? nil {
-            guard let norm = Ids.normalize(given) else { return Reply.controlError(400, "tenantId must be a GUID") }
+            guard let norm = Ids.normalize(given) else { throw XeroError.control(400, "tenantId must be a GUID") }
             tenantId = norm
         }
         let currency = (((try? f.string("baseCurrency")) ?? nil) ?? "NZD").uppercased()
         let country = (((try? f.string("countryCode")) ?? nil) ?? "NZ").uppercased()
         let shortCode = ((try? f.string("shortCode")) ?? nil) ?? "!" + Ids.letters(5)
-        return world.withLock { w in
-            guard w.orgs[tenantId] == nil else { return Reply.controlError(409, "organisation \(tenantId) exists") }
+        return try world.withLock { w in
+            guard w.orgs[tenantId] == nil else { throw XeroError.control(409, "organisation \(tenantId) exists") }
             let org = Organisation(tenantId: tenantId, name: name, shortCode: shortCode, baseCurrency: currency,
                                    countryCode: country, createdAt: clock.now())
             w.add(org)
@@ -44,29 +40,25 @@ extension Simulator {
         return id
     }
 
-    func controlCreateLogin(_ r: Request) -> Response {
-        let f: JSONFields
-        switch controlBody(r, required: true) {
-        case .failure(let e): return e
-        case .success(let v): f = v
-        }
-        guard let email = ((try? f.string("email")) ?? nil)?.trimmingSpaces, email.contains("@") else {
-            return Reply.controlError(400, "email is required")
+    func controlCreateLogin(_ r: Request) throws -> Response {
+        let f = try controlBody(r, required: true)
+        guard let email = ((try? f.string("email")) ?? nil)?.trimmingCharacters(in: .whitespacesAndNewlines), email.contains("@") else {
+            throw XeroError.control(400, "email is required")
         }
         let tenantIds = ((try? f.array("tenantIds")) ?? nil)?.compactMap(\.stringValue) ?? []
         var userId = Ids.uuid()
         if let given = (try? f.string("userId")) ?? nil {
-            guard let norm = Ids.normalize(given) else { return Reply.controlError(400, "userId must be a GUID") }
+            guard let norm = Ids.normalize(given) else { throw XeroError.control(400, "userId must be a GUID") }
             userId = norm
         }
         let login = Login(id: userId, email: email, password: (try? f.string("password")) ?? nil,
                           firstName: ((try? f.string("firstName")) ?? nil) ?? "Demo",
                           lastName: ((try? f.string("lastName")) ?? nil) ?? "User",
                           tenantIds: tenantIds.compactMap { Ids.normalize($0) })
-        return world.withLock { w in
-            for t in login.tenantIds where w.orgs[t] == nil { return Reply.controlError(404, "no organisation \(t)") }
+        return try world.withLock { w in
+            for t in login.tenantIds where w.orgs[t] == nil { throw XeroError.control(404, "no organisation \(t)") }
             guard !w.logins.values.contains(where: { $0.email.lowercased() == email.lowercased() }) else {
-                return Reply.controlError(409, "a login with email \(email) exists")
+                throw XeroError.control(409, "a login with email \(email) exists")
             }
             w.logins[login.id] = login
             w.loginOrder.append(login.id)

@@ -7,12 +7,8 @@ import StrictJSON
 extension Simulator {
     // MARK: - consent, clock, limits, faults, calls, webhooks, app
 
-    func controlConsent(_ r: Request) -> Response {
-        let f: JSONFields
-        switch controlBody(r, required: true) {
-        case .failure(let e): return e
-        case .success(let v): f = v
-        }
+    func controlConsent(_ r: Request) throws -> Response {
+        let f = try controlBody(r, required: true)
         let loginKey = ((try? f.string("login")) ?? nil) ?? ""
         let tenantIds = ((try? f.array("tenantIds")) ?? nil)?.compactMap(\.stringValue) ?? []
         let (defaultClient, registered) = world.withLock { ($0.clientId, $0.redirectURIs) }
@@ -25,7 +21,7 @@ extension Simulator {
             if let id = Ids.normalize(loginKey), w.logins[id] != nil { return id }
             return w.logins.values.first { $0.email.lowercased() == loginKey.lowercased() }?.id
         }
-        guard let loginId else { return Reply.controlError(404, "no login \(loginKey) (give its email or userId)") }
+        guard let loginId else { throw XeroError.control(404, "no login \(loginKey) (give its email or userId)") }
         var params: [(name: String, value: String)] = [("response_type", "code"), ("client_id", clientId),
                                                        ("redirect_uri", redirect), ("scope", scopeText)]
         if let state { params.append(("state", state)) }
@@ -33,22 +29,19 @@ extension Simulator {
             params.append(("code_challenge", c))
             params.append(("code_challenge_method", ((try? f.string("codeChallengeMethod")) ?? nil) ?? "S256"))
         }
-        switch authorizeParameters(params) {
-        case .failure(let page):
-            if page.status == 302, let location = page.headers["Location"] {
+        let req: AuthorizeRequest
+        do {
+            req = try authorizeParameters(params)
+        } catch let refused as XeroError {
+            // An OAuth error goes back to the app, as the browser would be sent.
+            if refused.response.status == 302, let location = refused.response.headers["Location"] {
                 return Reply.json(200, .object([("redirect", .string(location))]))
             }
-            let text = String(decoding: page.body, as: UTF8.self)
-            let message = text.components(separatedBy: "<p id=\"error\"").last.flatMap { $0.split(separator: ">", maxSplits: 1).last }
-                .map { String($0.prefix { $0 != "<" }) } ?? "invalid request"
-            return Reply.controlError(400, message)
-        case .success(let req):
-            let chosen = tenantIds.isEmpty ? (world.withLock { $0.logins[loginId]?.tenantIds ?? [] }) : tenantIds
-            switch consent(loginId: loginId, tenantIds: chosen, request: req) {
-            case .success(let location): return Reply.json(200, .object([("redirect", .string(location))]))
-            case .failure(let message): return Reply.controlError(400, message)
-            }
+            throw XeroError.control(400, refused.message)
         }
+        let chosen = tenantIds.isEmpty ? (world.withLock { $0.logins[loginId]?.tenantIds ?? [] }) : tenantIds
+        let location = try refusedAsControlError(nil) { try consent(loginId: loginId, tenantIds: chosen, request: req) }
+        return Reply.json(200, .object([("redirect", .string(location))]))
     }
 
     func clockState() -> Response {
@@ -57,22 +50,18 @@ extension Simulator {
     }
 
     /// `{"advanceSeconds": 1800}`, `{"set": "2026-07-22T00:00:00Z"}` or `{"reset": true}`.
-    func controlClock(_ r: Request) -> Response {
-        let f: JSONFields
-        switch controlBody(r, required: true) {
-        case .failure(let e): return e
-        case .success(let v): f = v
-        }
+    func controlClock(_ r: Request) throws -> Response {
+        let f = try controlBody(r, required: true)
         if let s = (try? f.decimal("advanceSeconds")) ?? nil {
-            guard s >= .zero else { return Reply.controlError(400, "the clock only moves forward") }
+            guard s >= .zero else { throw XeroError.control(400, "the clock only moves forward") }
             clock.advance(seconds: s.doubleValue)
         } else if let set = (try? f.string("set")) ?? nil {
-            guard let ms = XeroModelDate.parseAny(set) else { return Reply.controlError(400, "set must be an ISO date-time") }
+            guard let ms = XeroModelDate.parseAny(set) else { throw XeroError.control(400, "set must be an ISO date-time") }
             clock.set(ms)
         } else if (try? f.bool("reset")) == true {
             clock.reset()
         } else {
-            return Reply.controlError(400, "give advanceSeconds, set or reset")
+            throw XeroError.control(400, "give advanceSeconds, set or reset")
         }
         return clockState()
     }
@@ -87,12 +76,8 @@ extension Simulator {
                  ("latencyMs", .number(l.latencyMs))])
     }
 
-    func controlLimits(_ r: Request) -> Response {
-        let f: JSONFields
-        switch controlBody(r, required: true) {
-        case .failure(let e): return e
-        case .success(let v): f = v
-        }
+    func controlLimits(_ r: Request) throws -> Response {
+        let f = try controlBody(r, required: true)
         do {
             let enabled = try f.bool("enabled")
             let perMinute = try f.int("perMinute")
@@ -102,7 +87,7 @@ extension Simulator {
             let latency = try f.int("latencyMs")
             let resetCounters = try f.bool("resetCounters") ?? false
             for v in [perMinute, perDay, concurrent, app, latency] where (v ?? 0) < 0 {
-                return Reply.controlError(400, "limits must not be negative")
+                throw XeroError.control(400, "limits must not be negative")
             }
             return world.withLock { w in
                 if let enabled { w.limits.enabled = enabled }
@@ -121,8 +106,10 @@ extension Simulator {
                 }
                 return Reply.json(200, Simulator.limitsJSON(w.limits))
             }
+        } catch let e as XeroError {
+            throw e
         } catch {
-            return Reply.controlError(400, error.description)
+            throw XeroError.control(400, "\(error)")
         }
     }
 
@@ -135,12 +122,8 @@ extension Simulator {
     }
 
     /// `{"clientId", "clientSecret", "redirectUris": [...]}`: re-registers the one app.
-    func controlApp(_ r: Request) -> Response {
-        let f: JSONFields
-        switch controlBody(r, required: true) {
-        case .failure(let e): return e
-        case .success(let v): f = v
-        }
+    func controlApp(_ r: Request) throws -> Response {
+        let f = try controlBody(r, required: true)
         let id = (try? f.string("clientId")) ?? nil
         let secret = (try? f.string("clientSecret")) ?? nil
         let uris = ((try? f.array("redirectUris")) ?? nil)?.compactMap(\.stringValue)

@@ -20,12 +20,17 @@ extension Simulator {
                                                   ("scope", .string(scope))]
         if let state { body.append(("state", .string(state))) }
         if let tenantIds { body.append(("tenantIds", .array(tenantIds.map { .string($0) }))) }
-        let r = controlConsent(Request(method: "POST", path: "/sim/consent", body: XeroWire.bytes(.object(body))))
-        let json = try? JSON.parse(r.body)
-        guard r.status == 200, let redirect = json?["redirect"]?.stringValue else {
-            throw ControlError(description: json?["error"]?.stringValue ?? "consent failed (\(r.status))")
+        do {
+            let r = try controlConsent(Request(method: "POST", path: "/sim/consent", body: XeroWire.bytes(.object(body))))
+            guard let redirect = (try? JSON.parse(r.body))?["redirect"]?.stringValue else {
+                throw ControlError(description: "consent failed (\(r.status))")
+            }
+            return redirect
+        } catch let e as XeroError {
+            throw ControlError(description: e.message)
+        } catch {
+            throw ControlError(description: "\(error)")
         }
-        return redirect
     }
 
     /// Moves the simulated clock forward (token expiry, refresh grace, rate windows, If-Modified-Since).

@@ -5,13 +5,26 @@ import Xero
 import StrictJSON
 
 extension Simulator {
+    /// Registers the identity endpoints: login site, token service and connections.
+    func addIdentityRoutes(_ router: inout Router) {
+        func add(_ method: String, _ path: String, _ handler: @escaping @Sendable (Simulator, Request) -> Response) {
+            router.add(method, path, on: self) { s, r in .respond(handler(s, r)) }
+        }
+        add("GET", "/identity/connect/authorize") { s, r in s.authorizePage(r) }
+        add("POST", "/identity/connect/authorize") { s, r in s.authorizeLogin(r) }
+        add("POST", "/identity/connect/consent") { s, r in s.authorizeConsent(r) }
+        add("POST", "/connect/token") { s, r in s.token(r) }
+        add("POST", "/connect/revocation") { s, r in s.revoke(r) }
+        add("GET", "/.well-known/openid-configuration") { s, _ in s.openIDConfiguration() }
+        add("GET", "/connections") { s, r in s.listConnections(r) }
+        add("DELETE", "/connections/{id}") { s, r in s.deleteConnection(r, r.pathParameter("id") ?? "") }
+    }
+
     func listConnections(_ r: Request) -> Response {
-        let started = monotonicNow()
-        let now = clock.now()
-        let response: Response = world.withLock { w in
-            switch bearerGrant(w, r, now: now) {
-            case .failure(let e): return e
-            case .success(let grant):
+        logged(r) {
+            let now = clock.now()
+            return try world.withLock { w in
+                let grant = try bearerGrant(w, r, now: now)
                 let filter = queryValue(r, "authEventId").flatMap { Ids.normalize($0) }
                 let list = w.connectionOrder.compactMap { w.connections[$0] }.filter {
                     $0.loginId == grant.loginId && $0.clientId == grant.clientId && (filter == nil || $0.authEventId == filter)
@@ -25,26 +38,20 @@ extension Simulator {
                 return resp
             }
         }
-        logSimple(r, response, started: started)
-        return response
     }
 
     func deleteConnection(_ r: Request, _ id: String) -> Response {
-        let started = monotonicNow()
-        let now = clock.now()
-        let response: Response = world.withLock { w in
-            switch bearerGrant(w, r, now: now) {
-            case .failure(let e): return e
-            case .success(let grant):
+        logged(r) {
+            let now = clock.now()
+            return try world.withLock { w in
+                let grant = try bearerGrant(w, r, now: now)
                 guard let key = Ids.normalize(id), let c = w.connections[key],
-                      c.loginId == grant.loginId, c.clientId == grant.clientId else { return Reply.notFound() }
+                      c.loginId == grant.loginId, c.clientId == grant.clientId else { throw XeroError.notFound() }
                 w.connections[key] = nil
                 w.connectionOrder.removeAll { $0 == key }
                 return Response.empty(204)
             }
         }
-        logSimple(r, response, started: started)
-        return response
     }
 
     func openIDConfiguration() -> Response {

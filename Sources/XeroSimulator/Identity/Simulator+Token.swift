@@ -7,16 +7,10 @@ import StrictJSON
 extension Simulator {
     // MARK: - token endpoint
 
-    func tokenError(_ error: String, status: Int = 400) -> Response {
-        var r = Reply.json(status, .object([("error", .string(error))]))
-        r.headers.add("Cache-Control", "no-store")
-        return r
-    }
-
     /// Client credentials from `Authorization: Basic` or the form.
     func clientCredentials(_ r: Request, _ form: [(name: String, value: String)]) -> (id: String, secret: String?)? {
         if let auth = r.headers["Authorization"], auth.lowercased().hasPrefix("basic ") {
-            guard let raw = Base64.decode(String(auth.dropFirst(6)).trimmingSpaces) else { return nil }
+            guard let raw = Base64.decode(String(auth.dropFirst(6)).trimmingCharacters(in: .whitespacesAndNewlines)) else { return nil }
             let text = String(decoding: raw, as: UTF8.self)
             guard let colon = text.firstIndex(of: ":") else { return nil }
             return (FormCoding.percentDecode(Array(text[..<colon].utf8)),
@@ -27,65 +21,62 @@ extension Simulator {
     }
 
     func token(_ r: Request) -> Response {
-        let started = monotonicNow()
-        let response = tokenResponse(r)
-        logSimple(r, response, started: started)
-        return response
+        logged(r) { try tokenResponse(r) }
     }
 
-    func tokenResponse(_ r: Request) -> Response {
+    func tokenResponse(_ r: Request) throws -> Response {
         let form = FormCoding.parse(r.body)
         let now = clock.now()
-        guard let client = clientCredentials(r, form) else { return tokenError("invalid_client") }
-        return world.withLock { w -> Response in
-            guard client.id == w.clientId else { return tokenError("invalid_client") }
+        guard let client = clientCredentials(r, form) else { throw XeroError.token("invalid_client") }
+        return try world.withLock { w -> Response in
+            guard client.id == w.clientId else { throw XeroError.token("invalid_client") }
             let secretOK = client.secret == w.clientSecret
-            if client.secret != nil && !secretOK { return tokenError("invalid_client") }
+            if client.secret != nil && !secretOK { throw XeroError.token("invalid_client") }
             switch FormCoding.value(form, "grant_type") {
             case "authorization_code":
                 guard let code = FormCoding.value(form, "code"), let ac = w.codes.removeValue(forKey: code) else {
-                    return tokenError("invalid_grant")
+                    throw XeroError.token("invalid_grant")
                 }
                 guard ac.expires > now, ac.clientId == client.id,
                       FormCoding.value(form, "redirect_uri") == ac.redirectURI,
                       let grant = w.grants[ac.grantId], !grant.revoked else {
-                    return tokenError("invalid_grant")
+                    throw XeroError.token("invalid_grant")
                 }
                 if let challenge = ac.codeChallenge {
-                    guard let verifier = FormCoding.value(form, "code_verifier") else { return tokenError("invalid_grant") }
+                    guard let verifier = FormCoding.value(form, "code_verifier") else { throw XeroError.token("invalid_grant") }
                     let computed = ac.codeChallengeMethod == "plain" ? verifier : Base64.encodeURL(Crypto.sha256(Array(verifier.utf8)))
-                    guard computed == challenge else { return tokenError("invalid_grant") }
+                    guard computed == challenge else { throw XeroError.token("invalid_grant") }
                 } else if !secretOK {
-                    return tokenError("invalid_client")
+                    throw XeroError.token("invalid_client")
                 }
                 if !secretOK { w.grants[grant.id]?.publicClient = true }
-                return issueTokens(w, grant, now: now)
+                return try issueTokens(w, grant, now: now)
             case "refresh_token":
                 guard let rt = FormCoding.value(form, "refresh_token"), let rec = w.refreshTokens[rt],
                       let grant = w.grants[rec.grantId], !grant.revoked, grant.clientId == client.id else {
-                    return tokenError("invalid_grant")
+                    throw XeroError.token("invalid_grant")
                 }
-                if !secretOK && !grant.publicClient { return tokenError("invalid_client") }
+                if !secretOK && !grant.publicClient { throw XeroError.token("invalid_client") }
                 if let superseded = rec.supersededAt, now - superseded > Simulator.refreshGrace {
-                    return tokenError("invalid_grant")
+                    throw XeroError.token("invalid_grant")
                 }
-                if now - rec.lastUsed > Simulator.refreshIdleLifetime { return tokenError("invalid_grant") }
+                if now - rec.lastUsed > Simulator.refreshIdleLifetime { throw XeroError.token("invalid_grant") }
                 // Rotate: every live token of this grant is now superseded (30-minute grace).
                 for (key, var other) in w.refreshTokens where other.grantId == grant.id && other.supersededAt == nil {
                     other.supersededAt = now
                     w.refreshTokens[key] = other
                 }
-                return issueTokens(w, grant, now: now)
+                return try issueTokens(w, grant, now: now)
             case nil:
-                return tokenError("invalid_request")
+                throw XeroError.token("invalid_request")
             default:
-                return tokenError("unsupported_grant_type")
+                throw XeroError.token("unsupported_grant_type")
             }
         }
     }
 
-    func issueTokens(_ w: World, _ grant: Grant, now: Int64) -> Response {
-        guard let login = w.logins[grant.loginId] else { return tokenError("invalid_grant") }
+    func issueTokens(_ w: World, _ grant: Grant, now: Int64) throws -> Response {
+        guard let login = w.logins[grant.loginId] else { throw XeroError.token("invalid_grant") }
         let seconds = now / 1000
         let header = #"{"alg":"RS256","kid":"1CAF8E66772D6DC028D6726FD0261581570EFC19","typ":"JWT","x5t":"HK-OZnctbcAo1nJv0CYVgVcO_Bk"}"#
         let access = JSON.object([
@@ -141,43 +132,42 @@ extension Simulator {
     // MARK: - revocation and connections
 
     func revoke(_ r: Request) -> Response {
-        let started = monotonicNow()
-        let form = FormCoding.parse(r.body)
-        let response: Response = world.withLock { w in
-            guard let client = clientCredentials(r, form), client.id == w.clientId,
-                  client.secret == nil || client.secret == w.clientSecret else { return tokenError("invalid_client") }
-            guard let token = FormCoding.value(form, "token") else { return tokenError("invalid_request") }
-            if let rec = w.refreshTokens[token], var grant = w.grants[rec.grantId] {
-                grant.revoked = true
-                w.grants[grant.id] = grant
-                // The user's grants for this app and all their connections go.
-                for (id, g) in w.grants where g.loginId == grant.loginId && g.clientId == grant.clientId {
-                    w.grants[id]?.revoked = true
+        logged(r) {
+            let form = FormCoding.parse(r.body)
+            return try world.withLock { w in
+                guard let client = clientCredentials(r, form), client.id == w.clientId,
+                      client.secret == nil || client.secret == w.clientSecret else { throw XeroError.token("invalid_client") }
+                guard let token = FormCoding.value(form, "token") else { throw XeroError.token("invalid_request") }
+                if let rec = w.refreshTokens[token], var grant = w.grants[rec.grantId] {
+                    grant.revoked = true
+                    w.grants[grant.id] = grant
+                    // The user's grants for this app and all their connections go.
+                    for (id, g) in w.grants where g.loginId == grant.loginId && g.clientId == grant.clientId {
+                        w.grants[id]?.revoked = true
+                    }
+                    w.refreshTokens = w.refreshTokens.filter { w.grants[$0.value.grantId]?.revoked == false }
+                    let dead = w.connections.values.filter { $0.loginId == grant.loginId && $0.clientId == grant.clientId }.map(\.id)
+                    for id in dead { w.connections[id] = nil }
+                    w.connectionOrder.removeAll { dead.contains($0) }
                 }
-                w.refreshTokens = w.refreshTokens.filter { w.grants[$0.value.grantId]?.revoked == false }
-                let dead = w.connections.values.filter { $0.loginId == grant.loginId && $0.clientId == grant.clientId }.map(\.id)
-                for id in dead { w.connections[id] = nil }
-                w.connectionOrder.removeAll { dead.contains($0) }
+                return Response(status: 200)
             }
-            return Response(status: 200)
         }
-        logSimple(r, response, started: started)
-        return response
     }
 
     /// The grant behind a bearer token, or the 401 answer.
-    func bearerGrant(_ w: World, _ r: Request, now: Int64) -> Outcome<Grant, Response> {
+    func bearerGrant(_ w: World, _ r: Request, now: Int64) throws -> Grant {
         guard let auth = r.headers["Authorization"], auth.lowercased().hasPrefix("bearer ") else {
-            return .failure(Errors.unauthorized("AuthorizationUnsuccessful"))
+            throw XeroError.unauthorized("AuthorizationUnsuccessful")
         }
-        let token = String(auth.dropFirst(7)).trimmingSpaces
+        let token = String(auth.dropFirst(7)).trimmingCharacters(in: .whitespacesAndNewlines)
         guard let access = w.accessTokens[token], let grant = w.grants[access.grantId], !grant.revoked else {
-            return .failure(Errors.unauthorized("AuthorizationUnsuccessful"))
+            throw XeroError.unauthorized("AuthorizationUnsuccessful")
         }
         guard now < access.expires else {
-            return .failure(Errors.unauthorized("TokenExpired: token expired at \(Simulator.usDate(access.expires))"))
+            throw XeroError.unauthorized("TokenExpired: token expired at \(Simulator.usDate(access.expires))")
         }
-        return .success(grant)
+        return grant
     }
 
     func appMinuteHeader(_ w: World, now: Int64) -> String {

@@ -5,23 +5,7 @@ enum Ids {
     static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// A random version-4 UUID, lowercase (Xero's form).
-    static func uuid() -> String {
-        var b = Crypto.randomBytes(16)
-        b[6] = (b[6] & 0x0F) | 0x40
-        b[8] = (b[8] & 0x3F) | 0x80
-        return format(b)
-    }
-
-    static func format(_ b: [UInt8]) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(36)
-        for (i, byte) in b.enumerated() {
-            if i == 4 || i == 6 || i == 8 || i == 10 { out.append(UInt8(ascii: "-")) }
-            out.append(hexDigits[Int(byte >> 4)])
-            out.append(hexDigits[Int(byte & 15)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    static func uuid() -> String { UUID().uuidString.lowercased() }
 
     /// `count` random bytes as lowercase hex.
     static func hex(_ count: Int) -> String {
@@ -41,7 +25,7 @@ enum Ids {
 
     /// A canonical lowercase GUID, or nil when `s` is not one (braces and upper case accepted).
     static func normalize(_ s: String) -> String? {
-        var t = s.trimmingSpaces.lowercased()
+        var t = s.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
         if t.hasPrefix("{") && t.hasSuffix("}") { t = String(t.dropFirst().dropLast()) }
         let u = Array(t.utf8)
         guard u.count == 36 else { return nil }

@@ -1,7 +1,5 @@
-import Crypto
-import Foundation
-
-enum HTML {
+/// Text escaped for HTML and XML (the login pages and Xero's XML answers share it).
+enum Markup {
     static func escape(_ s: String) -> String {
         var out = ""
         for c in s.unicodeScalars {

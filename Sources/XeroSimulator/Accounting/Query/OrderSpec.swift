@@ -6,7 +6,7 @@ struct OrderSpec<T> {
     let canonical: String
 
     static func parse(_ text: String?, _ fields: EntityFields<T>, defaultField: String) throws(QueryError) -> OrderSpec<T> {
-        let source = (text?.trimmingSpaces.isEmpty ?? true) ? defaultField : text!
+        let source = (text?.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ?? true) ? defaultField : text!
         var keys: [(getter: (T) -> FieldValue, descending: Bool)] = []
         var canonical: [String] = []
         for part in source.split(separator: ",") {
