@@ -44,7 +44,6 @@ extension Simulator {
             if !w.logins.values.contains(where: { $0.email == info.loginEmail }) {
                 w.logins[info.userId] = Login(id: info.userId, email: info.loginEmail, password: nil, firstName: "Sam",
                                               lastName: "Tane", tenantIds: [org.tenantId, au.tenantId])
-                w.loginOrder.append(info.userId)
             }
 
             func phone(_ type: String, _ country: String, _ area: String, _ number: String) -> Phone {

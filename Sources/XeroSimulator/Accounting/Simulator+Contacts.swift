@@ -125,7 +125,7 @@ extension Simulator {
     static func sortedContactIds(_ org: Organisation, _ order: OrderSpec<Contact>) -> [String] {
         if let cached = org.contactSortCache[order.canonical], cached.version == org.contactVersion { return cached.ids }
         let contacts = org.contacts
-        var ids = org.contactOrder
+        var ids = Array(org.contacts.keys)
         if order.canonical == "name asc" {
             // The common case, fast: precomputed keys.
             let keyed = ids.map { (id: $0, key: (contacts[$0]!.name ?? "").lowercased()) }

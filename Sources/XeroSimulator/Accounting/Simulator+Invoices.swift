@@ -37,7 +37,7 @@ extension Simulator {
         let contactIds = set("ContactIDs") { Ids.normalize($0) }
         let statuses = set("Statuses") { $0.uppercased() }
         let search = ctx.query("searchTerm")?.lowercased()
-        var list = org.invoiceOrder.compactMap { org.invoices[$0] }.filter { inv in
+        var list = org.invoices.values.filter { inv in
             if let ids, !ids.contains(inv.invoiceID ?? "") { return false }
             if let numbers, !numbers.contains((inv.invoiceNumber ?? "").uppercased()) { return false }
             if let contactIds, !contactIds.contains(inv.contact?.contactID ?? "") { return false }

@@ -24,7 +24,7 @@ extension Simulator {
             throw XeroError.queryParse(error.message)
         }
         let since = try ctx.ifModifiedSince()
-        var items = ctx.org.itemOrder.compactMap { ctx.org.items[$0] }.filter { item in
+        var items = ctx.org.items.values.filter { item in
             if let since, (item.updatedDateUTC ?? 0) < since { return false }
             return where_(item)
         }

@@ -125,7 +125,7 @@ extension Simulator {
     func controlState() throws -> Response {
         let now = clock.now()
         return world.withLock { w in
-            let orgs = w.orgOrder.compactMap { w.orgs[$0] }.map { o -> JSON in
+            let orgs = w.orgs.values.map { o -> JSON in
                 .object([("tenantId", .string(o.tenantId)), ("name", .string(o.name)), ("shortCode", .string(o.shortCode)),
                          ("baseCurrency", .string(o.baseCurrency)),
                          ("contacts", .number(o.contacts.count)),
@@ -134,11 +134,11 @@ extension Simulator {
                          ("connected", .bool(w.isConnected(o.tenantId))),
                          ("minuteCalls", .number(o.rate.minuteCount)), ("dayCalls", .number(o.rate.dayCount))])
             }
-            let logins = w.loginOrder.compactMap { w.logins[$0] }.map { l -> JSON in
+            let logins = w.logins.values.map { l -> JSON in
                 .object([("userId", .string(l.id)), ("email", .string(l.email)),
                          ("tenantIds", .array(l.tenantIds.map { .string($0) }))])
             }
-            let connections = w.connectionOrder.compactMap { w.connections[$0] }.map { c -> JSON in
+            let connections = w.connections.values.map { c -> JSON in
                 .object([("id", .string(c.id)), ("tenantId", .string(c.tenantId)), ("userId", .string(c.loginId)),
                          ("authEventId", .string(c.authEventId))])
             }

@@ -61,7 +61,6 @@ extension Simulator {
                 throw XeroError.control(409, "a login with email \(email) exists")
             }
             w.logins[login.id] = login
-            w.loginOrder.append(login.id)
             return Reply.json(201, .object([("userId", .string(login.id)), ("email", .string(login.email)),
                                             ("tenantIds", .array(login.tenantIds.map { .string($0) }))]))
         }
@@ -75,7 +74,6 @@ extension Simulator {
                           tenantIds: tenantIds.compactMap { Ids.normalize($0) })
         world.withLock { w in
             w.logins[login.id] = login
-            w.loginOrder.append(login.id)
         }
         return login.id
     }

@@ -61,7 +61,7 @@ extension Simulator {
     }
 
     func loginPage(_ req: AuthorizeRequest, message: String?) -> Response {
-        let emails = world.withLock { w in w.loginOrder.compactMap { w.logins[$0]?.email } }
+        let emails = world.withLock { w in w.logins.values.map(\.email) }
         let hint = emails.isEmpty ? "No logins exist yet: create one with <code>POST /sim/logins</code>."
             : "Simulator logins: " + emails.map { "<code>\(Markup.escape($0))</code>" }.joined(separator: ", ")
             + ". Any password is accepted unless one was set."
@@ -172,7 +172,6 @@ extension Simulator {
                     let c = SimConnection(id: Ids.uuid(), loginId: login.id, clientId: req.clientId, tenantId: t,
                                           authEventId: grant.authEventId, created: now, updated: now)
                     w.connections[c.id] = c
-                    w.connectionOrder.append(c.id)
                 }
             }
             let code = Ids.hex(32)

@@ -26,7 +26,7 @@ extension Simulator {
             return try world.withLock { w in
                 let grant = try bearerGrant(w, r, now: now)
                 let filter = queryValue(r, "authEventId").flatMap { Ids.normalize($0) }
-                let list = w.connectionOrder.compactMap { w.connections[$0] }.filter {
+                let list = w.connections.values.filter {
                     $0.loginId == grant.loginId && $0.clientId == grant.clientId && (filter == nil || $0.authEventId == filter)
                 }
                 let json = JSON.array(list.map { c in
@@ -48,7 +48,6 @@ extension Simulator {
                 guard let key = Ids.normalize(id), let c = w.connections[key],
                       c.loginId == grant.loginId, c.clientId == grant.clientId else { throw XeroError.notFound() }
                 w.connections[key] = nil
-                w.connectionOrder.removeAll { $0 == key }
                 return Response.empty(204)
             }
         }

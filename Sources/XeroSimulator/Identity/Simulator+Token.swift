@@ -148,7 +148,6 @@ extension Simulator {
                     w.refreshTokens = w.refreshTokens.filter { w.grants[$0.value.grantId]?.revoked == false }
                     let dead = w.connections.values.filter { $0.loginId == grant.loginId && $0.clientId == grant.clientId }.map(\.id)
                     for id in dead { w.connections[id] = nil }
-                    w.connectionOrder.removeAll { dead.contains($0) }
                 }
                 return Response(status: 200)
             }
