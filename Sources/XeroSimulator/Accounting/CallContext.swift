@@ -51,31 +51,20 @@ final class CallContext {
         }
     }
 
-    /// The elements of `{"Contacts": [...]}` (or one bare object), decoded.
+    /// The elements of `{"Contacts": [...]}` (or one bare object, or a bare array), decoded.
     func elements<M: XeroModel>(_ type: M.Type) throws -> [M] {
         let json = try bodyJSON()
-        var items: [JSON]
-        if case .object = json, let list = json[M.collectionKey] ?? (try? JSONFields(json))?.value(M.collectionKey) {
-            guard case .array(let a) = list else { throw XeroError.postDataInvalid("\(M.collectionKey) must be an array.") }
-            items = a
-        } else if case .object = json {
-            items = [json]
-        } else if case .array(let a) = json {
-            items = a
-        } else {
-            throw XeroError.postDataInvalid("The request body must be a JSON object.")
+        let list: JSON
+        switch json {
+        case .object: list = json[M.collectionKey] ?? (try? JSONFields(json))?.value(M.collectionKey) ?? .array([json])
+        case .array: list = json
+        default: throw XeroError.postDataInvalid("The request body must be a JSON object.")
         }
-        var out: [M] = []
-        out.reserveCapacity(items.count)
-        for (n, item) in items.enumerated() {
-            do {
-                out.append(try M(json: item))
-            } catch {
-                throw XeroError.postDataInvalid(
-                    "JSON for post data was invalid, \(M.collectionKey)[\(n)].\(error.field) \(error.message).")
-            }
+        do {
+            return try JSONFields(.object([(M.collectionKey, list)])).models(M.collectionKey, as: M.self) ?? []
+        } catch {
+            throw XeroError.postDataInvalid("JSON for post data was invalid, \(error.field) \(error.message).")
         }
-        return out
     }
 
     /// The `If-Modified-Since` header as ms, cut to the second as Xero compares it; nil when
@@ -89,26 +78,49 @@ final class CallContext {
     }
 
     /// Xero's batch write, shared by Contacts, Items and Invoices (PUT, POST and POST /{id}):
-    /// each element is decoded, given the path's id, then `write` applies the type's own rules
-    /// (finding, validating, storing, emitting) and returns what the answer shows, or throws a
-    /// `Refusal`. With `summarizeErrors=false` every element comes back, refused ones as
-    /// `echo` makes them; otherwise any refusal makes the answer a `ValidationException` (the
-    /// accepted elements are kept all the same: Xero's batches are not transactional).
-    func writeBatch<M: XeroModel>(_ type: M.Type, id: WritableKeyPath<M, String?>, pathId: String?,
-                                  write: (M) throws -> M, echo: (M, [String]) -> M) throws -> Response {
+    /// each element is decoded and given the path's id; an element naming an id updates that
+    /// record (a `Refusal` when there is none), on POST one matching its other key does too;
+    /// then `write` applies the type's own rules (validating, storing, emitting) and returns
+    /// what the answer shows, or throws a `Refusal`. With `summarizeErrors=false` every element
+    /// comes back, refused ones echoed; otherwise any refusal makes the answer a
+    /// `ValidationException` (accepted elements are kept all the same: Xero's batches are not
+    /// transactional).
+    func writeBatch<M: StoredElement>(_ type: M.Type, put: Bool, pathId: String?,
+                                      write: (_ input: M, _ existing: M?) throws -> M) throws -> Response {
+        let summarize = summarizeErrors
         var results: [M] = []
         var failures: [M] = []
         for var input in try elements(M.self) {
-            if let pathId { input[keyPath: id] = pathId }
+            if let pathId { input[keyPath: M.idKey] = pathId }
             do {
-                results.append(try write(input))
+                var existing: M?
+                if let id = input[keyPath: M.idKey], !id.isEmpty, id != Ids.zero {
+                    guard let found = M.find(id, in: org) else { throw Refusal(M.missing(id)) }
+                    existing = found
+                } else if !put {
+                    existing = M.match(input, in: org)
+                }
+                results.append(try write(input, existing))
             } catch let refusal as Refusal {
-                let e = echo(input, refusal.messages)
+                let e = M.echo(input, refusal.messages, summarize: summarize)
                 results.append(e)
                 failures.append(e)
             }
         }
-        if summarizeErrors && !failures.isEmpty { throw XeroError.validation(failures.map { $0.json(options) }) }
+        if summarize && !failures.isEmpty { throw XeroError.validation(failures.map { $0.json(options) }) }
         return envelope(results)
     }
+}
+
+/// What the batch writer needs to know of a Xero record type; the rules stay with the type.
+protocol StoredElement: XeroModel {
+    /// `ContactID`, `ItemID`, `InvoiceID`.
+    static var idKey: WritableKeyPath<Self, String?> { get }
+    static func find(_ id: String, in org: Organisation) -> Self?
+    /// Xero's message for an id it does not know.
+    static func missing(_ id: String) -> String
+    /// The record a POST element without an id updates (by `ContactNumber`, `Code`, `InvoiceNumber`).
+    static func match(_ input: Self, in org: Organisation) -> Self?
+    /// What Xero sends back for an element it refused.
+    static func echo(_ input: Self, _ messages: [String], summarize: Bool) -> Self
 }

@@ -191,57 +191,14 @@ extension Simulator {
     /// PUT creates; POST also updates the contact its `ContactID` (or `ContactNumber`) names.
     static func writeContacts(_ ctx: CallContext, put: Bool, pathId: String?) throws -> Response {
         let summarize = ctx.summarizeErrors
-        return try ctx.writeBatch(Contact.self, id: \.contactID, pathId: pathId, write: { input in
-            let old = try findExisting(ctx.org, input, put: put)
+        return try ctx.writeBatch(Contact.self, put: put, pathId: pathId) { input, old in
             let c = try applyContact(input, to: old, org: ctx.org, now: ctx.now, author: .api)
             ctx.org.store(c)
             ctx.emit("CONTACT", old == nil ? "CREATE" : "UPDATE", c.contactID!)
             var shown = render(c, .write)
             shown.statusAttributeString = summarize ? nil : "OK"
             return shown
-        }, echo: { input, messages in errorEcho(input, messages, summarize: summarize) })
-    }
-
-    /// The contact an element updates: by `ContactID` (a `Refusal` when unknown) or, on POST,
-    /// by `ContactNumber`; nil creates.
-    static func findExisting(_ org: Organisation, _ input: Contact, put: Bool) throws -> Contact? {
-        if let id = input.contactID, !id.isEmpty, id != Ids.zero {
-            guard let c = org.contact(id) else { throw Refusal("The contact with ContactID \(id) could not be found.") }
-            return c
         }
-        if !put, let num = input.contactNumber, !num.isEmpty, let id = org.contactNumbers[num.lowercased()] {
-            return org.contacts[id]
-        }
-        return nil
-    }
-
-    /// What Xero sends back for an element it refused.
-    static func errorEcho(_ input: Contact, _ messages: [String], summarize: Bool) -> Contact {
-        var e = Contact()
-        e.contactID = input.contactID ?? Ids.zero
-        e.contactNumber = input.contactNumber
-        e.accountNumber = input.accountNumber
-        e.contactStatus = input.contactStatus
-        e.name = input.name
-        e.firstName = input.firstName
-        e.lastName = input.lastName
-        e.emailAddress = input.emailAddress
-        e.addresses = (input.addresses ?? []).map { a in
-            var a = a
-            a.validationErrors = summarize ? [] : nil
-            return a
-        }
-        e.phones = (input.phones ?? []).map { p in
-            var p = p
-            p.validationErrors = summarize ? [] : nil
-            return p
-        }
-        e.contactGroups = []
-        e.contactPersons = input.contactPersons ?? []
-        e.hasValidationErrors = true
-        e.statusAttributeString = summarize ? nil : "ERROR"
-        e.validationErrors = messages.map { ValidationError(message: $0) }
-        return e
     }
 
     // MARK: - the rules
@@ -414,5 +371,44 @@ extension Simulator {
         guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."),
               !parts[1].hasSuffix("."), !parts[1].contains("..") else { return false }
         return true
+    }
+}
+
+extension Contact: StoredElement {
+    static var idKey: WritableKeyPath<Contact, String?> { \.contactID }
+    static func find(_ id: String, in org: Organisation) -> Contact? { org.contact(id) }
+    static func missing(_ id: String) -> String { "The contact with ContactID \(id) could not be found." }
+
+    static func match(_ input: Contact, in org: Organisation) -> Contact? {
+        guard let num = input.contactNumber, !num.isEmpty, let id = org.contactNumbers[num.lowercased()] else { return nil }
+        return org.contacts[id]
+    }
+
+    static func echo(_ input: Contact, _ messages: [String], summarize: Bool) -> Contact {
+        var e = Contact()
+        e.contactID = input.contactID ?? Ids.zero
+        e.contactNumber = input.contactNumber
+        e.accountNumber = input.accountNumber
+        e.contactStatus = input.contactStatus
+        e.name = input.name
+        e.firstName = input.firstName
+        e.lastName = input.lastName
+        e.emailAddress = input.emailAddress
+        e.addresses = (input.addresses ?? []).map { a in
+            var a = a
+            a.validationErrors = summarize ? [] : nil
+            return a
+        }
+        e.phones = (input.phones ?? []).map { p in
+            var p = p
+            p.validationErrors = summarize ? [] : nil
+            return p
+        }
+        e.contactGroups = []
+        e.contactPersons = input.contactPersons ?? []
+        e.hasValidationErrors = true
+        e.statusAttributeString = summarize ? nil : "ERROR"
+        e.validationErrors = messages.map { ValidationError(message: $0) }
+        return e
     }
 }

@@ -96,16 +96,7 @@ extension Simulator {
     /// PUT creates; POST also updates the invoice its `InvoiceID` (or `InvoiceNumber`) names.
     /// Accepted invoices show `StatusAttributeString` "OK" whatever `summarizeErrors` says.
     static func writeInvoices(_ ctx: CallContext, put: Bool, pathId: String?) throws -> Response {
-        let summarize = ctx.summarizeErrors
-        return try ctx.writeBatch(Invoice.self, id: \.invoiceID, pathId: pathId, write: { input in
-            var existing: Invoice?
-            if let id = input.invoiceID, !id.isEmpty, id != Ids.zero {
-                guard let found = ctx.org.invoice(id) else { throw Refusal("Invoice with InvoiceID \(id) could not be found.") }
-                existing = found
-            } else if !put, let n = input.invoiceNumber, !n.isEmpty, let found = ctx.org.invoice(n),
-                      found.type == (input.type ?? found.type) {
-                existing = found
-            }
+        try ctx.writeBatch(Invoice.self, put: put, pathId: pathId) { input, existing in
             let inv = try applyInvoice(input, to: existing, ctx: ctx)
             ctx.org.store(inv)
             ctx.emit("INVOICE", existing == nil ? "CREATE" : "UPDATE", inv.invoiceID!)
@@ -113,7 +104,7 @@ extension Simulator {
             var shown = renderInvoice(inv, org: ctx.org)
             shown.statusAttributeString = "OK"
             return shown
-        }, echo: { input, messages in invoiceEcho(input, messages, summarize: summarize) })
+        }
     }
 
     /// A sales invoice makes its contact a customer, a bill a supplier. Neither moves
@@ -130,15 +121,6 @@ extension Simulator {
             org.contacts[cid] = c
             org.contactVersion += 1
         }
-    }
-
-    static func invoiceEcho(_ input: Invoice, _ messages: [String], summarize: Bool) -> Invoice {
-        var e = input
-        e.invoiceID = input.invoiceID ?? Ids.zero
-        e.hasErrors = true
-        e.statusAttributeString = summarize ? nil : "ERROR"
-        e.validationErrors = messages.map { ValidationError(message: $0) }
-        return e
     }
 
     static let editableStatuses: Set<InvoiceStatus> = [.draft, .submitted]
@@ -377,5 +359,29 @@ extension Simulator {
         inv.statusAttributeString = nil
         inv.validationErrors = nil
         return inv
+    }
+}
+
+extension Invoice: StoredElement {
+    static var idKey: WritableKeyPath<Invoice, String?> { \.invoiceID }
+    static func find(_ id: String, in org: Organisation) -> Invoice? { org.invoice(id) }
+    static func missing(_ id: String) -> String { "Invoice with InvoiceID \(id) could not be found." }
+
+    /// By number, when the type (if given) agrees.
+    static func match(_ input: Invoice, in org: Organisation) -> Invoice? {
+        guard let n = input.invoiceNumber, !n.isEmpty, let found = org.invoice(n), found.type == (input.type ?? found.type) else {
+            return nil
+        }
+        return found
+    }
+
+    /// What Xero sends back for an element it refused.
+    static func echo(_ input: Invoice, _ messages: [String], summarize: Bool) -> Invoice {
+        var e = input
+        e.invoiceID = input.invoiceID ?? Ids.zero
+        e.hasErrors = true
+        e.statusAttributeString = summarize ? nil : "ERROR"
+        e.validationErrors = messages.map { ValidationError(message: $0) }
+        return e
     }
 }

@@ -55,29 +55,14 @@ extension Simulator {
     /// PUT creates; POST also updates the item its `ItemID` (or `Code`) names.
     static func writeItems(_ ctx: CallContext, put: Bool, pathId: String?) throws -> Response {
         let summarize = ctx.summarizeErrors
-        return try ctx.writeBatch(Item.self, id: \.itemID, pathId: pathId, write: { input in
-            var existing: Item?
-            if let id = input.itemID, !id.isEmpty, id != Ids.zero {
-                guard let found = ctx.org.item(id) else { throw Refusal("The item with ItemID \(id) could not be found.") }
-                existing = found
-            } else if !put, let code = input.code, let found = ctx.org.item(code: code.trimmingCharacters(in: .whitespacesAndNewlines)) {
-                existing = found
-            }
+        return try ctx.writeBatch(Item.self, put: put, pathId: pathId) { input, existing in
             let item = try applyItem(input, to: existing, org: ctx.org, now: ctx.now,
                                      unitdp: ctx.options.unitDecimalPlaces, seed: false)
             ctx.org.store(item)
             var shown = item
             shown.statusAttributeString = summarize ? nil : "OK"
             return shown
-        }, echo: { input, messages in itemEcho(input, messages, summarize: summarize) })
-    }
-
-    static func itemEcho(_ input: Item, _ messages: [String], summarize: Bool) -> Item {
-        var e = input
-        e.itemID = input.itemID ?? Ids.zero
-        e.statusAttributeString = summarize ? nil : "ERROR"
-        e.validationErrors = messages.map { ValidationError(message: $0) }
-        return e
+        }
     }
 
     /// Xero's item rules: Code required, ≤ 30 and unique; Name ≤ 50; descriptions ≤ 4000; prices
@@ -165,5 +150,24 @@ extension Simulator {
         item.statusAttributeString = nil
         item.validationErrors = nil
         return item
+    }
+}
+
+extension Item: StoredElement {
+    static var idKey: WritableKeyPath<Item, String?> { \.itemID }
+    static func find(_ id: String, in org: Organisation) -> Item? { org.item(id) }
+    static func missing(_ id: String) -> String { "The item with ItemID \(id) could not be found." }
+
+    static func match(_ input: Item, in org: Organisation) -> Item? {
+        input.code.flatMap { org.item(code: $0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    /// What Xero sends back for an element it refused.
+    static func echo(_ input: Item, _ messages: [String], summarize: Bool) -> Item {
+        var e = input
+        e.itemID = input.itemID ?? Ids.zero
+        e.statusAttributeString = summarize ? nil : "ERROR"
+        e.validationErrors = messages.map { ValidationError(message: $0) }
+        return e
     }
 }

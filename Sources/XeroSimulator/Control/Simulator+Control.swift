@@ -76,6 +76,33 @@ extension Simulator {
         }
     }
 
+    /// The body as JSON; 400 when it is not.
+    func controlJSON(_ r: Request) throws -> JSON {
+        do { return try JSON.parse(r.body) } catch { throw XeroError.control(400, "the body is not JSON: \(error.description)") }
+    }
+
+    /// `{"Contacts": [...]}` (or `contacts`) decoded as Xero records; 400 naming the bad one.
+    func controlRecords<M: XeroModel>(_ json: JSON, _ type: M.Type) throws -> [M]? {
+        guard let list = json[M.collectionKey]?.arrayValue ?? json[M.collectionKey.lowercased()]?.arrayValue else { return nil }
+        var out: [M] = []
+        out.reserveCapacity(list.count)
+        for (n, item) in list.enumerated() {
+            do { out.append(try M(json: item)) } catch { throw XeroError.control(400, "\(M.collectionKey)[\(n)]: \(error.description)") }
+        }
+        return out
+    }
+
+    /// The body as one Xero record, as a user's edit gives it; 400 when it is not one.
+    func controlRecord<M: XeroModel>(_ r: Request, _ type: M.Type, _ what: String) throws -> M {
+        do {
+            return try M(json: try JSON.parse(r.body))
+        } catch let e as XeroModelError {
+            throw XeroError.control(400, e.description)
+        } catch {
+            throw XeroError.control(400, "the body must be a JSON object of Xero \(what) fields")
+        }
+    }
+
     /// Runs Xero's rules for a control call: a `Refusal` becomes the control API's 400,
     /// `summary` with the messages as details (or, without a summary, the messages themselves).
     func refusedAsControlError<T>(_ summary: String? = "Xero refused the change", _ body: () throws -> T) throws -> T {

@@ -9,22 +9,14 @@ extension Simulator {
 
     func controlBulkContacts(_ r: Request, _ tenantId: String) throws -> Response {
         let started = ContinuousClock.now
-        let json: JSON
-        do { json = try JSON.parse(r.body) } catch { throw XeroError.control(400, "the body is not JSON: \(error.description)") }
+        let json = try controlJSON(r)
         let sendWebhooks = json["webhooks"]?.boolValue ?? true
         let now = clock.now()
         if let gen = json["generate"] {
             return try generateContacts(gen, tenantId: tenantId, webhooks: sendWebhooks, started: started)
         }
-        guard let list = json["Contacts"]?.arrayValue ?? json["contacts"]?.arrayValue else {
+        guard let inputs = try controlRecords(json, Contact.self) else {
             throw XeroError.control(400, "expected {\"Contacts\": [...]} or {\"generate\": {...}}")
-        }
-        var inputs: [Contact] = []
-        inputs.reserveCapacity(list.count)
-        for (n, item) in list.enumerated() {
-            do { inputs.append(try Contact(json: item)) } catch {
-                throw XeroError.control(400, "Contacts[\(n)]: \(error.description)")
-            }
         }
         let returnIds = json["returnIds"]?.boolValue ?? (inputs.count <= 10_000)
         return try withOrg(tenantId) { w, org in
@@ -131,12 +123,7 @@ extension Simulator {
 
     /// Changes a contact as a Xero user would: Xero's rules apply, `UpdatedDateUTC` moves, a webhook goes out.
     func controlPatchContact(_ r: Request, _ tenantId: String, _ id: String) throws -> Response {
-        let input: Contact
-        do { input = try Contact(json: try JSON.parse(r.body)) } catch let e as XeroModelError {
-            throw XeroError.control(400, e.description)
-        } catch {
-            throw XeroError.control(400, "the body must be a JSON object of Xero contact fields")
-        }
+        let input = try controlRecord(r, Contact.self, "contact")
         let now = clock.now()
         return try withOrg(tenantId) { w, org in
             guard let existing = org.contact(id) else { throw XeroError.control(404, "no contact \(id)") }

@@ -8,14 +8,8 @@ extension Simulator {
     // MARK: - items
 
     func controlBulkItems(_ r: Request, _ tenantId: String) throws -> Response {
-        let json: JSON
-        do { json = try JSON.parse(r.body) } catch { throw XeroError.control(400, "the body is not JSON: \(error.description)") }
-        guard let list = json["Items"]?.arrayValue ?? json["items"]?.arrayValue else {
+        guard let inputs = try controlRecords(try controlJSON(r), Item.self) else {
             throw XeroError.control(400, "expected {\"Items\": [...]}")
-        }
-        var inputs: [Item] = []
-        for (n, item) in list.enumerated() {
-            do { inputs.append(try Item(json: item)) } catch { throw XeroError.control(400, "Items[\(n)]: \(error.description)") }
         }
         let now = clock.now()
         return try withOrg(tenantId) { _, org in
@@ -42,12 +36,7 @@ extension Simulator {
 
     /// Changes an item as a Xero user would (no webhooks: Xero has none for items).
     func controlPatchItem(_ r: Request, _ tenantId: String, _ id: String) throws -> Response {
-        let input: Item
-        do { input = try Item(json: try JSON.parse(r.body)) } catch let e as XeroModelError {
-            throw XeroError.control(400, e.description)
-        } catch {
-            throw XeroError.control(400, "the body must be a JSON object of Xero item fields")
-        }
+        let input = try controlRecord(r, Item.self, "item")
         let now = clock.now()
         return try withOrg(tenantId) { _, org in
             guard let existing = org.item(id) ?? org.item(code: id) else { throw XeroError.control(404, "no item \(id)") }
