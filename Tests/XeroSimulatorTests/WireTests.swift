@@ -153,3 +153,26 @@ struct WireTests {
         #expect(invoices(try c.api("GET", "/Invoices")).count == 2)
     }
 }
+
+@Suite("xero-sim request bodies")
+struct BodyTests {
+    @Test("bad bodies get PostDataInvalidException naming the element and field; nothing is created")
+    func postDataInvalid() throws {
+        let c = try Connected()
+        let notJSON = try c.api("PUT", "/Contacts", "{oops")
+        #expect(notJSON.status == 400)
+        #expect(notJSON.json["Type"]?.stringValue == "PostDataInvalidException")
+        #expect(notJSON.json["Message"]?.stringValue?.hasPrefix("JSON for post data was invalid") == true)
+        let badField = try c.api("PUT", "/Contacts", #"{"Contacts":[{"Name":"Fine"},{"Name":"Odd","Addresses":"none"}]}"#)
+        #expect(badField.status == 400)
+        #expect(badField.json["Message"]?.stringValue?.contains("Contacts[1].Addresses") == true, "\(badField.text)")
+        let notArray = try c.api("PUT", "/Items", #"{"Items":{"Code":"X"}}"#)
+        #expect(notArray.status == 400 && notArray.json["Type"]?.stringValue == "PostDataInvalidException")
+        let empty = try c.api("PUT", "/Invoices", "")
+        #expect(empty.json["Message"]?.stringValue == "The request body is empty.")
+        // A bare object and a bare array are one batch too.
+        #expect(contacts(try c.api("PUT", "/Contacts", #"{"Name":"Bare Object Ltd"}"#)).count == 1)
+        #expect(contacts(try c.api("PUT", "/Contacts", #"[{"Name":"Bare Array Ltd"},{"Name":"Bare Array Two"}]"#)).count == 2)
+        #expect(contacts(try c.api("GET", "/Contacts")).count == 3)
+    }
+}
