@@ -20,13 +20,20 @@ import StrictJSON
 /// - `/api.xro/2.0/`: `Contacts` (GET list/one, PUT, POST, POST /{id}), `Items` (GET list/one,
 ///   PUT, POST, POST /{id}, DELETE /{id}), `Invoices` (GET list/one, PUT, POST, POST /{id}),
 ///   `Organisation` (GET). 401/403 problem JSON, plain-text 404, `ValidationException` 400s,
-///   `summarizeErrors`, `Idempotency-Key` (6 minutes), `If-Modified-Since` (to the second,
-///   inclusive), `where`/`order`, `unitdp`, rate-limit headers on every tenanted answer.
+///   `summarizeErrors`, `Idempotency-Key` (6 minutes; PUT, POST and PATCH), `If-Modified-Since`
+///   (to the second, inclusive), `where`/`order`, `unitdp`, rate-limit headers on every tenanted
+///   answer. JSON when the request's `Accept` includes `application/json` (the SDKs always send
+///   it), otherwise Xero-style XML (`text/xml`), as Xero does; the identity endpoints answer JSON.
 ///   `MergedToContactID`, `Balances` and the default line amount types appear only on paged
 ///   (`page=`), `summaryOnly` or single-contact GETs, as Xero documents; `IDs=` does not bring
 ///   archived contacts back without `includeArchived=true`.
 /// - Webhooks for CONTACT and INVOICE changes (API and control API alike) of tenants connected to
 ///   the app, batched, signed with the webhook key, retried with backoff until a 200.
+///
+/// Layout: `Identity/`, `Accounting/` (one file per resource, `CallContext` and its batch
+/// writer, `Query/`), `Webhooks/`, `Control/` (the `/sim/` API), `HTTP/` (the one thrown error
+/// `XeroError`, replies, XML) around this core: the world (`State.swift`), its clock and
+/// scheduler, configuration and the demo seed. One `Router` serves every path.
 ///
 /// The control API (JSON; errors `{"error": "...", "details": [...]}`)
 /// - `POST /sim/reset {"seed": "empty"|"demo"}`; `GET /sim/state`.

@@ -176,3 +176,16 @@ struct BodyTests {
         #expect(contacts(try c.api("GET", "/Contacts")).count == 3)
     }
 }
+
+@Suite("xero-sim XML")
+struct XMLTests {
+    @Test("control characters Xero's JSON can carry are left out of the XML, which stays well-formed")
+    func controlCharacters() throws {
+        let c = try Connected()
+        try c.seedContacts(#"{"Contacts":[{"Name":"Bell\u0007 Tower Ltd","FirstName":"Tab\tand\nline"}]}"#)
+        let r = try c.h.send("GET", "/api.xro/2.0/Contacts",
+                             headers: [("Authorization", "Bearer \(c.token)"), ("xero-tenant-id", c.tenant), ("Accept", "text/xml")])
+        #expect(xmlElementNames(r.body) != nil, "\(r.text)")
+        #expect(r.text.contains("<Name>Bell Tower Ltd</Name>"))
+    }
+}

@@ -56,7 +56,7 @@ enum XeroXML {
         case .number(_, let raw):
             out += "<\(tag)>\(raw)</\(tag)>"
         case .string(let s):
-            out += "<\(tag)>\(Markup.escape(text(s)))</\(tag)>"
+            out += "<\(tag)>\(Markup.escape(xmlCharacters(text(s))))</\(tag)>"
         }
     }
 
@@ -70,5 +70,21 @@ enum XeroXML {
         if iso.hasSuffix("Z") { iso.removeLast() }
         if iso.hasSuffix(".000") { iso.removeLast(4) }
         return iso
+    }
+
+    /// Leaves out the characters XML 1.0 cannot carry (control characters other than tab and
+    /// line breaks, U+FFFE and U+FFFF).
+    static func xmlCharacters(_ s: String) -> String {
+        guard s.unicodeScalars.contains(where: { !allowed($0) }) else { return s }
+        var out = String.UnicodeScalarView()
+        out.append(contentsOf: s.unicodeScalars.filter(allowed))
+        return String(out)
+    }
+
+    static func allowed(_ c: Unicode.Scalar) -> Bool {
+        switch c.value {
+        case 0x9, 0xA, 0xD, 0x20...0xFFFD, 0x10000...0x10FFFF: return true
+        default: return false
+        }
     }
 }
