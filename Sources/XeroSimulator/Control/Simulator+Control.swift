@@ -5,7 +5,6 @@ import Xero
 import StrictJSON
 
 /// The control API under `/sim/`: state for tests and the demo, as a Xero user or Xero itself would change it.
-
 extension Simulator {
     /// Registers the control API.
     func addControlRoutes(_ router: inout Router) {
