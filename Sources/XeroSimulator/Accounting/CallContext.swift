@@ -77,6 +77,12 @@ final class CallContext {
         return ms / 1000 * 1000
     }
 
+    /// The record `POST /{Resource}/{id}` names; Xero's 404 when there is none.
+    func pathRecord<M: StoredElement>(_ type: M.Type) throws -> M {
+        guard let found = M.find(path: param("id"), in: org) else { throw XeroError.notFound() }
+        return found
+    }
+
     /// Xero's batch write, shared by Contacts, Items and Invoices (PUT, POST and POST /{id}):
     /// each element is decoded and given the path's id; an element naming an id updates that
     /// record (a `Refusal` when there is none), on POST one matching its other key does too;
@@ -117,10 +123,16 @@ protocol StoredElement: XeroModel {
     /// `ContactID`, `ItemID`, `InvoiceID`.
     static var idKey: WritableKeyPath<Self, String?> { get }
     static func find(_ id: String, in org: Organisation) -> Self?
+    /// The record a path segment names (by id, and for some types by another key).
+    static func find(path: String, in org: Organisation) -> Self?
     /// Xero's message for an id it does not know.
     static func missing(_ id: String) -> String
     /// The record a POST element without an id updates (by `ContactNumber`, `Code`, `InvoiceNumber`).
     static func match(_ input: Self, in org: Organisation) -> Self?
     /// What Xero sends back for an element it refused.
     static func echo(_ input: Self, _ messages: [String], summarize: Bool) -> Self
+}
+
+extension StoredElement {
+    static func find(path: String, in org: Organisation) -> Self? { find(path, in: org) }
 }

@@ -75,20 +75,26 @@ extension Simulator {
         add("GET", "/Organisation", .organisation, Simulator.getOrganisation)
         add("GET", "/Contacts", .contactsRead, Simulator.getContacts)
         add("GET", "/Contacts/{id}", .contactsRead, Simulator.getContact)
-        add("PUT", "/Contacts", .contactsWrite, Simulator.putContacts)
-        add("POST", "/Contacts", .contactsWrite, Simulator.postContacts)
-        add("POST", "/Contacts/{id}", .contactsWrite, Simulator.postContact)
+        add("PUT", "/Contacts", .contactsWrite) { try Simulator.writeContacts($0, put: true, pathId: nil) }
+        add("POST", "/Contacts", .contactsWrite) { try Simulator.writeContacts($0, put: false, pathId: nil) }
+        add("POST", "/Contacts/{id}", .contactsWrite) { ctx in
+            try Simulator.writeContacts(ctx, put: false, pathId: try ctx.pathRecord(Contact.self).contactID)
+        }
         add("GET", "/Items", .itemsRead, Simulator.getItems)
         add("GET", "/Items/{id}", .itemsRead, Simulator.getItem)
-        add("PUT", "/Items", .itemsWrite, Simulator.putItems)
-        add("POST", "/Items", .itemsWrite, Simulator.postItems)
-        add("POST", "/Items/{id}", .itemsWrite, Simulator.postItem)
+        add("PUT", "/Items", .itemsWrite) { try Simulator.writeItems($0, put: true, pathId: nil) }
+        add("POST", "/Items", .itemsWrite) { try Simulator.writeItems($0, put: false, pathId: nil) }
+        add("POST", "/Items/{id}", .itemsWrite) { ctx in
+            try Simulator.writeItems(ctx, put: false, pathId: try ctx.pathRecord(Item.self).itemID)
+        }
         add("DELETE", "/Items/{id}", .itemsWrite, Simulator.deleteItem)
         add("GET", "/Invoices", .invoicesRead, Simulator.getInvoices)
         add("GET", "/Invoices/{id}", .invoicesRead, Simulator.getInvoice)
-        add("PUT", "/Invoices", .invoicesWrite, Simulator.putInvoices)
-        add("POST", "/Invoices", .invoicesWrite, Simulator.postInvoices)
-        add("POST", "/Invoices/{id}", .invoicesWrite, Simulator.postInvoice)
+        add("PUT", "/Invoices", .invoicesWrite) { try Simulator.writeInvoices($0, put: true, pathId: nil) }
+        add("POST", "/Invoices", .invoicesWrite) { try Simulator.writeInvoices($0, put: false, pathId: nil) }
+        add("POST", "/Invoices/{id}", .invoicesWrite) { ctx in
+            try Simulator.writeInvoices(ctx, put: false, pathId: try ctx.pathRecord(Invoice.self).invoiceID)
+        }
     }
 
     /// The common path of every accounting call: token, tenant, scope, limits, faults,

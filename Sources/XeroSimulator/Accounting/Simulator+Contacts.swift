@@ -181,13 +181,6 @@ extension Simulator {
 
     // MARK: - PUT / POST
 
-    static func putContacts(_ ctx: CallContext) throws -> Response { try writeContacts(ctx, put: true, pathId: nil) }
-    static func postContacts(_ ctx: CallContext) throws -> Response { try writeContacts(ctx, put: false, pathId: nil) }
-    static func postContact(_ ctx: CallContext) throws -> Response {
-        guard let c = ctx.org.contact(ctx.param("id")) else { throw XeroError.notFound() }
-        return try writeContacts(ctx, put: false, pathId: c.contactID)
-    }
-
     /// PUT creates; POST also updates the contact its `ContactID` (or `ContactNumber`) names.
     static func writeContacts(_ ctx: CallContext, put: Bool, pathId: String?) throws -> Response {
         let summarize = ctx.summarizeErrors

@@ -86,13 +86,6 @@ extension Simulator {
         return i
     }
 
-    static func putInvoices(_ ctx: CallContext) throws -> Response { try writeInvoices(ctx, put: true, pathId: nil) }
-    static func postInvoices(_ ctx: CallContext) throws -> Response { try writeInvoices(ctx, put: false, pathId: nil) }
-    static func postInvoice(_ ctx: CallContext) throws -> Response {
-        guard let inv = ctx.org.invoice(ctx.param("id")) else { throw XeroError.notFound() }
-        return try writeInvoices(ctx, put: false, pathId: inv.invoiceID)
-    }
-
     /// PUT creates; POST also updates the invoice its `InvoiceID` (or `InvoiceNumber`) names.
     /// Accepted invoices show `StatusAttributeString` "OK" whatever `summarizeErrors` says.
     static func writeInvoices(_ ctx: CallContext, put: Bool, pathId: String?) throws -> Response {

@@ -33,17 +33,7 @@ extension Simulator {
     }
 
     static func getItem(_ ctx: CallContext) throws -> Response {
-        let key = ctx.param("id")
-        guard let item = ctx.org.item(key) ?? ctx.org.item(code: key) else { throw XeroError.notFound() }
-        return ctx.envelope([item])
-    }
-
-    static func putItems(_ ctx: CallContext) throws -> Response { try writeItems(ctx, put: true, pathId: nil) }
-    static func postItems(_ ctx: CallContext) throws -> Response { try writeItems(ctx, put: false, pathId: nil) }
-    static func postItem(_ ctx: CallContext) throws -> Response {
-        let key = ctx.param("id")
-        guard let item = ctx.org.item(key) ?? ctx.org.item(code: key) else { throw XeroError.notFound() }
-        return try writeItems(ctx, put: false, pathId: item.itemID)
+        ctx.envelope([try ctx.pathRecord(Item.self)])
     }
 
     static func deleteItem(_ ctx: CallContext) throws -> Response {
@@ -156,6 +146,8 @@ extension Simulator {
 extension Item: StoredElement {
     static var idKey: WritableKeyPath<Item, String?> { \.itemID }
     static func find(_ id: String, in org: Organisation) -> Item? { org.item(id) }
+    /// `POST /Items/{ItemID or Code}`.
+    static func find(path: String, in org: Organisation) -> Item? { org.item(path) ?? org.item(code: path) }
     static func missing(_ id: String) -> String { "The item with ItemID \(id) could not be found." }
 
     static func match(_ input: Item, in org: Organisation) -> Item? {
