@@ -1,10 +1,11 @@
+import Crypto
 import Foundation
 
 /// Runs closures after a real-time delay on one background thread: deferred answers (latency,
 /// "hang past the client's timeout") never hold a server thread.
 final class Scheduler: @unchecked Sendable {
     private struct Job {
-        let deadline: Double
+        let deadline: ContinuousClock.Instant
         let sequence: Int
         let work: @Sendable () -> Void
     }
@@ -31,7 +32,7 @@ final class Scheduler: @unchecked Sendable {
             return
         }
         sequence += 1
-        let job = Job(deadline: monotonicNow() + max(0, seconds), sequence: sequence, work: work)
+        let job = Job(deadline: .now + .seconds(max(0, seconds)), sequence: sequence, work: work)
         let index = jobs.firstIndex { $0.deadline > job.deadline } ?? jobs.count
         jobs.insert(job, at: index)
         condition.signal()
@@ -54,9 +55,9 @@ final class Scheduler: @unchecked Sendable {
             condition.lock()
             while !stopped {
                 if let first = jobs.first {
-                    let wait = first.deadline - monotonicNow()
-                    if wait <= 0 { break }
-                    _ = condition.wait(until: Date(timeIntervalSinceNow: wait))
+                    let wait = first.deadline - .now
+                    if wait <= .zero { break }
+                    _ = condition.wait(until: Date(timeIntervalSinceNow: wait.seconds))
                 } else {
                     condition.wait()
                 }

@@ -20,13 +20,20 @@ import StrictJSON
 /// - `/api.xro/2.0/`: `Contacts` (GET list/one, PUT, POST, POST /{id}), `Items` (GET list/one,
 ///   PUT, POST, POST /{id}, DELETE /{id}), `Invoices` (GET list/one, PUT, POST, POST /{id}),
 ///   `Organisation` (GET). 401/403 problem JSON, plain-text 404, `ValidationException` 400s,
-///   `summarizeErrors`, `Idempotency-Key` (6 minutes), `If-Modified-Since` (to the second,
-///   inclusive), `where`/`order`, `unitdp`, rate-limit headers on every tenanted answer.
+///   `summarizeErrors`, `Idempotency-Key` (6 minutes; PUT, POST and PATCH), `If-Modified-Since`
+///   (to the second, inclusive), `where`/`order`, `unitdp`, rate-limit headers on every tenanted
+///   answer. JSON when the request's `Accept` includes `application/json` (the SDKs always send
+///   it), otherwise Xero-style XML (`text/xml`), as Xero does; the identity endpoints answer JSON.
 ///   `MergedToContactID`, `Balances` and the default line amount types appear only on paged
 ///   (`page=`), `summaryOnly` or single-contact GETs, as Xero documents; `IDs=` does not bring
 ///   archived contacts back without `includeArchived=true`.
 /// - Webhooks for CONTACT and INVOICE changes (API and control API alike) of tenants connected to
 ///   the app, batched, signed with the webhook key, retried with backoff until a 200.
+///
+/// Layout: `Identity/`, `Accounting/` (one file per resource, `CallContext` and its batch
+/// writer, `Query/`), `Webhooks/`, `Control/` (the `/sim/` API), `HTTP/` (the one thrown error
+/// `XeroError`, replies, XML) around this core: the world (`State.swift`), its clock and
+/// scheduler, configuration and the demo seed. One `Router` serves every path.
 ///
 /// The control API (JSON; errors `{"error": "...", "details": [...]}`)
 /// - `POST /sim/reset {"seed": "empty"|"demo"}`; `GET /sim/state`.
@@ -62,7 +69,6 @@ public final class Simulator: Sendable {
     let webhooks: WebhookDispatcher
     let jwtKey = Crypto.randomBytes(32)
     private let server = Locked<Server?>(nil)
-    private let routes: [SimRoute]
 
     public init(configuration: SimulatorConfiguration = SimulatorConfiguration()) {
         self.configuration = configuration
@@ -70,18 +76,12 @@ public final class Simulator: Sendable {
                              redirectURIs: configuration.redirectURIs))
         webhooks = WebhookDispatcher(url: configuration.webhookURL, key: configuration.webhookKey,
                                      resourceOrigin: configuration.resourceOrigin)
-        routes = Simulator.routeTable()
         if configuration.seed == .demo { _ = seedDemo() }
     }
 
     /// Starts listening, the webhook sender and the timer thread.
     public func start() throws {
-        // Xero's paths match case-insensitively and its 404 is plain text: route everything here.
-        var router = Router()
-        router.fallback { [weak self] request in
-            guard let self else { return .respond(.text(503, "shutting down")) }
-            return self.dispatch(request)
-        }
+        let router = makeRouter()
         let config = ServerConfiguration(host: configuration.host, port: configuration.port,
                                          threads: configuration.threads, maxBodyBytes: 256 << 20,
                                          connectionTimeout: 300, connectionLimit: 2000)
@@ -112,82 +112,25 @@ public final class Simulator: Sendable {
 
     // MARK: - routing
 
-    struct SimRoute: Sendable {
-        let method: String
-        let segments: [String]
-        let handler: @Sendable (Simulator, Request, [String: String]) -> HandlerResult
-    }
-
-    func dispatch(_ request: Request) -> HandlerResult {
-        let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        var allowed: [String] = []
-        for route in routes where route.segments.count == parts.count {
-            var params: [String: String] = [:]
-            var ok = true
-            for (seg, part) in zip(route.segments, parts) {
-                if seg.hasPrefix("{") {
-                    params[String(seg.dropFirst().dropLast())] = part
-                } else if seg.count != part.count || seg.lowercased() != part.lowercased() {
-                    ok = false
-                    break
-                }
+    /// One router for everything: Xero's paths match case-insensitively (`/connections` and the
+    /// SDK's `/Connections`); unknown paths get Xero's plain-text 404 (the control API's JSON one
+    /// under `/sim/`), known paths with another method Xero's 405 text.
+    func makeRouter() -> Router {
+        var router = Router(options: .caseInsensitive)
+        router.add("GET", "/", on: self) { s, _ in .respond(s.indexPage()) }
+        addIdentityRoutes(&router)
+        addAccountingRoutes(&router)
+        addControlRoutes(&router)
+        router.methodNotAllowed { request, _ in
+            .text(405, "The requested resource does not support http method '\(request.method)'.")
+        }
+        router.fallback { request in
+            if request.path.split(separator: "/").first?.lowercased() == "sim" {
+                throw XeroError.control(404, "no such control endpoint: \(request.method) \(request.path)")
             }
-            guard ok else { continue }
-            let method = request.method == "HEAD" ? "GET" : request.method
-            if route.method == method { return route.handler(self, request, params) }
-            allowed.append(route.method)
+            throw XeroError.notFound()
         }
-        if !allowed.isEmpty {
-            var r = Response.text(405, "The requested resource does not support http method '\(request.method)'.")
-            r.headers.add("Allow", allowed.joined(separator: ", "))
-            return .respond(r)
-        }
-        if parts.first?.lowercased() == "sim" {
-            return .respond(Reply.controlError(404, "no such control endpoint: \(request.method) \(request.path)"))
-        }
-        return .respond(Reply.notFound())
-    }
-
-    static func routeTable() -> [SimRoute] {
-        var t: [SimRoute] = []
-        func add(_ method: String, _ pattern: String,
-                 _ h: @escaping @Sendable (Simulator, Request, [String: String]) -> HandlerResult) {
-            t.append(SimRoute(method: method, segments: pattern.split(separator: "/").map(String.init), handler: h))
-        }
-        add("GET", "/") { s, _, _ in .respond(s.indexPage()) }
-
-        // Identity
-        add("GET", "/identity/connect/authorize") { s, r, _ in .respond(s.authorizePage(r)) }
-        add("POST", "/identity/connect/authorize") { s, r, _ in .respond(s.authorizeLogin(r)) }
-        add("POST", "/identity/connect/consent") { s, r, _ in .respond(s.authorizeConsent(r)) }
-        add("POST", "/connect/token") { s, r, _ in .respond(s.token(r)) }
-        add("POST", "/connect/revocation") { s, r, _ in .respond(s.revoke(r)) }
-        add("GET", "/.well-known/openid-configuration") { s, _, _ in .respond(s.openIDConfiguration()) }
-        add("GET", "/connections") { s, r, _ in .respond(s.listConnections(r)) }
-        add("DELETE", "/connections/{id}") { s, r, p in .respond(s.deleteConnection(r, p["id"]!)) }
-
-        // Accounting
-        let api = "/api.xro/2.0"
-        add("GET", api + "/Organisation") { s, r, p in s.accounting(r, p, .organisation, Simulator.getOrganisation) }
-        add("GET", api + "/Contacts") { s, r, p in s.accounting(r, p, .contactsRead, Simulator.getContacts) }
-        add("GET", api + "/Contacts/{id}") { s, r, p in s.accounting(r, p, .contactsRead, Simulator.getContact) }
-        add("PUT", api + "/Contacts") { s, r, p in s.accounting(r, p, .contactsWrite, Simulator.putContacts) }
-        add("POST", api + "/Contacts") { s, r, p in s.accounting(r, p, .contactsWrite, Simulator.postContacts) }
-        add("POST", api + "/Contacts/{id}") { s, r, p in s.accounting(r, p, .contactsWrite, Simulator.postContact) }
-        add("GET", api + "/Items") { s, r, p in s.accounting(r, p, .itemsRead, Simulator.getItems) }
-        add("GET", api + "/Items/{id}") { s, r, p in s.accounting(r, p, .itemsRead, Simulator.getItem) }
-        add("PUT", api + "/Items") { s, r, p in s.accounting(r, p, .itemsWrite, Simulator.putItems) }
-        add("POST", api + "/Items") { s, r, p in s.accounting(r, p, .itemsWrite, Simulator.postItems) }
-        add("POST", api + "/Items/{id}") { s, r, p in s.accounting(r, p, .itemsWrite, Simulator.postItem) }
-        add("DELETE", api + "/Items/{id}") { s, r, p in s.accounting(r, p, .itemsWrite, Simulator.deleteItem) }
-        add("GET", api + "/Invoices") { s, r, p in s.accounting(r, p, .invoicesRead, Simulator.getInvoices) }
-        add("GET", api + "/Invoices/{id}") { s, r, p in s.accounting(r, p, .invoicesRead, Simulator.getInvoice) }
-        add("PUT", api + "/Invoices") { s, r, p in s.accounting(r, p, .invoicesWrite, Simulator.putInvoices) }
-        add("POST", api + "/Invoices") { s, r, p in s.accounting(r, p, .invoicesWrite, Simulator.postInvoices) }
-        add("POST", api + "/Invoices/{id}") { s, r, p in s.accounting(r, p, .invoicesWrite, Simulator.postInvoice) }
-
-        Simulator.addControlRoutes(&t)
-        return t
+        return router
     }
 
     func indexPage() -> Response {
@@ -200,5 +143,17 @@ public final class Simulator: Sendable {
         </body></html>
         """
         return Reply.html(200, body)
+    }
+}
+
+extension Router {
+    /// Registers a simulator handler without keeping the simulator alive (a request that
+    /// arrives after it is gone gets a 503).
+    mutating func add(_ method: String, _ pattern: String, on sim: Simulator,
+                      _ handler: @escaping @Sendable (Simulator, Request) throws -> HandlerResult) {
+        add(method, pattern) { [weak sim] request in
+            guard let sim else { return .respond(.text(503, "shutting down")) }
+            return try handler(sim, request)
+        }
     }
 }

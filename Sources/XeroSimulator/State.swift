@@ -1,4 +1,5 @@
 import HTTPServer
+import OrderedCollections
 import Xero
 import StrictJSON
 
@@ -12,9 +13,8 @@ final class Organisation {
     let createdAt: Int64
     let brandingThemeId: String
 
-    // Contacts: by lowercase ContactID, creation order, and the unique-name index of ACTIVE ones.
-    var contacts: [String: Contact] = [:]
-    var contactOrder: [String] = []
+    // Contacts by lowercase ContactID in creation order, and the unique-name index of ACTIVE ones.
+    var contacts: OrderedDictionary<String, Contact> = [:]
     var activeNames: [String: String] = [:]
     var contactNumbers: [String: String] = [:]
     /// Bumped on every contact change; keys the sorted-order cache.
@@ -22,14 +22,12 @@ final class Organisation {
     var contactSortCache: [String: (version: Int, ids: [String])] = [:]
     var contactQueryCache: [String: (version: Int, ids: [String])] = [:]
 
-    // Items: by lowercase ItemID, creation order, upper-cased Code → id.
-    var items: [String: Item] = [:]
-    var itemOrder: [String] = []
+    // Items by lowercase ItemID in creation order; upper-cased Code → id.
+    var items: OrderedDictionary<String, Item> = [:]
     var itemCodes: [String: String] = [:]
 
-    // Invoices.
-    var invoices: [String: Invoice] = [:]
-    var invoiceOrder: [String] = []
+    // Invoices by lowercase InvoiceID in creation order; upper-cased number → id.
+    var invoices: OrderedDictionary<String, Invoice> = [:]
     var invoiceNumbers: [String: String] = [:]
     var nextInvoiceNumber = 1
 
@@ -57,8 +55,6 @@ final class Organisation {
         if let old = contacts[id] {
             if let n = old.name, old.isActive, activeNames[n.nameKey] == id { activeNames[n.nameKey] = nil }
             if let num = old.contactNumber, !num.isEmpty, contactNumbers[num.lowercased()] == id { contactNumbers[num.lowercased()] = nil }
-        } else {
-            contactOrder.append(id)
         }
         contacts[id] = c
         if let n = c.name, c.isActive { activeNames[n.nameKey] = id }
@@ -79,8 +75,6 @@ final class Organisation {
         let id = item.itemID!
         if let old = items[id] {
             if let code = old.code, itemCodes[code.uppercased()] == id { itemCodes[code.uppercased()] = nil }
-        } else {
-            itemOrder.append(id)
         }
         items[id] = item
         if let code = item.code { itemCodes[code.uppercased()] = id }
@@ -89,7 +83,6 @@ final class Organisation {
     func deleteItem(_ id: String) {
         guard let old = items.removeValue(forKey: id) else { return }
         if let code = old.code, itemCodes[code.uppercased()] == id { itemCodes[code.uppercased()] = nil }
-        itemOrder.removeAll { $0 == id }
     }
 
     func invoice(_ idOrNumber: String) -> Invoice? {
@@ -101,8 +94,6 @@ final class Organisation {
         let id = inv.invoiceID!
         if let old = invoices[id] {
             if let n = old.invoiceNumber, invoiceNumbers[n.uppercased()] == id { invoiceNumbers[n.uppercased()] = nil }
-        } else {
-            invoiceOrder.append(id)
         }
         invoices[id] = inv
         if let n = inv.invoiceNumber, !n.isEmpty { invoiceNumbers[n.uppercased()] = id }
@@ -274,17 +265,15 @@ struct Fault {
 
 /// Everything the simulator knows; only touched under `Simulator.world`'s lock.
 final class World {
-    var orgs: [String: Organisation] = [:]
-    var orgOrder: [String] = []
-    var logins: [String: Login] = [:]
-    var loginOrder: [String] = []
+    // Organisations, logins and connections by id, in creation order.
+    var orgs: OrderedDictionary<String, Organisation> = [:]
+    var logins: OrderedDictionary<String, Login> = [:]
     var loginSessions: [String: LoginSession] = [:]
     var codes: [String: AuthCode] = [:]
     var grants: [String: Grant] = [:]
     var accessTokens: [String: AccessRecord] = [:]
     var refreshTokens: [String: RefreshRecord] = [:]
-    var connections: [String: SimConnection] = [:]
-    var connectionOrder: [String] = []
+    var connections: OrderedDictionary<String, SimConnection> = [:]
     var calls: [CallRecord] = []
     var callSequence = 0
     var faults: [Fault] = []
@@ -309,7 +298,6 @@ final class World {
 
     func add(_ org: Organisation) {
         orgs[org.tenantId] = org
-        orgOrder.append(org.tenantId)
     }
 
     /// The live connection of this user and app to a tenant.

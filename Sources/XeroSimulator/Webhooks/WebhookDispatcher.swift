@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HTTPClient
 import HTTPServer
@@ -32,10 +33,10 @@ final class WebhookDispatcher: @unchecked Sendable {
         let last: Int
         let eventCount: Int
         var attempts = 0
-        var retryAt = 0.0
-        var setAsideUntil = 0.0
+        var retryAt = ContinuousClock.now
+        var setAsideUntil = ContinuousClock.now
         var holdForNext = false
-        var heldSince = 0.0
+        var heldSince = ContinuousClock.now
         var duplicate = false
         var badSignature = false
         var faults: [String] = []
@@ -75,7 +76,7 @@ final class WebhookDispatcher: @unchecked Sendable {
     private let condition = NSCondition()
     private var settings: Settings
     private var pending: [SimEvent] = []
-    private var firstPendingAt = 0.0
+    private var firstPendingAt = ContinuousClock.now
     private var outbox: [Payload] = []
     private var eventSequence = 0
     private var payloadSequence = 0
@@ -90,7 +91,7 @@ final class WebhookDispatcher: @unchecked Sendable {
     private let client = HTTPClient()
     let clock: @Sendable () -> Int64
 
-    init(url: String?, key: String, resourceOrigin: String, clock: @escaping @Sendable () -> Int64 = SimClock.realNow) {
+    init(url: String?, key: String, resourceOrigin: String, clock: @escaping @Sendable () -> Int64 = SimClock.wallNow) {
         settings = Settings(url: url, key: key, resourceOrigin: resourceOrigin)
         self.clock = clock
     }
@@ -143,7 +144,7 @@ final class WebhookDispatcher: @unchecked Sendable {
         guard !events.isEmpty else { return }
         condition.lock()
         if settings.enabled {
-            if pending.isEmpty { firstPendingAt = monotonicNow() }
+            if pending.isEmpty { firstPendingAt = .now }
             pending += events
             counters["eventsQueued", default: 0] += events.count
             condition.broadcast()
@@ -199,7 +200,7 @@ final class WebhookDispatcher: @unchecked Sendable {
 
     // MARK: - the sender thread
 
-    private func makePayloads(now: Double) {
+    private func makePayloads(now: ContinuousClock.Instant) {
         while !pending.isEmpty {
             let chunk = Array(pending.prefix(settings.maxEventsPerPayload))
             pending.removeFirst(chunk.count)
@@ -235,14 +236,14 @@ final class WebhookDispatcher: @unchecked Sendable {
         }
     }
 
-    private func applyFaults(_ p: inout Payload, now: Double) {
+    private func applyFaults(_ p: inout Payload, now: ContinuousClock.Instant) {
         var i = 0
         while i < faults.count {
             let f = faults[i]
             switch f.kind {
             case .drop: p.faults.append("drop")
             case .duplicate: p.duplicate = true; p.faults.append("duplicate")
-            case .delay: p.setAsideUntil = now + Double(f.delayMs) / 1000; p.faults.append("delay")
+            case .delay: p.setAsideUntil = now + .milliseconds(f.delayMs); p.faults.append("delay")
             case .reorder: p.holdForNext = true; p.heldSince = now; p.faults.append("reorder")
             case .badSignature: p.badSignature = true; p.faults.append("badSignature")
             default: break
@@ -254,24 +255,24 @@ final class WebhookDispatcher: @unchecked Sendable {
     }
 
     /// The next payload to send now, or how long to wait.
-    private func next(now: Double) -> (index: Int?, wait: Double?) {
-        var wait: Double?
-        func soon(_ t: Double) { wait = min(wait ?? .infinity, max(0.001, t - now)) }
+    private func next(now: ContinuousClock.Instant) -> (index: Int?, wait: Duration?) {
+        var wait: Duration?
+        func soon(_ t: ContinuousClock.Instant) { wait = min(wait ?? t - now, max(.milliseconds(1), t - now)) }
         if !pending.isEmpty {
-            if now >= firstPendingAt + settings.batchDelay || pending.count >= settings.maxEventsPerPayload {
+            if now >= firstPendingAt + .seconds(settings.batchDelay) || pending.count >= settings.maxEventsPerPayload {
                 makePayloads(now: now)
             } else {
-                soon(firstPendingAt + settings.batchDelay)
+                soon(firstPendingAt + .seconds(settings.batchDelay))
             }
         }
         for (i, p) in outbox.enumerated() {
             if p.setAsideUntil > now { soon(p.setAsideUntil); continue }
             if p.holdForNext {
                 let laterExists = outbox[(i + 1)...].contains { !$0.holdForNext && $0.setAsideUntil <= now }
-                if !laterExists && now - p.heldSince > 2 {
+                if !laterExists && now - p.heldSince > .seconds(2) {
                     outbox[i].holdForNext = false
                 } else {
-                    if !laterExists { soon(p.heldSince + 2.001) }
+                    if !laterExists { soon(p.heldSince + .milliseconds(2001)) }
                     continue
                 }
             }
@@ -288,10 +289,10 @@ final class WebhookDispatcher: @unchecked Sendable {
             var url: String?
             var timeout = 5.0
             while !stopped {
-                let now = monotonicNow()
+                let now = ContinuousClock.now
                 guard settings.url != nil, settings.enabled else {
                     // Nowhere to send: keep payloads until a URL is configured.
-                    if !pending.isEmpty && now >= firstPendingAt + settings.batchDelay { makePayloads(now: now) }
+                    if !pending.isEmpty && now >= firstPendingAt + .seconds(settings.batchDelay) { makePayloads(now: now) }
                     condition.wait()
                     continue
                 }
@@ -304,7 +305,7 @@ final class WebhookDispatcher: @unchecked Sendable {
                     sending = true
                     break
                 }
-                if let wait { _ = condition.wait(until: Date(timeIntervalSinceNow: wait)) } else { condition.wait() }
+                if let wait { _ = condition.wait(until: Date(timeIntervalSinceNow: wait.seconds)) } else { condition.wait() }
             }
             if stopped {
                 condition.unlock()
@@ -345,7 +346,7 @@ final class WebhookDispatcher: @unchecked Sendable {
                 } else {
                     counters["failures", default: 0] += 1
                     let backoff = min(settings.retryMax, settings.retryInitial * pow(2, Double(min(p.attempts - 1, 20))))
-                    outbox[i].retryAt = monotonicNow() + backoff
+                    outbox[i].retryAt = .now + .seconds(backoff)
                 }
             }
             condition.broadcast()
@@ -383,7 +384,7 @@ final class WebhookDispatcher: @unchecked Sendable {
                                                ("firstEventSequence", .number(0)), ("entropy", .string(Ids.letters(20)))]))
             let signature = WebhookVerifier(webhookKey: good ? key : key + Ids.letters(4)).signature(for: body)
             let expected = good ? 200 : 401
-            let started = monotonicNow()
+            let started = ContinuousClock.now
             var o = JSONObjectBuilder()
             o.add("signedCorrectly", good)
             o.add("expected", JSON.number(expected))
@@ -392,14 +393,14 @@ final class WebhookDispatcher: @unchecked Sendable {
                                                       headers: [("Content-Type", "application/json; charset=utf-8"),
                                                                 ("x-xero-signature", signature)],
                                                       body: body, timeout: 5))
-                let elapsed = monotonicNow() - started
+                let elapsed = started.duration(to: .now)
                 var problems: [String] = []
                 if r.status != expected { problems.append("answered \(r.status), expected \(expected)") }
                 if !r.body.isEmpty { problems.append("response has a body (\(r.body.count) bytes)") }
                 if r.header("Set-Cookie") != nil { problems.append("response sets a cookie") }
-                if elapsed > 5 { problems.append("took longer than 5 seconds") }
+                if elapsed > .seconds(5) { problems.append("took longer than 5 seconds") }
                 o.add("status", JSON.number(r.status))
-                o.add("elapsedMs", JSON.number(Int(elapsed * 1000)))
+                o.add("elapsedMs", JSON.number(Int(elapsed.milliseconds)))
                 o.add("ok", problems.isEmpty)
                 if !problems.isEmpty {
                     passed = false
@@ -417,15 +418,5 @@ final class WebhookDispatcher: @unchecked Sendable {
         lastIntentToReceive = report
         condition.unlock()
         return report
-    }
-}
-
-extension Simulator {
-    /// Sends events for connected tenants (call with the world lock held).
-    func emitEvents(_ w: World, _ events: [SimEvent]) {
-        guard !events.isEmpty else { return }
-        let only = webhooks.onlyConnected
-        let chosen = only ? events.filter { w.isConnected($0.tenantId) } : events
-        webhooks.enqueue(chosen)
     }
 }

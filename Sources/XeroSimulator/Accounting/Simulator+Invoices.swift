@@ -17,7 +17,7 @@ extension Simulator {
         "amountdue": { .number($0.amountDue ?? .zero) },
     ])
 
-    static func getInvoices(_ ctx: CallContext) -> Response {
+    static func getInvoices(_ ctx: CallContext) throws -> Response {
         let org = ctx.org
         let where_: (Invoice) -> Bool
         let order: OrderSpec<Invoice>
@@ -25,23 +25,19 @@ extension Simulator {
             where_ = try WhereParser.compile(ctx.query("where") ?? "", invoiceFields)
             order = try OrderSpec.parse(ctx.query("order"), invoiceFields, defaultField: "UpdatedDateUTC")
         } catch {
-            return Errors.queryParse(error.message)
+            throw XeroError.queryParse(error.message)
         }
-        let since: Int64?
-        switch ctx.ifModifiedSince() {
-        case .failure(let bad): return bad.response
-        case .success(let ms): since = ms
-        }
+        let since = try ctx.ifModifiedSince()
         func set(_ name: String, _ f: (String) -> String?) -> Set<String>? {
             guard let v = ctx.query(name), !v.isEmpty else { return nil }
-            return Set(v.split(separator: ",").compactMap { f(String($0).trimmingSpaces) })
+            return Set(v.split(separator: ",").compactMap { f(String($0).trimmingCharacters(in: .whitespacesAndNewlines)) })
         }
         let ids = set("IDs") { Ids.normalize($0) }
         let numbers = set("InvoiceNumbers") { $0.uppercased() }
         let contactIds = set("ContactIDs") { Ids.normalize($0) }
         let statuses = set("Statuses") { $0.uppercased() }
         let search = ctx.query("searchTerm")?.lowercased()
-        var list = org.invoiceOrder.compactMap { org.invoices[$0] }.filter { inv in
+        var list = org.invoices.values.filter { inv in
             if let ids, !ids.contains(inv.invoiceID ?? "") { return false }
             if let numbers, !numbers.contains((inv.invoiceNumber ?? "").uppercased()) { return false }
             if let contactIds, !contactIds.contains(inv.contact?.contactID ?? "") { return false }
@@ -74,8 +70,8 @@ extension Simulator {
         return ctx.envelope(out, pagination: pagination)
     }
 
-    static func getInvoice(_ ctx: CallContext) -> Response {
-        guard let inv = ctx.org.invoice(ctx.params["id"] ?? "") else { return Reply.notFound() }
+    static func getInvoice(_ ctx: CallContext) throws -> Response {
+        guard let inv = ctx.org.invoice(ctx.param("id")) else { throw XeroError.notFound() }
         return ctx.envelope([renderInvoice(inv, org: ctx.org)])
     }
 
@@ -90,55 +86,18 @@ extension Simulator {
         return i
     }
 
-    static func putInvoices(_ ctx: CallContext) -> Response { writeInvoices(ctx, put: true, pathId: nil) }
-    static func postInvoices(_ ctx: CallContext) -> Response { writeInvoices(ctx, put: false, pathId: nil) }
-    static func postInvoice(_ ctx: CallContext) -> Response {
-        guard let inv = ctx.org.invoice(ctx.params["id"] ?? "") else { return Reply.notFound() }
-        return writeInvoices(ctx, put: false, pathId: inv.invoiceID)
-    }
-
-    static func writeInvoices(_ ctx: CallContext, put: Bool, pathId: String?) -> Response {
-        let inputs: [Invoice]
-        switch ctx.elements(Invoice.self) {
-        case .failure(let e): return e.response
-        case .success(let list): inputs = list
+    /// PUT creates; POST also updates the invoice its `InvoiceID` (or `InvoiceNumber`) names.
+    /// Accepted invoices show `StatusAttributeString` "OK" whatever `summarizeErrors` says.
+    static func writeInvoices(_ ctx: CallContext, put: Bool, pathId: String?) throws -> Response {
+        try ctx.writeBatch(Invoice.self, put: put, pathId: pathId) { input, existing in
+            let inv = try applyInvoice(input, to: existing, ctx: ctx)
+            ctx.org.store(inv)
+            ctx.emit("INVOICE", existing == nil ? "CREATE" : "UPDATE", inv.invoiceID!)
+            markCustomerOrSupplier(inv, org: ctx.org)
+            var shown = renderInvoice(inv, org: ctx.org)
+            shown.statusAttributeString = "OK"
+            return shown
         }
-        let summarize = ctx.summarizeErrors
-        var results: [Invoice] = []
-        var failures: [Invoice] = []
-        for var input in inputs {
-            if let pathId { input.invoiceID = pathId }
-            var existing: Invoice?
-            if let id = input.invoiceID, !id.isEmpty, id != Ids.zero {
-                guard let found = ctx.org.invoice(id) else {
-                    let e = invoiceEcho(input, ["Invoice with InvoiceID \(id) could not be found."], summarize: summarize)
-                    results.append(e)
-                    failures.append(e)
-                    continue
-                }
-                existing = found
-            } else if !put, let n = input.invoiceNumber, !n.isEmpty, let found = ctx.org.invoice(n),
-                      found.type == (input.type ?? found.type) {
-                existing = found
-            }
-            switch applyInvoice(input, to: existing, ctx: ctx) {
-            case .failure(let messages):
-                let e = invoiceEcho(input, messages, summarize: summarize)
-                results.append(e)
-                failures.append(e)
-            case .success(let inv):
-                ctx.org.store(inv)
-                ctx.emit("INVOICE", existing == nil ? "CREATE" : "UPDATE", inv.invoiceID!)
-                markCustomerOrSupplier(inv, org: ctx.org)
-                var shown = renderInvoice(inv, org: ctx.org)
-                shown.statusAttributeString = "OK"
-                results.append(shown)
-            }
-        }
-        if summarize && !failures.isEmpty {
-            return Errors.validation(failures.map { $0.json(ctx.options) })
-        }
-        return ctx.envelope(results)
     }
 
     /// A sales invoice makes its contact a customer, a bill a supplier. Neither moves
@@ -157,20 +116,11 @@ extension Simulator {
         }
     }
 
-    static func invoiceEcho(_ input: Invoice, _ messages: [String], summarize: Bool) -> Invoice {
-        var e = input
-        e.invoiceID = input.invoiceID ?? Ids.zero
-        e.hasErrors = true
-        e.statusAttributeString = summarize ? nil : "ERROR"
-        e.validationErrors = messages.map { ValidationError(message: $0) }
-        return e
-    }
-
     static let editableStatuses: Set<InvoiceStatus> = [.draft, .submitted]
 
     /// Xero's invoice rules: an existing, ACTIVE contact (found by ID, number or name; a new
     /// name creates one), valid line items and accounts, computed totals, `INV-0001` numbers.
-    static func applyInvoice(_ input: Invoice, to existing: Invoice?, ctx: CallContext) -> Outcome<Invoice, [String]> {
+    static func applyInvoice(_ input: Invoice, to existing: Invoice?, ctx: CallContext) throws -> Invoice {
         let org = ctx.org
         var errors: [String] = []
         var inv: Invoice
@@ -192,8 +142,8 @@ extension Simulator {
             inv.hasErrors = false
             inv.brandingThemeID = org.brandingThemeId
             inv.currencyCode = org.baseCurrency
-            guard let t = input.type else { return .failure(["Invoice Type must be specified (ACCREC or ACCPAY)."]) }
-            guard t == .accRec || t == .accPay else { return .failure(["Invoice Type '\(t.rawValue)' is not valid. Use ACCREC or ACCPAY."]) }
+            guard let t = input.type else { throw Refusal("Invoice Type must be specified (ACCREC or ACCPAY).") }
+            guard t == .accRec || t == .accPay else { throw Refusal("Invoice Type '\(t.rawValue)' is not valid. Use ACCREC or ACCPAY.") }
             inv.type = t
             inv.status = .draft
             inv.lineAmountTypes = .exclusive
@@ -232,17 +182,17 @@ extension Simulator {
                 if found == nil { errors.append("Contact with ContactID \(id) could not be found.") }
             } else if let num = given.contactNumber, !num.isEmpty, let id = org.contactNumbers[num.lowercased()] {
                 found = org.contacts[id]
-            } else if let name = given.name, !name.trimmingSpaces.isEmpty {
+            } else if let name = given.name, !name.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
                 if let id = org.activeNames[name.nameKey] {
                     found = org.contacts[id]
                 } else {
-                    switch applyContact(given, to: nil, org: org, now: ctx.now, author: .api) {
-                    case .success(let c):
+                    do {
+                        let c = try applyContact(given, to: nil, org: org, now: ctx.now, author: .api)
                         org.store(c)
                         ctx.emit("CONTACT", "CREATE", c.contactID!)
                         found = c
-                    case .failure(let messages):
-                        errors += messages
+                    } catch let refusal as Refusal {
+                        errors += refusal.messages
                     }
                 }
             } else {
@@ -279,7 +229,7 @@ extension Simulator {
         if let b = input.brandingThemeID { inv.brandingThemeID = b }
 
         // Number: unique among sales invoices; generated when missing.
-        if let n = input.invoiceNumber?.trimmingSpaces, !n.isEmpty {
+        if let n = input.invoiceNumber?.trimmingCharacters(in: .whitespacesAndNewlines), !n.isEmpty {
             if n.longer(than: 255) { errors.append("Invoice # must not be more than 255 characters long.") }
             if type == .accRec, let other = org.invoiceNumbers[n.uppercased()], other != inv.invoiceID,
                org.invoices[other]?.type == .accRec {
@@ -380,7 +330,7 @@ extension Simulator {
         if needsAccounts, input.lineItems == nil, let lines = inv.lineItems, lines.contains(where: { $0.accountCode == nil }) {
             errors.append("Account code '' is not a valid code for this document.")
         }
-        if !errors.isEmpty { return .failure(errors) }
+        if !errors.isEmpty { throw Refusal(errors) }
 
         // Totals.
         var lineTotal = Decimal4.zero, tax = Decimal4.zero
@@ -401,6 +351,30 @@ extension Simulator {
         inv.updatedDateUTC = ctx.now
         inv.statusAttributeString = nil
         inv.validationErrors = nil
-        return .success(inv)
+        return inv
+    }
+}
+
+extension Invoice: StoredElement {
+    static var idKey: WritableKeyPath<Invoice, String?> { \.invoiceID }
+    static func find(_ id: String, in org: Organisation) -> Invoice? { org.invoice(id) }
+    static func missing(_ id: String) -> String { "Invoice with InvoiceID \(id) could not be found." }
+
+    /// By number, when the type (if given) agrees.
+    static func match(_ input: Invoice, in org: Organisation) -> Invoice? {
+        guard let n = input.invoiceNumber, !n.isEmpty, let found = org.invoice(n), found.type == (input.type ?? found.type) else {
+            return nil
+        }
+        return found
+    }
+
+    /// What Xero sends back for an element it refused.
+    static func echo(_ input: Invoice, _ messages: [String], summarize: Bool) -> Invoice {
+        var e = input
+        e.invoiceID = input.invoiceID ?? Ids.zero
+        e.hasErrors = true
+        e.statusAttributeString = summarize ? nil : "ERROR"
+        e.validationErrors = messages.map { ValidationError(message: $0) }
+        return e
     }
 }

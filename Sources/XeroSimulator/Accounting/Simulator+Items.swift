@@ -14,21 +14,17 @@ extension Simulator {
         "updateddateutc": { .date($0.updatedDateUTC ?? 0) },
     ])
 
-    static func getItems(_ ctx: CallContext) -> Response {
+    static func getItems(_ ctx: CallContext) throws -> Response {
         let where_: (Item) -> Bool
         let order: OrderSpec<Item>?
         do {
             where_ = try WhereParser.compile(ctx.query("where") ?? "", itemFields)
             order = try ctx.query("order").map { o throws(QueryError) in try OrderSpec.parse(o, itemFields, defaultField: "Code") }
         } catch {
-            return Errors.queryParse(error.message)
+            throw XeroError.queryParse(error.message)
         }
-        let since: Int64?
-        switch ctx.ifModifiedSince() {
-        case .failure(let bad): return bad.response
-        case .success(let ms): since = ms
-        }
-        var items = ctx.org.itemOrder.compactMap { ctx.org.items[$0] }.filter { item in
+        let since = try ctx.ifModifiedSince()
+        var items = ctx.org.items.values.filter { item in
             if let since, (item.updatedDateUTC ?? 0) < since { return false }
             return where_(item)
         }
@@ -36,80 +32,33 @@ extension Simulator {
         return ctx.envelope(items)
     }
 
-    static func getItem(_ ctx: CallContext) -> Response {
-        let key = ctx.params["id"] ?? ""
-        guard let item = ctx.org.item(key) ?? ctx.org.item(code: key) else { return Reply.notFound() }
-        return ctx.envelope([item])
+    static func getItem(_ ctx: CallContext) throws -> Response {
+        ctx.envelope([try ctx.pathRecord(Item.self)])
     }
 
-    static func putItems(_ ctx: CallContext) -> Response { writeItems(ctx, put: true, pathId: nil) }
-    static func postItems(_ ctx: CallContext) -> Response { writeItems(ctx, put: false, pathId: nil) }
-    static func postItem(_ ctx: CallContext) -> Response {
-        let key = ctx.params["id"] ?? ""
-        guard let item = ctx.org.item(key) ?? ctx.org.item(code: key) else { return Reply.notFound() }
-        return writeItems(ctx, put: false, pathId: item.itemID)
-    }
-
-    static func deleteItem(_ ctx: CallContext) -> Response {
-        let key = ctx.params["id"] ?? ""
-        guard let item = ctx.org.item(key) else { return Reply.notFound() }
+    static func deleteItem(_ ctx: CallContext) throws -> Response {
+        guard let item = ctx.org.item(ctx.param("id")) else { throw XeroError.notFound() }
         ctx.org.deleteItem(item.itemID!)
         return Response.empty(204)
     }
 
-    static func writeItems(_ ctx: CallContext, put: Bool, pathId: String?) -> Response {
-        let inputs: [Item]
-        switch ctx.elements(Item.self) {
-        case .failure(let e): return e.response
-        case .success(let list): inputs = list
-        }
+    /// PUT creates; POST also updates the item its `ItemID` (or `Code`) names.
+    static func writeItems(_ ctx: CallContext, put: Bool, pathId: String?) throws -> Response {
         let summarize = ctx.summarizeErrors
-        var results: [Item] = []
-        var failures: [Item] = []
-        for var input in inputs {
-            if let pathId { input.itemID = pathId }
-            var existing: Item?
-            if let id = input.itemID, !id.isEmpty, id != Ids.zero {
-                guard let found = ctx.org.item(id) else {
-                    let e = itemEcho(input, ["The item with ItemID \(id) could not be found."], summarize: summarize)
-                    results.append(e)
-                    failures.append(e)
-                    continue
-                }
-                existing = found
-            } else if !put, let code = input.code, let found = ctx.org.item(code: code.trimmingSpaces) {
-                existing = found
-            }
-            switch applyItem(input, to: existing, org: ctx.org, now: ctx.now, unitdp: ctx.options.unitDecimalPlaces, seed: false) {
-            case .failure(let messages):
-                let e = itemEcho(input, messages, summarize: summarize)
-                results.append(e)
-                failures.append(e)
-            case .success(let item):
-                ctx.org.store(item)
-                var shown = item
-                shown.statusAttributeString = summarize ? nil : "OK"
-                results.append(shown)
-            }
+        return try ctx.writeBatch(Item.self, put: put, pathId: pathId) { input, existing in
+            let item = try applyItem(input, to: existing, org: ctx.org, now: ctx.now,
+                                     unitdp: ctx.options.unitDecimalPlaces, seed: false)
+            ctx.org.store(item)
+            var shown = item
+            shown.statusAttributeString = summarize ? nil : "OK"
+            return shown
         }
-        if summarize && !failures.isEmpty {
-            return Errors.validation(failures.map { $0.json(ctx.options) })
-        }
-        return ctx.envelope(results)
-    }
-
-    static func itemEcho(_ input: Item, _ messages: [String], summarize: Bool) -> Item {
-        var e = input
-        e.itemID = input.itemID ?? Ids.zero
-        e.statusAttributeString = summarize ? nil : "ERROR"
-        e.validationErrors = messages.map { ValidationError(message: $0) }
-        return e
     }
 
     /// Xero's item rules: Code required, ≤ 30 and unique; Name ≤ 50; descriptions ≤ 4000; prices
     /// kept to `unitdp` places; IsSold/IsPurchased false clear their side.
     static func applyItem(_ input: Item, to existing: Item?, org: Organisation, now: Int64, unitdp: Int,
-                          seed: Bool) -> Outcome<Item, [String]> {
+                          seed: Bool) throws -> Item {
         var errors: [String] = []
         var item: Item
         if let existing {
@@ -117,7 +66,7 @@ extension Simulator {
         } else {
             item = Item()
             if seed, let id = input.itemID, let norm = Ids.normalize(id), norm != Ids.zero {
-                guard org.items[norm] == nil else { return .failure(["An item with ItemID \(norm) already exists."]) }
+                guard org.items[norm] == nil else { throw Refusal("An item with ItemID \(norm) already exists.") }
                 item.itemID = norm
             } else {
                 item.itemID = Ids.uuid()
@@ -127,7 +76,7 @@ extension Simulator {
             item.isTrackedAsInventory = false
         }
         if let code = input.code {
-            let t = code.trimmingSpaces
+            let t = code.trimmingCharacters(in: .whitespacesAndNewlines)
             if t.isEmpty { errors.append("Item code must be specified.") }
             if t.longer(than: Item.maxCodeLength) { errors.append("The Code must not exceed \(Item.maxCodeLength) characters.") }
             if let other = org.itemCodes[t.uppercased()], other != item.itemID {
@@ -186,10 +135,31 @@ extension Simulator {
         item.isTrackedAsInventory = item.inventoryAssetAccountCode != nil && item.purchaseDetails?.cogsAccountCode != nil
         if item.salesDetails == nil { item.salesDetails = ItemDetails() }
         if item.purchaseDetails == nil { item.purchaseDetails = ItemDetails() }
-        if !errors.isEmpty { return .failure(errors) }
+        if !errors.isEmpty { throw Refusal(errors) }
         item.updatedDateUTC = seed ? (input.updatedDateUTC ?? now) : now
         item.statusAttributeString = nil
         item.validationErrors = nil
-        return .success(item)
+        return item
+    }
+}
+
+extension Item: StoredElement {
+    static var idKey: WritableKeyPath<Item, String?> { \.itemID }
+    static func find(_ id: String, in org: Organisation) -> Item? { org.item(id) }
+    /// `POST /Items/{ItemID or Code}`.
+    static func find(path: String, in org: Organisation) -> Item? { org.item(path) ?? org.item(code: path) }
+    static func missing(_ id: String) -> String { "The item with ItemID \(id) could not be found." }
+
+    static func match(_ input: Item, in org: Organisation) -> Item? {
+        input.code.flatMap { org.item(code: $0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    /// What Xero sends back for an element it refused.
+    static func echo(_ input: Item, _ messages: [String], summarize: Bool) -> Item {
+        var e = input
+        e.itemID = input.itemID ?? Ids.zero
+        e.statusAttributeString = summarize ? nil : "ERROR"
+        e.validationErrors = messages.map { ValidationError(message: $0) }
+        return e
     }
 }

@@ -44,7 +44,7 @@ extension Simulator {
 
     // MARK: - GET
 
-    static func getContacts(_ ctx: CallContext) -> Response {
+    static func getContacts(_ ctx: CallContext) throws -> Response {
         let org = ctx.org
         let includeArchived = parseBool(ctx.query("includeArchived")) ?? false
         let summaryOnly = parseBool(ctx.query("summaryOnly")) ?? false
@@ -54,14 +54,10 @@ extension Simulator {
             where_ = try WhereParser.compile(ctx.query("where") ?? "", contactFields)
             order = try OrderSpec.parse(ctx.query("order"), contactFields, defaultField: "Name")
         } catch {
-            return Errors.queryParse(error.message)
+            throw XeroError.queryParse(error.message)
         }
-        let since: Int64?
-        switch ctx.ifModifiedSince() {
-        case .failure(let bad): return bad.response
-        case .success(let ms): since = ms
-        }
-        let search = ctx.query("searchTerm")?.lowercased().trimmingSpaces
+        let since = try ctx.ifModifiedSince()
+        let search = ctx.query("searchTerm")?.lowercased().trimmingCharacters(in: .whitespacesAndNewlines)
         var page: Int?
         var pageSize = 100
         if let p = ctx.query("page") {
@@ -116,11 +112,11 @@ extension Simulator {
         return ctx.envelope(out, pagination: pagination)
     }
 
-    static func getContact(_ ctx: CallContext) -> Response {
-        let key = ctx.params["id"] ?? ""
+    static func getContact(_ ctx: CallContext) throws -> Response {
+        let key = ctx.param("id")
         let org = ctx.org
         guard let c = org.contact(key) ?? org.contactNumbers[key.lowercased()].flatMap({ org.contacts[$0] }) else {
-            return Reply.notFound()
+            throw XeroError.notFound()
         }
         return ctx.envelope([render(c, .full, balances: balanceIndex(org, now: ctx.now))])
     }
@@ -129,7 +125,7 @@ extension Simulator {
     static func sortedContactIds(_ org: Organisation, _ order: OrderSpec<Contact>) -> [String] {
         if let cached = org.contactSortCache[order.canonical], cached.version == org.contactVersion { return cached.ids }
         let contacts = org.contacts
-        var ids = org.contactOrder
+        var ids = Array(org.contacts.keys)
         if order.canonical == "name asc" {
             // The common case, fast: precomputed keys.
             let keyed = ids.map { (id: $0, key: (contacts[$0]!.name ?? "").lowercased()) }
@@ -185,99 +181,17 @@ extension Simulator {
 
     // MARK: - PUT / POST
 
-    static func putContacts(_ ctx: CallContext) -> Response { writeContacts(ctx, put: true, pathId: nil) }
-    static func postContacts(_ ctx: CallContext) -> Response { writeContacts(ctx, put: false, pathId: nil) }
-    static func postContact(_ ctx: CallContext) -> Response {
-        guard ctx.org.contact(ctx.params["id"] ?? "") != nil else { return Reply.notFound() }
-        return writeContacts(ctx, put: false, pathId: Ids.normalize(ctx.params["id"]!))
-    }
-
-    static func writeContacts(_ ctx: CallContext, put: Bool, pathId: String?) -> Response {
-        let inputs: [Contact]
-        switch ctx.elements(Contact.self) {
-        case .failure(let e): return e.response
-        case .success(let list): inputs = list
-        }
+    /// PUT creates; POST also updates the contact its `ContactID` (or `ContactNumber`) names.
+    static func writeContacts(_ ctx: CallContext, put: Bool, pathId: String?) throws -> Response {
         let summarize = ctx.summarizeErrors
-        var results: [Contact] = []
-        var failures: [Contact] = []
-        for var input in inputs {
-            if let pathId { input.contactID = pathId }
-            let existing = findExisting(ctx.org, input, put: put)
-            switch existing {
-            case .missing(let id):
-                let e = errorEcho(input, ["The contact with ContactID \(id) could not be found."], summarize: summarize)
-                results.append(e)
-                failures.append(e)
-                continue
-            case .found, .none:
-                break
-            }
-            let old: Contact? = if case .found(let c) = existing { c } else { nil }
-            switch applyContact(input, to: old, org: ctx.org, now: ctx.now, author: .api) {
-            case .failure(let messages):
-                let e = errorEcho(input, messages, summarize: summarize)
-                results.append(e)
-                failures.append(e)
-            case .success(let c):
-                ctx.org.store(c)
-                ctx.emit("CONTACT", old == nil ? "CREATE" : "UPDATE", c.contactID!)
-                var shown = render(c, .write)
-                shown.statusAttributeString = summarize ? nil : "OK"
-                results.append(shown)
-            }
+        return try ctx.writeBatch(Contact.self, put: put, pathId: pathId) { input, old in
+            let c = try applyContact(input, to: old, org: ctx.org, now: ctx.now, author: .api)
+            ctx.org.store(c)
+            ctx.emit("CONTACT", old == nil ? "CREATE" : "UPDATE", c.contactID!)
+            var shown = render(c, .write)
+            shown.statusAttributeString = summarize ? nil : "OK"
+            return shown
         }
-        if summarize && !failures.isEmpty {
-            return Errors.validation(failures.map { $0.json(ctx.options) })
-        }
-        return ctx.envelope(results)
-    }
-
-    enum Existing {
-        case none
-        case found(Contact)
-        case missing(String)
-    }
-
-    static func findExisting(_ org: Organisation, _ input: Contact, put: Bool) -> Existing {
-        if let id = input.contactID, !id.isEmpty, id != Ids.zero {
-            if let c = org.contact(id) { return .found(c) }
-            return .missing(id)
-        }
-        if !put, let num = input.contactNumber, !num.isEmpty, let id = org.contactNumbers[num.lowercased()],
-           let c = org.contacts[id] {
-            return .found(c)
-        }
-        return .none
-    }
-
-    /// What Xero sends back for an element it refused.
-    static func errorEcho(_ input: Contact, _ messages: [String], summarize: Bool) -> Contact {
-        var e = Contact()
-        e.contactID = input.contactID ?? Ids.zero
-        e.contactNumber = input.contactNumber
-        e.accountNumber = input.accountNumber
-        e.contactStatus = input.contactStatus
-        e.name = input.name
-        e.firstName = input.firstName
-        e.lastName = input.lastName
-        e.emailAddress = input.emailAddress
-        e.addresses = (input.addresses ?? []).map { a in
-            var a = a
-            a.validationErrors = summarize ? [] : nil
-            return a
-        }
-        e.phones = (input.phones ?? []).map { p in
-            var p = p
-            p.validationErrors = summarize ? [] : nil
-            return p
-        }
-        e.contactGroups = []
-        e.contactPersons = input.contactPersons ?? []
-        e.hasValidationErrors = true
-        e.statusAttributeString = summarize ? nil : "ERROR"
-        e.validationErrors = messages.map { ValidationError(message: $0) }
-        return e
     }
 
     // MARK: - the rules
@@ -288,7 +202,7 @@ extension Simulator {
     /// Applies `input` to `existing` (or creates a contact) under Xero's rules; the result is
     /// ready to store, with `UpdatedDateUTC` moved to `now` (unless seeding sets it).
     static func applyContact(_ input: Contact, to existing: Contact?, org: Organisation, now: Int64,
-                             author: ContactAuthor) -> Outcome<Contact, [String]> {
+                             author: ContactAuthor) throws -> Contact {
         var errors: [String] = []
         var c: Contact
         if let existing {
@@ -296,7 +210,7 @@ extension Simulator {
         } else {
             c = Contact()
             if author != .api, let id = input.contactID, let norm = Ids.normalize(id), norm != Ids.zero {
-                guard org.contacts[norm] == nil else { return .failure(["A contact with ContactID \(norm) already exists."]) }
+                guard org.contacts[norm] == nil else { throw Refusal("A contact with ContactID \(norm) already exists.") }
                 c.contactID = norm
             } else {
                 c.contactID = Ids.uuid()
@@ -316,13 +230,13 @@ extension Simulator {
 
         func text(_ value: String?, _ label: String, max: Int, trim: Bool = true) -> String? {
             guard let value else { return nil }
-            let v = trim ? value.trimmingSpaces : value
+            let v = trim ? value.trimmingCharacters(in: .whitespacesAndNewlines) : value
             if v.longer(than: max) { errors.append("\(label) must not be more than \(max) characters long.") }
             return v
         }
 
         if let n = input.name {
-            let t = n.trimmingSpaces
+            let t = n.trimmingCharacters(in: .whitespacesAndNewlines)
             if t.isEmpty { errors.append("The contact name must be specified.") }
             if t.longer(than: 255) { errors.append("The contact name must not be more than 255 characters long.") }
             c.name = t
@@ -418,13 +332,13 @@ extension Simulator {
         if c.isActive, let name = c.name, !name.isEmpty, let other = org.activeNames[name.nameKey], other != c.contactID {
             errors.append("The contact name \(name) \(duplicateNameSuffix)")
         }
-        if !errors.isEmpty { return .failure(errors) }
+        if !errors.isEmpty { throw Refusal(errors) }
         if author == .seed, let at = input.updatedDateUTC {
             c.updatedDateUTC = at
         } else {
             c.updatedDateUTC = now
         }
-        return .success(c)
+        return c
     }
 
     /// Xero always returns both address types and the DEFAULT, DDI, FAX and MOBILE phones.
@@ -450,5 +364,44 @@ extension Simulator {
         guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."),
               !parts[1].hasSuffix("."), !parts[1].contains("..") else { return false }
         return true
+    }
+}
+
+extension Contact: StoredElement {
+    static var idKey: WritableKeyPath<Contact, String?> { \.contactID }
+    static func find(_ id: String, in org: Organisation) -> Contact? { org.contact(id) }
+    static func missing(_ id: String) -> String { "The contact with ContactID \(id) could not be found." }
+
+    static func match(_ input: Contact, in org: Organisation) -> Contact? {
+        guard let num = input.contactNumber, !num.isEmpty, let id = org.contactNumbers[num.lowercased()] else { return nil }
+        return org.contacts[id]
+    }
+
+    static func echo(_ input: Contact, _ messages: [String], summarize: Bool) -> Contact {
+        var e = Contact()
+        e.contactID = input.contactID ?? Ids.zero
+        e.contactNumber = input.contactNumber
+        e.accountNumber = input.accountNumber
+        e.contactStatus = input.contactStatus
+        e.name = input.name
+        e.firstName = input.firstName
+        e.lastName = input.lastName
+        e.emailAddress = input.emailAddress
+        e.addresses = (input.addresses ?? []).map { a in
+            var a = a
+            a.validationErrors = summarize ? [] : nil
+            return a
+        }
+        e.phones = (input.phones ?? []).map { p in
+            var p = p
+            p.validationErrors = summarize ? [] : nil
+            return p
+        }
+        e.contactGroups = []
+        e.contactPersons = input.contactPersons ?? []
+        e.hasValidationErrors = true
+        e.statusAttributeString = summarize ? nil : "ERROR"
+        e.validationErrors = messages.map { ValidationError(message: $0) }
+        return e
     }
 }

@@ -1,77 +1,6 @@
+import Crypto
+import Foundation
 import Xero
-
-/// A field value as the `where` and `order` parameters see it.
-enum FieldValue: Comparable {
-    case null
-    case bool(Bool)
-    case number(Decimal4)
-    case date(Int64)
-    case string(String)
-
-    /// Strings compare case-insensitively (SQL Server's default collation); empty equals null.
-    static func == (a: FieldValue, b: FieldValue) -> Bool {
-        switch (a.normalized, b.normalized) {
-        case (.null, .null): return true
-        case let (.bool(x), .bool(y)): return x == y
-        case let (.number(x), .number(y)): return x == y
-        case let (.date(x), .date(y)): return x == y
-        case let (.string(x), .string(y)): return x.lowercased() == y.lowercased()
-        case let (.bool(x), .string(y)), let (.string(y), .bool(x)): return String(x) == y.lowercased()
-        case let (.number(x), .string(y)), let (.string(y), .number(x)): return Decimal4(y) == x
-        default: return false
-        }
-    }
-
-    static func < (a: FieldValue, b: FieldValue) -> Bool {
-        switch (a.normalized, b.normalized) {
-        case (.null, .null): return false
-        case (.null, _): return true
-        case (_, .null): return false
-        case let (.bool(x), .bool(y)): return !x && y
-        case let (.number(x), .number(y)): return x < y
-        case let (.date(x), .date(y)): return x < y
-        case let (.string(x), .string(y)): return x.lowercased() < y.lowercased()
-        default: return a.rank < b.rank
-        }
-    }
-
-    var normalized: FieldValue {
-        if case .string(let s) = self, s.isEmpty { return .null }
-        return self
-    }
-
-    var rank: Int {
-        switch self {
-        case .null: return 0
-        case .bool: return 1
-        case .number: return 2
-        case .date: return 3
-        case .string: return 4
-        }
-    }
-
-    var text: String {
-        switch self {
-        case .null: return ""
-        case .bool(let b): return String(b)
-        case .number(let d): return d.description
-        case .date(let ms): return String(ms)
-        case .string(let s): return s
-        }
-    }
-}
-
-/// The fields of one entity type that `where` and `order` may name (keys lower-cased).
-struct EntityFields<T>: Sendable {
-    let typeName: String
-    let fields: [String: @Sendable (T) -> FieldValue]
-
-    func lookup(_ name: String) -> ((T) -> FieldValue)? { fields[name.lowercased()] }
-}
-
-struct QueryError: Error {
-    let message: String
-}
 
 /// Xero's `where` expressions, the common forms: `Name=="X"`, `ContactStatus=="ACTIVE"`,
 /// `IsCustomer==true`, `Name.Contains("x")`, `Contact.ContactID==Guid("…")`, joined with
@@ -287,46 +216,5 @@ struct WhereParser<T> {
         default:
             throw QueryError(message: "Expression expected")
         }
-    }
-}
-
-/// `order=Name ASC, UpdatedDateUTC DESC`.
-struct OrderSpec<T> {
-    let keys: [(getter: (T) -> FieldValue, descending: Bool)]
-    let canonical: String
-
-    static func parse(_ text: String?, _ fields: EntityFields<T>, defaultField: String) throws(QueryError) -> OrderSpec<T> {
-        let source = (text?.trimmingSpaces.isEmpty ?? true) ? defaultField : text!
-        var keys: [(getter: (T) -> FieldValue, descending: Bool)] = []
-        var canonical: [String] = []
-        for part in source.split(separator: ",") {
-            let words = part.split(whereSeparator: { $0.isWhitespace }).map(String.init)
-            guard let name = words.first else { continue }
-            guard let getter = fields.lookup(name) else {
-                throw QueryError(message: "No property or field '\(name)' exists in type '\(fields.typeName)'")
-            }
-            var descending = false
-            if words.count > 1 {
-                switch words[1].uppercased() {
-                case "ASC": descending = false
-                case "DESC": descending = true
-                default: throw QueryError(message: "Syntax error '\(words[1])'")
-                }
-            }
-            guard words.count <= 2 else { throw QueryError(message: "Syntax error '\(words[2])'") }
-            keys.append((getter, descending))
-            canonical.append(name.lowercased() + (descending ? " desc" : " asc"))
-        }
-        return OrderSpec(keys: keys, canonical: canonical.joined(separator: ","))
-    }
-
-    /// True when `a` sorts before `b`; `tieBreak` decides equal keys.
-    func before(_ a: T, _ b: T, tieBreak: (T, T) -> Bool) -> Bool {
-        for k in keys {
-            let x = k.getter(a), y = k.getter(b)
-            if x == y { continue }
-            return k.descending ? y < x : x < y
-        }
-        return tieBreak(a, b)
     }
 }

@@ -44,7 +44,6 @@ extension Simulator {
             if !w.logins.values.contains(where: { $0.email == info.loginEmail }) {
                 w.logins[info.userId] = Login(id: info.userId, email: info.loginEmail, password: nil, firstName: "Sam",
                                               lastName: "Tane", tenantIds: [org.tenantId, au.tenantId])
-                w.loginOrder.append(info.userId)
             }
 
             func phone(_ type: String, _ country: String, _ area: String, _ number: String) -> Phone {
@@ -156,7 +155,7 @@ extension Simulator {
                 c.updatedDateUTC = now - s.daysAgo * day - Int64(s.name.count) * 61_000
                 c.salesDefaultLineAmountType = "EXCLUSIVE"
                 c.purchasesDefaultLineAmountType = "EXCLUSIVE"
-                if case .success(let stored) = Simulator.applyContact(c, to: nil, org: org, now: now, author: .seed) {
+                if let stored = try? Simulator.applyContact(c, to: nil, org: org, now: now, author: .seed) {
                     org.store(stored)
                 }
             }
@@ -198,14 +197,14 @@ extension Simulator {
                      purchaseDescription: "Nitrile gloves, box of 100", daysAgo: 150),
             ]
             for i in items {
-                if case .success(let stored) = Simulator.applyItem(i, to: nil, org: org, now: now, unitdp: 4, seed: true) {
+                if let stored = try? Simulator.applyItem(i, to: nil, org: org, now: now, unitdp: 4, seed: true) {
                     org.store(stored)
                 }
             }
 
             // A few invoices (the first customer has a balance).
             let request = Request(method: "PUT", path: "/seed")
-            let ctx = CallContext(sim: self, request: request, params: [:], world: w, org: org, now: now - 10 * day)
+            let ctx = CallContext(sim: self, request: request, world: w, org: org, now: now - 10 * day)
             let invoices: [(String, String, [(String, String)])] = [
                 ("5f3a8c1e-2b7d-4e0a-9c6f-1d2e3f4a5b6c", "AUTHORISED", [("SVC-MOW", "4"), ("MAT-MULCH-40", "6")]),
                 ("Greenleaf Property Management", "AUTHORISED", [("SVC-HEDGE", "3.5")]),
@@ -217,7 +216,7 @@ extension Simulator {
                 inv.status = InvoiceStatus(rawValue: status)
                 inv.dueDate = now + 10 * day
                 inv.lineItems = lines.map { LineItem(itemCode: $0.0, quantity: Decimal4($0.1)) }
-                if case .success(let stored) = Simulator.applyInvoice(inv, to: nil, ctx: ctx) {
+                if let stored = try? Simulator.applyInvoice(inv, to: nil, ctx: ctx) {
                     org.store(stored)
                     Simulator.markCustomerOrSupplier(stored, org: org)
                 }
@@ -242,13 +241,13 @@ extension Simulator {
                 c.isCustomer = s.customer
                 c.isSupplier = s.supplier
                 c.updatedDateUTC = now - s.daysAgo * day
-                if case .success(let stored) = Simulator.applyContact(c, to: nil, org: au, now: now, author: .seed) {
+                if let stored = try? Simulator.applyContact(c, to: nil, org: au, now: now, author: .seed) {
                     au.store(stored)
                 }
             }
             for i in [item("SVC-MOW", "Lawn mowing (per visit)", "Lawn mowing, per visit", sale: "70.0000", daysAgo: 30),
                       item("MAT-MULCH-40", "Bark mulch 40L", "Bark mulch, 40 litre bag", sale: "13.5000", daysAgo: 30)] {
-                if case .success(let stored) = Simulator.applyItem(i, to: nil, org: au, now: now, unitdp: 4, seed: true) {
+                if let stored = try? Simulator.applyItem(i, to: nil, org: au, now: now, unitdp: 4, seed: true) {
                     au.store(stored)
                 }
             }
