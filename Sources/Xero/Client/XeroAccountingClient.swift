@@ -145,18 +145,11 @@ public final class XeroAccountingClient: XeroAccounting {
             let permit = try limiter.acquire(tenantId, maxWait: retry.maxLimiterWait)
             let request = ClientRequest(method: method, url: url, headers: headers + [("Authorization", "Bearer \(token)")],
                                         body: body ?? [], timeout: retry.timeout, acceptEncoding: true)
-            let started = DispatchTime.now().uptimeNanoseconds
-            var response: ClientResponse?
+            let result = http.xeroTry(request, tenantId: tenantId, path: fullPath, attempt: attempt, observer: observer)
+            let response = try? result.get()
             var failure: XeroAPIError?
-            do {
-                response = try http.send(request)
-            } catch {
-                failure = XeroAPIError(error.isTimeout ? .timeout : .transport, message: error.message)
-            }
-            let ms = Int((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000)
+            if case .failure(let e) = result { failure = e }
             limiter.release(permit, status: response?.status ?? 0) { response?.header($0) }
-            observer?(XeroCallRecord(tenantId: tenantId, method: method, path: fullPath, status: response?.status ?? 0,
-                                     milliseconds: ms, attempt: attempt))
 
             if let response {
                 switch response.status {

@@ -1,3 +1,6 @@
+import Dispatch
+import HTTPClient
+
 /// Where Xero lives: bare origins, to which the clients append Xero's own paths. One simulator
 /// origin can stand in for all three.
 public struct XeroEndpoints: Sendable, Equatable {
@@ -66,5 +69,24 @@ public struct XeroRetryPolicy: Sendable {
     func delay(beforeRetry n: Int) -> Double {
         let cap = min(maxDelay, baseDelay * Double(1 << min(n - 1, 20)))
         return Double.random(in: cap / 2...cap)
+    }
+}
+
+extension HTTPClient {
+    /// One try of a Xero call: the answer, or the transport failure as a `XeroAPIError`,
+    /// recorded either way (status 0 when there was no answer).
+    func xeroTry(_ request: ClientRequest, tenantId: String?, path: String, attempt: Int,
+                 observer: XeroCallObserver?) -> Result<ClientResponse, XeroAPIError> {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let result: Result<ClientResponse, XeroAPIError>
+        do {
+            result = .success(try send(request))
+        } catch {
+            result = .failure(XeroAPIError(error.isTimeout ? .timeout : .transport, message: error.message))
+        }
+        let ms = Int((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000)
+        observer?(XeroCallRecord(tenantId: tenantId, method: request.method, path: path,
+                                 status: (try? result.get())?.status ?? 0, milliseconds: ms, attempt: attempt))
+        return result
     }
 }

@@ -120,19 +120,12 @@ public final class XeroIdentityClient: Sendable {
         var attempt = 0
         while true {
             attempt += 1
-            let started = DispatchTime.now().uptimeNanoseconds
             let request = ClientRequest(method: method, url: url, headers: headers.map { (name: $0.0, value: $0.1) },
                                         body: body, timeout: retry.timeout, acceptEncoding: true)
+            let result = http.xeroTry(request, tenantId: nil, path: path, attempt: attempt, observer: observer)
+            let response = try? result.get()
             var failure: XeroAPIError?
-            var response: ClientResponse?
-            do {
-                response = try http.send(request)
-            } catch {
-                failure = XeroAPIError(error.isTimeout ? .timeout : .transport, message: error.message)
-            }
-            let ms = Int((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000)
-            observer?(XeroCallRecord(tenantId: nil, method: method, path: path, status: response?.status ?? 0,
-                                     milliseconds: ms, attempt: attempt))
+            if case .failure(let e) = result { failure = e }
             if let response, response.status < 500 { return response }
             let error = failure ?? XeroAPIError(.server, status: response?.status ?? 0, message: "Xero Identity answered \(response?.status ?? 0)")
             guard retries, attempt < retry.attempts else { throw error }
