@@ -28,6 +28,8 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         public static let corrupt = Code(rawValue: "corrupt")
         /// SQLite refused a statement (syntax, prepare, bind).
         public static let sqlite = Code(rawValue: "sqlite")
+        /// A list cursor this store did not hand out.
+        public static let invalidCursor = Code(rawValue: "invalid_cursor")
         /// Any other failure.
         public static let store = Code(rawValue: "store")
         /// SQLite result code `rc` from a step, e.g. `sqlite_5` (SQLITE_BUSY).

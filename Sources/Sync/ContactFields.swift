@@ -1,41 +1,20 @@
 import Foundation
+import Store
 import Xero
 
-/// The four fields a SortScape contact and its Xero contact share (R7's three columns, R9's
-/// two-way sync): name, company name, email, phone.
-///
-/// Xero has one `Name` (a person's or an organisation's) plus optional `FirstName`/`LastName`;
-/// SortScape has a person's name and a company name. Read from Xero: a contact with a first or
-/// last name is that person, and its `Name` is the company when it says something else; without
-/// them, `Name` is the name and there is no company. Written to Xero: `Name` is the company when
-/// there is one, else the name; `FirstName`/`LastName` come from the name.
-public struct ContactFields: Sendable, Equatable, Hashable {
-    public var name: String
-    public var companyName: String
-    public var email: String
-    public var phone: String
-
-    public init(name: String = "", companyName: String = "", email: String = "", phone: String = "") {
-        self.name = name
-        self.companyName = companyName
-        self.email = email
-        self.phone = phone
-    }
-
+extension ContactFields {
     /// The fields as SortScape reads them from a Xero contact.
     public init(xero c: Xero.Contact) {
         let person = [c.firstName, c.lastName].compactMap { $0?.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }.joined(separator: " ")
         let xeroName = (c.name ?? "").trimmingCharacters(in: .whitespaces)
+        let email = (c.emailAddress ?? "").trimmingCharacters(in: .whitespaces)
         if person.isEmpty {
-            name = xeroName
-            companyName = ""
+            self.init(name: xeroName, companyName: "", email: email, phone: ContactFields.phone(of: c))
         } else {
-            name = person
-            companyName = ContactKeys.name(xeroName) == ContactKeys.name(person) ? "" : xeroName
+            self.init(name: person, companyName: ContactKeys.name(xeroName) == ContactKeys.name(person) ? "" : xeroName,
+                      email: email, phone: ContactFields.phone(of: c))
         }
-        email = (c.emailAddress ?? "").trimmingCharacters(in: .whitespaces)
-        phone = ContactFields.phone(of: c)
     }
 
     /// The phone SortScape shows for a Xero contact: its default phone, else mobile, direct

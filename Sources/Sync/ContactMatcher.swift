@@ -1,3 +1,5 @@
+import Store
+
 /// Why a Xero contact is suspected to be a SortScape one (R7).
 public enum MatchReason: String, Sendable, CaseIterable, Comparable {
     case name, email, phone

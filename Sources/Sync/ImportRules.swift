@@ -1,4 +1,5 @@
 import Foundation
+import Store
 import Xero
 
 /// R5, R6 and R12: which Xero records become SortScape records, and how.
@@ -36,13 +37,6 @@ public enum ImportRules {
 
     /// R12's "same name": compared as R7 compares contact names.
     public static func materialKey(_ name: String) -> String { ContactKeys.name(name) }
-}
-
-/// Where a property came from (DESIGN §3 `property.source`).
-public enum PropertySource: String, Sendable, CaseIterable {
-    case xeroShipping = "xero_shipping"
-    case xeroBilling = "xero_billing"
-    case manual
 }
 
 /// A material's Xero-owned fields (R13: a linked material takes these from its item).

@@ -1,3 +1,4 @@
+import Store
 import Sync
 import Testing
 import Xero
