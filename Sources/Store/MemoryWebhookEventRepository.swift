@@ -1,3 +1,4 @@
+import Crypto
 /// The inbox's events in memory, for tests; behaves as `SQLiteWebhookEventRepository` over a
 /// `WebhookInbox` does (the shared contract tests hold both to it). `ingest` stands in for the
 /// inbox's commit and expansion.
@@ -29,8 +30,9 @@ public final class MemoryWebhookEventRepository: WebhookEventRepository {
                                attempts: 0, lastError: nil, receivedAt: receivedAt)
                 }
             }
-            for (n, problem) in contents.problems.enumerated() {
-                insert(key: DeliveryContents.quarantineKey(body: body, problem: n)) { id in
+            let bodyHash = Crypto.sha256(body)
+            for (n, problem) in DeliveryContents.quarantineRows(contents.problems).enumerated() {
+                insert(key: DeliveryContents.quarantineKey(bodyHash: bodyHash, problem: n)) { id in
                     InboxEvent(id: id, deliveryId: deliveryId, accountId: nil, tenantId: nil, category: nil,
                                type: nil, resourceId: nil, eventDateUtc: nil, state: .quarantined,
                                attempts: 0, lastError: InboxEvent.quarantineError(problem), receivedAt: receivedAt)

@@ -1,6 +1,8 @@
 import Crypto
 
 extension WebhookInbox {
+    static let maxSliceBytes = 256 * 1024
+
     /// Expands up to `limit` committed deliveries, after the cursor and in delivery order, into
     /// deduplicated events routed by tenant; returns how many (0 when there was nothing to do or
     /// it failed).
@@ -15,8 +17,12 @@ extension WebhookInbox {
                 let select = try c.prepare("SELECT id, received_at, body FROM webhook_deliveries WHERE id > ? ORDER BY id LIMIT ?")
                 try select.bind([.integer(from), .integer(Int64(limit))])
                 var read: [(id: Int64, receivedAt: String, contents: DeliveryContents, body: [UInt8])] = []
-                while try select.step() {
+                var bytes = 0
+                // A slice is at most `limit` deliveries and about 256 KiB of bodies, so one large
+                // delivery never holds the acknowledgements queued behind it for long.
+                while bytes < WebhookInbox.maxSliceBytes, try select.step() {
                     let body = select.withBlob(at: 2) { Array($0) }
+                    bytes += body.count
                     read.append((select.int64(at: 0), select.text(at: 1) ?? clock.timestamp(), reader(body), body))
                 }
                 select.reset()
@@ -25,6 +31,10 @@ extension WebhookInbox {
                     INSERT OR IGNORE INTO webhook_events (delivery_id, dedup_key, account_id, tenant_id,
                         category, type, resource_id, event_date_utc, state, received_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+                let insertQuarantine = try c.prepare("""
+                    INSERT OR IGNORE INTO webhook_events (delivery_id, dedup_key, state, last_error, received_at)
+                    VALUES (?, ?, '\(InboxEventState.quarantined.rawValue)', ?, ?)
                     """)
                 for (deliveryId, receivedAt, contents, body) in read {
                     for e in contents.events {
@@ -38,12 +48,14 @@ extension WebhookInbox {
                         while try insertEvent.step() {}
                         insertEvent.reset()
                     }
-                    for (n, problem) in contents.problems.enumerated() {
-                        try c.run("""
-                            INSERT OR IGNORE INTO webhook_events (delivery_id, dedup_key, state, last_error, received_at)
-                            VALUES (?, ?, '\(InboxEventState.quarantined.rawValue)', ?, ?)
-                            """, [.integer(deliveryId), .blob(DeliveryContents.quarantineKey(body: body, problem: n)),
-                                  .text(InboxEvent.quarantineError(problem)), .text(receivedAt)])
+                    guard !contents.problems.isEmpty else { continue }
+                    // The body is hashed once per delivery, never once per problem.
+                    let bodyHash = Crypto.sha256(body)
+                    for (n, problem) in DeliveryContents.quarantineRows(contents.problems).enumerated() {
+                        try insertQuarantine.bind([.integer(deliveryId), .blob(DeliveryContents.quarantineKey(bodyHash: bodyHash, problem: n)),
+                                                   .text(InboxEvent.quarantineError(problem)), .text(receivedAt)])
+                        while try insertQuarantine.step() {}
+                        insertQuarantine.reset()
                     }
                 }
                 try c.run("UPDATE inbox_cursor SET delivery_id = ? WHERE name = 'expanded_through'", [.integer(lastId)])
@@ -60,10 +72,23 @@ extension WebhookInbox {
 }
 
 extension DeliveryContents {
-    /// The dedup key of a delivery's `problem`th unreadable part: a re-sent unreadable delivery
-    /// (its 200 lost) is quarantined once, keyed on the body and the problem's position in it.
-    static func quarantineKey(body: [UInt8], problem n: Int) -> [UInt8] {
-        Array(Crypto.sha256(body + [0, UInt8(truncatingIfNeeded: n), UInt8(truncatingIfNeeded: n >> 8)]).prefix(16))
+    /// The dedup key of a delivery's `n`th quarantine row: a re-sent unreadable delivery (its 200
+    /// lost) is quarantined once, keyed on the body's hash and the row's position (all 64 bits).
+    static func quarantineKey(bodyHash: [UInt8], problem n: Int) -> [UInt8] {
+        var material = bodyHash
+        for i in 0..<8 { material.append(UInt8(truncatingIfNeeded: UInt64(n) >> UInt64(8 * i))) }
+        return Array(Crypto.sha256(material).prefix(16))
+    }
+
+    /// Problems kept one row each up to this many; beyond it the delivery is quarantined once,
+    /// with the count, so a poisoned delivery costs one row, not one per bad event.
+    static let maxQuarantineRows = 100
+
+    /// The quarantine rows for a delivery's problems: one each, or one summary with the count.
+    static func quarantineRows(_ problems: [String]) -> [String] {
+        guard problems.count > maxQuarantineRows else { return problems }
+        return ["\(problems.count) unreadable parts in this delivery, quarantined together; the first: "
+                + problems.prefix(3).joined(separator: "; ")]
     }
 }
 

@@ -72,6 +72,9 @@ public struct WebhookPayload: Sendable {
 
     struct Problem: Error { let message: String }
 
+    /// Event dates outside 1900-01-01 … 9999-12-31 UTC are unreadable, not stored malformed.
+    static let eventDateRange: ClosedRange<Int64> = -2_208_988_800_000 ... 253_402_300_799_999
+
     static func event(_ j: JSON) -> Result<WebhookEvent, Problem> {
         guard case .object = j else { return .failure(Problem(message: "not an object")) }
         func field(_ name: String, max: Int = 100) -> Result<String, Problem> {
@@ -95,6 +98,9 @@ public struct WebhookPayload: Sendable {
             let dateText = try field("eventDateUtc", max: 40).get()
             guard let ms = XeroDate.parseISO(dateText) else {
                 return .failure(Problem(message: "eventDateUtc is not a date: \(dateText.prefix(40))"))
+            }
+            guard WebhookPayload.eventDateRange.contains(ms) else {
+                return .failure(Problem(message: "eventDateUtc is out of range (1900–9999): \(dateText.prefix(40))"))
             }
             let tenantType = j["tenantType"]?.stringValue ?? "ORGANISATION"
             let url = j["resourceUrl"]?.stringValue ?? ""

@@ -101,3 +101,4 @@ func xeroPayload(_ events: [(tenant: String, category: String, type: String, res
 }
 
 let tenantA = "0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9"
+let tenantB = "1c2d3e4f-5061-4728-93a4-b5c6d7e8f90a"

@@ -73,6 +73,25 @@ import StrictJSON
                 == ["33333333-3333-4333-8333-333333333333", "44444444-4444-4444-8444-444444444444"])
     }
 
+    @Test func r16_dedupKeyCoversEveryFieldSoOnlyTrueDuplicatesCollapse() throws {
+        let t = try TestGateway()
+        let op = try t.operatorToken()
+        let r = "66666666-6666-4666-8666-666666666666", at = "2026-07-22T01:30:00.250"
+        // Same resource and instant, each event differing from the first in one field only.
+        let body = xeroPayload([
+            (tenantA, "CONTACT", "CREATE", r, at),
+            (tenantA, "CONTACT", "UPDATE", r, at),          // type
+            (tenantA, "INVOICE", "CREATE", r, at),          // category
+            (tenantB, "CONTACT", "CREATE", r, at),          // tenant
+            (tenantA, "CONTACT", "CREATE", r, "2026-07-22T01:30:00.251"),  // date
+            (tenantA, "CONTACT", "CREATE", "77777777-7777-4777-8777-777777777777", at),  // resource
+            (tenantA, "contact", "create", r.uppercased(), at),  // the first again, spelled differently
+        ])
+        #expect(try t.postWebhook(body).status == 200)
+        #expect(t.gateway.inbox.waitUntilExpanded())
+        #expect(try t.allEvents(token: op).count == 6)
+    }
+
     @Test func r16_eventsAreVisibleInTheEventsAPIWithinASecond() throws {
         let t = try TestGateway()
         let op = try t.operatorToken()

@@ -148,6 +148,25 @@ func appendAndWait(_ inbox: WebhookInbox, _ body: String) -> Result<Void, StoreE
         inbox.stop()
     }
 
+    @Test func r16_everyUnreadablePartIsAccountedForAndAPoisonedDeliveryIsQuarantinedOnceWithItsCount() throws {
+        let db = try Database(path: temporaryDatabasePath())
+        let inbox = try WebhookInbox(database: db, reader: fakeReader)
+        let repo = SQLiteWebhookEventRepository(database: db)
+        // Up to 100 problems: one row each (past 65 536 rows the old 16-bit key wrapped and dropped rows).
+        let hundred = (0..<100).map { "!bad \($0)" }.joined(separator: "\n")
+        _ = appendAndWait(inbox, hundred)
+        // 70 000 problems: one row that says how many.
+        let poisoned = (0..<70_000).map { "!bad \($0)" }.joined(separator: "\n")
+        _ = appendAndWait(inbox, poisoned)
+        _ = appendAndWait(inbox, poisoned)  // re-sent (its 200 lost): quarantined once
+        #expect(inbox.waitUntilExpanded(timeout: 30))
+        let rows = try repo.events(accountId: nil, state: .quarantined, limit: 500, afterId: nil)
+        #expect(rows.count == 101)
+        #expect(Set(rows.prefix(100).compactMap(\.lastError)).count == 100)
+        #expect(rows.last?.lastError?.hasPrefix("70000 unreadable parts") == true)
+        inbox.stop()
+    }
+
     @Test func r16_eventsRouteToTheConnectedAccountAndEarlierOnesFollow() throws {
         let db = try Database(path: temporaryDatabasePath())
         let accounts = SQLiteAccountRepository(database: db)

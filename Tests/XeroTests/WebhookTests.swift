@@ -1,3 +1,4 @@
+import Crypto
 import Testing
 import Xero
 import StrictJSON
@@ -31,6 +32,20 @@ import StrictJSON
         #expect(!verifier.isValid(body: [], signature: good))
         // Hex instead of base64 (a common mistake) is not accepted either.
         #expect(!verifier.isValid(body: body, signature: "c88c87"))
+    }
+
+    @Test func r16_aSignatureThatDiffersOnlyInItsLastByteIsRefused() throws {
+        let v = WebhookVerifier(webhookKey: "k")
+        let body = Array(#"{"events":[],"firstEventSequence":0,"lastEventSequence":0,"entropy":"e"}"#.utf8)
+        var raw = try #require(Base64.decode(v.signature(for: body)))
+        #expect(raw.count == 32)
+        for bit in [UInt8(1), 0x80] {
+            var forged = raw
+            forged[31] ^= bit
+            #expect(!v.isValid(body: body, signature: Base64.encode(forged)))
+        }
+        raw[0] ^= 1
+        #expect(!v.isValid(body: body, signature: Base64.encode(raw)))
     }
 
     @Test func r16_emptyBodyVerifiesOnlyWithItsOwnSignature() {
@@ -84,6 +99,14 @@ import StrictJSON
         #expect(p.events.isEmpty)
         #expect(p.problems.count == 1)
         #expect(p.problems[0].contains(reason))
+    }
+
+    @Test(arguments: ["0000-01-01T00:00:00+23:59", "1899-12-31T23:59:59", "10000-01-01T00:00:00"])
+    func r16_outOfRangeEventDatesAreUnreadableNotStoredMalformed(_ date: String) {
+        let body = #"{"events":[{"resourceUrl":"u","resourceId":"r1","tenantId":"t1","tenantType":"ORGANISATION","eventCategory":"CONTACT","eventType":"UPDATE","eventDateUtc":"\#(date)"}],"firstEventSequence":1,"lastEventSequence":1,"entropy":"x"}"#
+        let p = WebhookPayload.parse(Array(body.utf8))
+        #expect(p.events.isEmpty)
+        #expect(p.problems.count == 1)
     }
 
     @Test func r16_badElementsAreSetAsideGoodOnesKept() {
