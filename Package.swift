@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "Store", dependencies: ["CSQLite", "Crypto", "Timekeeping"]),
         .target(name: "Xero", dependencies: ["Crypto", "HTTPClient", "StrictJSON", "Timekeeping"]),
         // The rules R5–R18; reaches Store and Xero only through their protocols.
-        .target(name: "Sync", dependencies: ["Xero", "Store", "StrictJSON", "Timekeeping"]),
+        .target(name: "Sync", dependencies: ["Xero", "Store", "StrictJSON", "Timekeeping", "Crypto"]),
         .target(name: "Gateway", dependencies: [
             "HTTPServer", "Store", "Xero", "Crypto", "StrictJSON", "Timekeeping", "Sync",
             .product(name: "Logging", package: "swift-log"),

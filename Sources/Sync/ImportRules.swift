@@ -25,6 +25,23 @@ public enum ImportRules {
         return nil
     }
 
+    /// A SortScape contact, linked, and its one property (R6), made from a Xero contact.
+    public static func newContact(from xero: Xero.Contact, xeroId: String, fields: ContactFields, accountId: String,
+                                  newID: () -> String) -> (ContactRecord, PropertyRecord?) {
+        var contact = ContactRecord(id: newID(), accountId: accountId, name: fields.name, xeroContactId: xeroId, syncState: .linked)
+        contact.fields = fields
+        if contact.name.isEmpty { contact.name = fields.companyName }
+        guard let (address, source) = propertyAddress(of: xero) else { return (contact, nil) }
+        func s(_ v: String?) -> String { (v ?? "").trimmingCharacters(in: .whitespaces) }
+        let property = PropertyRecord(
+            id: newID(), accountId: accountId, contactId: contact.id,
+            addressLine1: s(address.addressLine1), addressLine2: s(address.addressLine2),
+            addressLine3: s(address.addressLine3), addressLine4: s(address.addressLine4),
+            city: s(address.city), region: s(address.region), postalCode: s(address.postalCode),
+            country: s(address.country), source: source)
+        return (contact, property)
+    }
+
     /// R12: the material a Xero item becomes. An item with an empty name is named by its code;
     /// the price is the sales unit price, kept to 4 decimals.
     public static func material(from item: Item) -> MaterialFields {
