@@ -7,7 +7,112 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <stdio.h>
+#include <stdarg.h>
+#include <time.h>
+#include <unistd.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <pthread.h>
+#include <sys/resource.h>
 #include <microhttpd.h>
+
+/// State shared by the URI-log and error-log callbacks (passed as their closure): per worker
+/// thread, the connection whose request line it parsed last; and the log's rate limit.
+/// (Swift emits only the inline functions it references, so these helpers call none of their own.)
+struct xg_log_state {
+    int plain_http;
+    unsigned int used;
+    pthread_t threads[256];
+    struct MHD_Connection *conns[256];
+    long window_start;
+    unsigned int in_window, suppressed;
+};
+
+static inline struct xg_log_state *xg_log_state_new(int plain_http) {
+    struct xg_log_state *st = calloc(1, sizeof *st);
+    if (st != NULL) st->plain_http = plain_http;
+    return st;
+}
+
+static inline void *xg_mhd_uri_log(void *cls, const char *uri, struct MHD_Connection *connection) {
+    struct xg_log_state *st = cls;
+    (void)uri;
+    if (st == NULL) return NULL;
+    pthread_t me = pthread_self();
+    unsigned int n = __atomic_load_n(&st->used, __ATOMIC_ACQUIRE);
+    for (unsigned int i = 0; i < n && i < 256; i++) {
+        if (pthread_equal(st->threads[i], me)) { st->conns[i] = connection; return NULL; }
+    }
+    unsigned int i = __atomic_fetch_add(&st->used, 1, __ATOMIC_ACQ_REL);
+    if (i < 256) { st->threads[i] = me; st->conns[i] = connection; }
+    return NULL;
+}
+
+/// libmicrohttpd 0.9.75 answers a malformed Content-Length (e.g. -1) itself, before any
+/// access-handler call, and sends that answer's status line and headers twice. It logs the
+/// problem first, on the thread parsing that connection: answer one 400 there, then shut the
+/// socket so the library's doubled copy cannot follow. The connection is the one whose request
+/// line this thread parsed last, checked to really carry a malformed Content-Length.
+static inline void xg_answer_malformed_length(struct xg_log_state *st) {
+    struct MHD_Connection *c = NULL;
+    pthread_t me = pthread_self();
+    unsigned int n = __atomic_load_n(&st->used, __ATOMIC_ACQUIRE);
+    for (unsigned int i = 0; i < n && i < 256; i++) {
+        if (pthread_equal(st->threads[i], me)) { c = st->conns[i]; st->conns[i] = NULL; break; }
+    }
+    if (c == NULL) return;
+    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    if (v == NULL) return;
+    int malformed = (*v == 0), digits = 0;
+    for (const char *p = v; *p; p++) { if (*p < '0' || *p > '9') malformed = 1; else digits++; }
+    if (!malformed && digits <= 18) return;
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (info == NULL || info->connect_fd < 0) return;
+    static const char bad[] =
+        "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        "Content-Length: 83\r\n\r\n"
+        "{\"error\":{\"code\":\"bad_framing\",\"message\":\"Content-Length is not a decimal number\"}}";
+    static const char large[] =
+        "HTTP/1.1 413 Content Too Large\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        "Content-Length: 79\r\n\r\n"
+        "{\"error\":{\"code\":\"body_too_large\",\"message\":\"Content-Length is far too large\"}}";
+    const char *answer = malformed ? bad : large;
+    size_t len = malformed ? sizeof bad - 1 : sizeof large - 1;
+    ssize_t w = send(info->connect_fd, answer, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)w;
+    shutdown(info->connect_fd, SHUT_RDWR);
+}
+
+/// libmicrohttpd's error log, rate-limited: under abuse it would print a line per refused
+/// connection. At most 10 lines a minute reach stderr; the next line that does says how
+/// many were suppressed. (One copy of this state per importing module: only HTTPServer logs.)
+static inline void xg_mhd_log(void *cls, const char *fmt, va_list ap) {
+    struct xg_log_state *st = cls;
+    if (st == NULL) return;
+    /* Plain HTTP only: the fix writes to the socket directly. */
+    if (st->plain_http && strstr(fmt, "Content-Length") != NULL
+        && (strstr(fmt, "parse") != NULL || strstr(fmt, "Too large") != NULL))
+        xg_answer_malformed_length(st);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    long now = (long)ts.tv_sec;
+    /* Racy counters are fine here: a log budget, not an invariant. */
+    if (now - st->window_start >= 60) { st->window_start = now; st->in_window = 0; }
+    if (st->in_window >= 10) { __atomic_add_fetch(&st->suppressed, 1, __ATOMIC_RELAXED); return; }
+    st->in_window++;
+    char line[512];
+    int n = 0;
+    unsigned int s = __atomic_exchange_n(&st->suppressed, 0, __ATOMIC_RELAXED);
+    if (s > 0) n = snprintf(line, sizeof line, "libmicrohttpd: (%u similar lines suppressed) ", s);
+    else n = snprintf(line, sizeof line, "libmicrohttpd: ");
+    if (n < 0 || n >= (int)sizeof line) n = 0;
+    vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    size_t len = strlen(line);
+    if (len == 0 || line[len - 1] != '\n') { if (len < sizeof line - 1) { line[len++] = '\n'; line[len] = 0; } }
+    ssize_t w = write(2, line, len);
+    (void)w;
+}
 
 /// Non-variadic MHD_start_daemon. `host` is an IPv4 or IPv6 literal; port 0 picks a free one.
 /// `tls_key`/`tls_cert` (PEM) turn on HTTPS when both are non-NULL. Returns NULL on failure.
@@ -18,6 +123,7 @@ static inline struct MHD_Daemon *xg_mhd_start(
     MHD_NotifyConnectionCallback notify_connection, void *notify_cls,
     unsigned int thread_pool_size, unsigned int connection_timeout,
     unsigned int connection_limit, size_t connection_memory_limit,
+    unsigned int per_ip_connection_limit, struct xg_log_state *log_state,
     const char *tls_key, const char *tls_cert)
 {
     struct sockaddr_in v4;
@@ -46,6 +152,9 @@ static inline struct MHD_Daemon *xg_mhd_start(
             MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout,
             MHD_OPTION_CONNECTION_LIMIT, connection_limit,
             MHD_OPTION_CONNECTION_MEMORY_LIMIT, connection_memory_limit,
+            MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip_connection_limit,
+            MHD_OPTION_EXTERNAL_LOGGER, xg_mhd_log, log_state,
+            MHD_OPTION_URI_LOG_CALLBACK, xg_mhd_uri_log, log_state,
             MHD_OPTION_HTTPS_MEM_KEY, tls_key,
             MHD_OPTION_HTTPS_MEM_CERT, tls_cert,
             MHD_OPTION_END);
@@ -58,6 +167,9 @@ static inline struct MHD_Daemon *xg_mhd_start(
         MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout,
         MHD_OPTION_CONNECTION_LIMIT, connection_limit,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, connection_memory_limit,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip_connection_limit,
+        MHD_OPTION_EXTERNAL_LOGGER, xg_mhd_log, log_state,
+        MHD_OPTION_URI_LOG_CALLBACK, xg_mhd_uri_log, log_state,
         MHD_OPTION_END);
 }
 
@@ -72,6 +184,33 @@ static inline unsigned int xg_mhd_current_connections(struct MHD_Daemon *d) {
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
     return info == NULL ? 0 : info->num_connections;
 }
+
+/// The connection's socket (for the deadline sweeper's shutdown(2)); -1 if unknown.
+static inline int xg_mhd_connection_fd(struct MHD_Connection *c) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return info == NULL ? -1 : info->connect_fd;
+}
+
+/// The pointer stored by the notify-connection callback for this connection.
+static inline void *xg_mhd_socket_context(struct MHD_Connection *c) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info == NULL ? NULL : info->socket_context;
+}
+
+/// Raises the soft descriptor limit to the hard one; returns the soft limit now in force.
+static inline long xg_raise_nofile_limit(void) {
+    struct rlimit r;
+    if (getrlimit(RLIMIT_NOFILE, &r) != 0) return 1024;
+    if (r.rlim_cur < r.rlim_max) {
+        struct rlimit want = r;
+        want.rlim_cur = r.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &want) == 0) r = want;
+    }
+    return r.rlim_cur == RLIM_INFINITY ? (1L << 20) : (long)r.rlim_cur;
+}
+
+/// Hands freed heap memory back to the kernel (glibc keeps it in its arenas otherwise).
+static inline void xg_malloc_trim(void) { (void)malloc_trim(0); }
 
 static inline struct MHD_Response *xg_mhd_empty_response(void) {
     return MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);

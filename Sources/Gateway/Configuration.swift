@@ -25,6 +25,9 @@ public struct Configuration: Sendable {
     public var xeroIdentityURL: String
     public var xeroAPIURL: String
     public var syncIntervalSeconds: Int
+    /// Open connections allowed per client address (`GATEWAY_MAX_CONNECTIONS_PER_ADDRESS`,
+    /// default 64; 0 turns the limit off, for a gateway behind a proxy).
+    public var maxConnectionsPerAddress: Int = 64
 
     /// The OAuth redirect URI registered with Xero.
     public var redirectURI: String { publicURL + "/oauth/xero/callback" }
@@ -60,6 +63,10 @@ public struct Configuration: Sendable {
         guard let seconds = Int(interval), seconds >= 10, seconds <= 86_400 else {
             throw ConfigurationError(setting: "SYNC_INTERVAL_SECONDS", message: "must be a whole number of seconds from 10 to 86400")
         }
+        let perAddressText = value("GATEWAY_MAX_CONNECTIONS_PER_ADDRESS") ?? "64"
+        guard let perAddress = Int(perAddressText), perAddress >= 0, perAddress <= 100_000 else {
+            throw ConfigurationError(setting: "GATEWAY_MAX_CONNECTIONS_PER_ADDRESS", message: "must be a whole number from 0 (no limit) to 100000")
+        }
         return Configuration(
             listenHost: host, listenPort: port, databasePath: db, publicURL: publicURL, secretKey: secret,
             tlsCertPath: cert, tlsKeyPath: key,
@@ -69,7 +76,7 @@ public struct Configuration: Sendable {
             xeroLoginURL: try origin(value("XERO_LOGIN_URL") ?? "https://login.xero.com", setting: "XERO_LOGIN_URL"),
             xeroIdentityURL: try origin(value("XERO_IDENTITY_URL") ?? "https://identity.xero.com", setting: "XERO_IDENTITY_URL"),
             xeroAPIURL: try origin(value("XERO_API_URL") ?? "https://api.xero.com", setting: "XERO_API_URL"),
-            syncIntervalSeconds: seconds)
+            syncIntervalSeconds: seconds, maxConnectionsPerAddress: perAddress)
     }
 
     static func parseListen(_ s: String) throws -> (String, UInt16) {

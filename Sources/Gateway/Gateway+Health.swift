@@ -23,6 +23,10 @@ extension Gateway {
         }
         let writer = inbox.writerAlive
         if !writer { healthy = false }
+        // The last durable write failed (a full disk, say): unhealthy until one succeeds.
+        writeHealth.probeIfDue()
+        let writable = writeHealth.writable
+        if !writable { healthy = false }
         let accountsJSON: JSON
         if detailed {
             accountsJSON = .array(connections.map { c in
@@ -41,7 +45,7 @@ extension Gateway {
         let body: JSON = .object([
             ("status", .string(healthy ? "ok" : "unhealthy")),
             ("uptimeSeconds", .number(Int(Date().timeIntervalSince(startedAt)))),
-            ("store", .object([("ok", .bool(storeOK))])),
+            ("store", .object([("ok", .bool(storeOK && writable)), ("readable", .bool(storeOK)), ("writable", .bool(writable))])),
             ("workers", .object([
                 ("inboxWriter", .string(writer ? "running" : "stopped")),
                 ("inboxWriterQueue", .number(inbox.queueDepth)),

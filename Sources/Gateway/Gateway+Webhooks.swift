@@ -1,4 +1,5 @@
 import HTTPServer
+import Logging
 import Store
 import Xero
 
@@ -8,20 +9,30 @@ extension Gateway {
     func receiveWebhook(_ request: Request) -> HandlerResult {
         guard verifier.isValid(body: request.body, signature: request.headers["x-xero-signature"]) else {
             metrics.webhook("rejected")
-            logger.notice("webhook rejected: missing or bad signature", metadata: ["bytes": "\(request.body.count)"])
+            if let suppressed = rejectedWebhookLog.permit() {
+                var metadata: Logger.Metadata = ["bytes": "\(request.body.count)"]
+                if suppressed > 0 { metadata["suppressed"] = "\(suppressed)" }
+                logger.notice("webhook rejected: missing or bad signature", metadata: metadata)
+            }
             return .respond(.empty(401))
         }
-        let metrics = self.metrics, logger = self.logger
+        let metrics = self.metrics, logger = self.logger, health = writeHealth, failedLog = failedWebhookLog
         return .deferred { responder in
             self.inbox.append(request.body) { result in
                 switch result {
                 case .success:
+                    health.record(ok: true)
                     metrics.webhook("accepted")
                     responder.respond(.empty(200))
                 case .failure(let error):
                     // Not stored: no 200, so Xero delivers it again.
+                    health.record(ok: false)
                     metrics.webhook("failed")
-                    logger.error("webhook not stored", metadata: ["error": "\(error.code)"])
+                    if let suppressed = failedLog.permit() {
+                        var metadata: Logger.Metadata = ["error": "\(error.code)"]
+                        if suppressed > 0 { metadata["suppressed"] = "\(suppressed)" }
+                        logger.error("webhook not stored", metadata: metadata)
+                    }
                     responder.respond(.empty(503))
                 }
             }

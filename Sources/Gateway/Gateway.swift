@@ -17,6 +17,11 @@ public final class Gateway: Sendable {
     let logger: Logger
     let server: Server
     let startedAt = Date()
+    /// Whether the last durable write succeeded (webhook commits and probes), for `/healthz`.
+    let writeHealth: StoreWriteHealth
+    /// Budgets for log lines an attacker (or a broken disk) could repeat at will.
+    let rejectedWebhookLog = RateLimitedLog()
+    let failedWebhookLog = RateLimitedLog()
 
     public init(configuration: Configuration, logger: Logger = Logger(label: "xero-gateway")) throws {
         self.configuration = configuration
@@ -27,6 +32,7 @@ public final class Gateway: Sendable {
         inboxEvents = SQLiteWebhookEventRepository(database: database)
         metrics = GatewayMetrics(routes: Gateway.routes.map { ($0.method, $0.pattern) })
         verifier = WebhookVerifier(webhookKey: configuration.xeroWebhookKey)
+        writeHealth = StoreWriteHealth(database: database)
 
         var tlsKey: String?, tlsCert: String?
         if let k = configuration.tlsKeyPath, let c = configuration.tlsCertPath {
@@ -41,6 +47,7 @@ public final class Gateway: Sendable {
         }
         var router = Router()
         let serverConfig = ServerConfiguration(host: configuration.listenHost, port: configuration.listenPort,
+                                               perAddressConnectionLimit: configuration.maxConnectionsPerAddress,
                                                tlsKeyPEM: tlsKey, tlsCertPEM: tlsCert)
         let m = metrics
         // Routes capture the gateway weakly through a box set below, to avoid a cycle.

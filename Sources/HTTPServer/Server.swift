@@ -4,7 +4,8 @@ import Synchronization
 import Glibc
 #endif
 
-/// How the server listens and what it tolerates.
+/// How the server listens and what it tolerates. The defaults keep room for legitimate
+/// clients under abuse (see the README, "Front door"); every limit is configurable.
 public struct ServerConfiguration: Sendable {
     public var host: String
     public var port: UInt16
@@ -12,15 +13,40 @@ public struct ServerConfiguration: Sendable {
     public var threads: Int
     /// Largest request body accepted; a larger one gets 413.
     public var maxBodyBytes: Int
-    /// Seconds an idle or slow connection may live.
+    /// Seconds an idle connection may live (libmicrohttpd's timeout, reset by any byte).
     public var connectionTimeout: Int
+    /// Open connections at most. 0: as many as the descriptor limit (raised to its hard limit
+    /// at start) and epoll's watch limit allow, less a reserve. A larger value is capped to that.
     public var connectionLimit: Int
+    /// Open connections per client address (0: no limit). 64 by default: far above what one
+    /// honest client needs, and benchmarks on 127.0.0.1 use 32. Behind a proxy every client
+    /// shares its address: set 0 there and let the proxy limit.
+    public var perAddressConnectionLimit: Int
+    /// Seconds a connection may take to deliver a request's complete headers, counted from the
+    /// moment it starts waiting for one (accept, or the end of the previous answer); a trickle
+    /// of bytes does not extend it. 0: no deadline.
+    public var headerTimeout: Double
+    /// Seconds a body may take before `minUploadBytesPerSecond` applies.
+    public var uploadGracePeriod: Double
+    /// A body must arrive at least this fast on average, after the grace period (0: no floor).
+    public var minUploadBytesPerSecond: Int
+    /// Bytes of request bodies buffered across all connections before any handler has seen
+    /// them (no signature verified yet). Over it: 503 with `Retry-After`. 0: 48 MiB or four
+    /// bodies of `maxBodyBytes`, whichever is more.
+    public var unverifiedBodyBudget: Int
+    /// Bodies up to this size may use all of the budget; larger ones leave `smallBodyReserve`
+    /// free, so a flood of large bodies cannot crowd out small ones (webhooks).
+    public var smallBodyBytes: Int
+    public var smallBodyReserve: Int
     /// PEM key and certificate: HTTPS when both are set.
     public var tlsKeyPEM: String?
     public var tlsCertPEM: String?
 
     public init(host: String = "127.0.0.1", port: UInt16 = 8080, threads: Int = 0,
-                maxBodyBytes: Int = 1 << 20, connectionTimeout: Int = 10, connectionLimit: Int = 1000,
+                maxBodyBytes: Int = 1 << 20, connectionTimeout: Int = 10, connectionLimit: Int = 0,
+                perAddressConnectionLimit: Int = 64, headerTimeout: Double = 5,
+                uploadGracePeriod: Double = 5, minUploadBytesPerSecond: Int = 4096,
+                unverifiedBodyBudget: Int = 0, smallBodyBytes: Int = 64 << 10, smallBodyReserve: Int = 16 << 20,
                 tlsKeyPEM: String? = nil, tlsCertPEM: String? = nil) {
         self.host = host
         self.port = port
@@ -28,6 +54,14 @@ public struct ServerConfiguration: Sendable {
         self.maxBodyBytes = maxBodyBytes
         self.connectionTimeout = connectionTimeout
         self.connectionLimit = connectionLimit
+        self.perAddressConnectionLimit = perAddressConnectionLimit
+        self.headerTimeout = headerTimeout
+        self.uploadGracePeriod = uploadGracePeriod
+        self.minUploadBytesPerSecond = minUploadBytesPerSecond
+        self.unverifiedBodyBudget = unverifiedBodyBudget > 0 ? unverifiedBodyBudget
+            : max(48 << 20, 4 * maxBodyBytes)
+        self.smallBodyBytes = smallBodyBytes
+        self.smallBodyReserve = min(smallBodyReserve, self.unverifiedBodyBudget / 2)
         self.tlsKeyPEM = tlsKeyPEM
         self.tlsCertPEM = tlsCertPEM
     }
@@ -52,6 +86,10 @@ public final class Server: @unchecked Sendable {
     private let state = Mutex(State())
     /// One empty MHD response, reused (libmicrohttpd reference-counts responses).
     let emptyResponse: OpaquePointer? = xg_mhd_empty_response()
+    /// Deadlines, upload floor and body budget (see `ConnectionGuard`).
+    let connectionGuard: ConnectionGuard
+    /// libmicrohttpd's log and URI-log state (see shim.h); freed with the server.
+    private var logState: UnsafeMutablePointer<xg_log_state>?
     private var keyCString: UnsafeMutablePointer<CChar>?
     private var certCString: UnsafeMutablePointer<CChar>?
 
@@ -59,6 +97,7 @@ public final class Server: @unchecked Sendable {
         /// The running daemon and its bound port; set by `start`, cleared by `shutdown`.
         var daemon: UnsafeSendablePointer?
         var port: UInt16 = 0
+        var connectionLimit = 0
         var inFlight = 0
         var suspended = 0
         var stopping = false
@@ -68,11 +107,14 @@ public final class Server: @unchecked Sendable {
         self.configuration = configuration
         self.router = router
         self.observer = observer
+        connectionGuard = ConnectionGuard(configuration: configuration)
     }
 
     deinit {
+        connectionGuard.stopSweeper()
         if let d = state.withLock({ $0.daemon }) { MHD_stop_daemon(d.pointer) }
         if let r = emptyResponse { MHD_destroy_response(r) }
+        free(logState)
         free(keyCString)
         free(certCString)
     }
@@ -81,6 +123,21 @@ public final class Server: @unchecked Sendable {
     public var port: UInt16 { state.withLock { $0.port } }
 
     private var daemon: OpaquePointer? { state.withLock { $0.daemon?.pointer } }
+
+    /// The connection limit in force: the configured one, capped by what descriptors and
+    /// epoll allow (the descriptor limit is raised to its hard limit first).
+    public var effectiveConnectionLimit: Int { state.withLock { $0.connectionLimit } }
+
+    /// Open connections right now.
+    public var openConnections: Int { connectionGuard.openConnections }
+    /// Body bytes buffered before any handler saw them, right now.
+    public var bufferedBodyBytes: Int { connectionGuard.bufferedBodyBytes.load(ordering: .relaxed) }
+    /// Connections cut off for late headers, for a too-slow body, and requests refused for the
+    /// body budget, since start.
+    public var abuseCounters: (headerTimeouts: Int, slowUploads: Int, budgetRefusals: Int) {
+        (connectionGuard.headerTimeouts.load(ordering: .relaxed), connectionGuard.slowUploads.load(ordering: .relaxed),
+         connectionGuard.budgetRefusals.load(ordering: .relaxed))
+    }
 
     /// Starts listening. Call once.
     public func start() throws {
@@ -91,12 +148,15 @@ public final class Server: @unchecked Sendable {
             keyCString = strdup(k)
             certCString = strdup(c)
         }
+        if logState == nil { logState = xg_log_state_new(keyCString == nil ? 1 : 0) }
+        let capacity = connectionCapacity()
+        let limit = configuration.connectionLimit > 0 ? min(configuration.connectionLimit, capacity) : capacity
         let d = xg_mhd_start(
             UInt32(flags), configuration.host, configuration.port,
-            mhdAccessHandler, me, mhdRequestCompleted, me, nil, nil,
+            mhdAccessHandler, me, mhdRequestCompleted, me, mhdNotifyConnection, me,
             UInt32(configuration.threads), UInt32(configuration.connectionTimeout),
-            UInt32(configuration.connectionLimit), 64 * 1024,
-            keyCString, certCString)
+            UInt32(limit), 64 * 1024, UInt32(max(0, configuration.perAddressConnectionLimit)),
+            logState, keyCString, certCString)
         guard let d else {
             throw ServerError(code: "listen_failed",
                               message: "cannot listen on \(configuration.host):\(configuration.port) (address in use, bad address, or bad TLS key/certificate)")
@@ -105,7 +165,9 @@ public final class Server: @unchecked Sendable {
         state.withLock { s in
             s.daemon = UnsafeSendablePointer(d)
             s.port = port
+            s.connectionLimit = limit
         }
+        connectionGuard.startSweeper()
     }
 
     /// Stops accepting new connections and answers new requests on open ones with 503.
@@ -140,6 +202,7 @@ public final class Server: @unchecked Sendable {
         }
         guard stop else { return state.withLock { $0.daemon == nil } }
         MHD_stop_daemon(d)
+        connectionGuard.stopSweeper()
         return true
     }
 
@@ -163,7 +226,16 @@ public final class Server: @unchecked Sendable {
 /// the access handler's calls (headers, body chunks, the resume after a deferred answer).
 final class MHDRequestState: @unchecked Sendable {
     let started = ContinuousClock.now
-    var body: [UInt8] = []
+    /// The body as it arrived, in chunks (no reservation from a claimed Content-Length).
+    var chunks: [[UInt8]] = []
+    var received = 0
+    /// Bytes of the body budget this request holds (released once a handler has the body).
+    var admitted = 0
+    /// Admitted up front from Content-Length rather than chunk by chunk.
+    var admittedUpFront = false
+    var overBudget = false
+    var headers: [(name: String, value: String)] = []
+    var tracked: TrackedConnection?
     var tooLarge = false
     var refuse = false
     var route = "unmatched"
@@ -239,20 +311,93 @@ private func queue(_ connection: OpaquePointer, _ response: Response, server: Se
     return result
 }
 
+/// Framing problems RFC 9112 §6.3 says to answer with 400 (request smuggling): two different
+/// Content-Length values, or Content-Length with Transfer-Encoding. `malformedLength` is a
+/// Content-Length that is not a decimal number.
+enum FramingProblem: Equatable {
+    case conflictingLengths, lengthWithTransferEncoding, malformedLength
+}
+
+func framingProblem(_ headers: [(name: String, value: String)]) -> FramingProblem? {
+    var length: String?
+    var transferEncoding = false
+    for (name, value) in headers where name.utf8.count == 14 || name.utf8.count == 17 {
+        let lower = name.lowercased()
+        if lower == "content-length" {
+            let v = value.trimmingSpaces
+            guard !v.isEmpty, v.utf8.count <= 18, v.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return .malformedLength }
+            if let l = length, l != v { return .conflictingLengths }
+            length = v
+        } else if lower == "transfer-encoding" {
+            transferEncoding = true
+        }
+    }
+    if length != nil && transferEncoding { return .lengthWithTransferEncoding }
+    return nil
+}
+
+extension String {
+    fileprivate var trimmingSpaces: String {
+        var u = Substring(self)
+        while let f = u.first, f == " " || f == "\t" { u = u.dropFirst() }
+        while let l = u.last, l == " " || l == "\t" { u = u.dropLast() }
+        return String(u)
+    }
+}
+
+/// An answer queued before the body is read: libmicrohttpd then skips the body and closes.
+private func refuseEarly(_ connection: OpaquePointer, _ error: HTTPError, server: Server, ctx: MHDRequestState) -> MHD_Result {
+    var r = error.response
+    r.headers.add("Connection", "close")
+    return queue(connection, r, server: server, ctx: ctx)
+}
+
 private let mhdAccessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _, uploadData, uploadDataSize, conCls in
     guard let cls, let connection, let conCls, let uploadDataSize else { return .NO }
     let server = Unmanaged<Server>.fromOpaque(cls).takeUnretainedValue()
+    let guardian = server.connectionGuard
 
     // First call: headers only.
     guard let raw = conCls.pointee else {
         let ctx = MHDRequestState()
         ctx.method = method.map { String(cString: $0) } ?? "GET"
         ctx.refuse = server.begin()
-        if let cl = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length"),
-           let n = Int(String(cString: cl)) {
-            if n > server.configuration.maxBodyBytes { ctx.tooLarge = true } else { ctx.body.reserveCapacity(n) }
-        }
         conCls.pointee = Unmanaged.passRetained(ctx).toOpaque()
+        if let t = xg_mhd_socket_context(connection) {
+            let tracked = Unmanaged<TrackedConnection>.fromOpaque(t).takeUnretainedValue()
+            tracked.enter(.receivingBody)
+            ctx.tracked = tracked
+        }
+        ctx.headers = collectValues(connection, .HEADER_KIND)
+        switch framingProblem(ctx.headers) {
+        case .malformedLength?:
+            // libmicrohttpd answers these itself (see xg_answer_malformed_length in shim.h).
+            return refuseEarly(connection, HTTPError(400, code: "bad_framing", message: "Content-Length is not a decimal number"),
+                               server: server, ctx: ctx)
+        case .conflictingLengths?:
+            return refuseEarly(connection, HTTPError(400, code: "bad_framing", message: "conflicting Content-Length headers"),
+                               server: server, ctx: ctx)
+        case .lengthWithTransferEncoding?:
+            return refuseEarly(connection, HTTPError(400, code: "bad_framing", message: "Content-Length together with Transfer-Encoding"),
+                               server: server, ctx: ctx)
+        case nil:
+            break
+        }
+        if let cl = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length"),
+           let n = Int(String(cString: cl)), n > 0 {
+            if n > server.configuration.maxBodyBytes {
+                ctx.tooLarge = true
+            } else if guardian.admit(n, requestTotal: n) {
+                // Counted against the budget now (so a flood is refused before its bodies
+                // arrive), but nothing is allocated until bytes do.
+                ctx.admitted = n
+                ctx.admittedUpFront = true
+            } else {
+                return refuseEarly(connection, HTTPError(503, code: "busy", message: "too many request bodies in flight; retry shortly",
+                                                         headers: HTTPHeaders([("Retry-After", "5")])),
+                                   server: server, ctx: ctx)
+            }
+        }
         return .YES
     }
     let ctx = Unmanaged<MHDRequestState>.fromOpaque(raw).takeUnretainedValue()
@@ -260,14 +405,24 @@ private let mhdAccessHandler: MHD_AccessHandlerCallback = { cls, connection, url
     // Body chunks.
     if uploadDataSize.pointee > 0 {
         let n = uploadDataSize.pointee
-        if !ctx.tooLarge {
-            if ctx.body.count + n > server.configuration.maxBodyBytes {
+        ctx.tracked?.bodyBytes.add(n, ordering: .relaxed)
+        if !ctx.tooLarge && !ctx.overBudget {
+            if ctx.received + n > server.configuration.maxBodyBytes {
                 ctx.tooLarge = true
-                ctx.body = []
+                ctx.chunks = []
+                guardian.release(ctx.admitted)
+                ctx.admitted = 0
+            } else if !ctx.admittedUpFront && !guardian.admit(n, requestTotal: ctx.received + n) {
+                ctx.overBudget = true
+                ctx.chunks = []
+                guardian.release(ctx.admitted)
+                ctx.admitted = 0
             } else if let uploadData {
+                if !ctx.admittedUpFront { ctx.admitted += n }
                 uploadData.withMemoryRebound(to: UInt8.self, capacity: n) { p in
-                    ctx.body.append(contentsOf: UnsafeBufferPointer(start: p, count: n))
+                    ctx.chunks.append(Array(UnsafeBufferPointer(start: p, count: n)))
                 }
+                ctx.received += n
             }
         }
         uploadDataSize.pointee = 0
@@ -279,6 +434,7 @@ private let mhdAccessHandler: MHD_AccessHandlerCallback = { cls, connection, url
         guard let response = ctx.deferred.withLock({ $0 }) else { return .NO }
         return queue(connection, response, server: server, ctx: ctx)
     }
+    ctx.tracked?.enter(.handling)
 
     if ctx.refuse {
         var r = Response.error(503, code: "shutting_down", message: "the server is shutting down")
@@ -289,6 +445,12 @@ private let mhdAccessHandler: MHD_AccessHandlerCallback = { cls, connection, url
         return queue(connection, .error(413, code: "body_too_large",
                                         message: "request body exceeds \(server.configuration.maxBodyBytes) bytes"),
                      server: server, ctx: ctx)
+    }
+    if ctx.overBudget {
+        var r = HTTPError(503, code: "busy", message: "too many request bodies in flight; retry shortly",
+                          headers: HTTPHeaders([("Retry-After", "5")])).response
+        r.headers.add("Connection", "close")
+        return queue(connection, r, server: server, ctx: ctx)
     }
 
     let path = url.map { String(cString: $0) } ?? "/"
@@ -302,12 +464,22 @@ private let mhdAccessHandler: MHD_AccessHandlerCallback = { cls, connection, url
         return queue(connection, r, server: server, ctx: ctx)
     case .found(let handler, let pattern, let parameters):
         ctx.route = pattern
+        let body: [UInt8]
+        if ctx.chunks.count == 1 {
+            body = ctx.chunks[0]
+        } else {
+            var joined: [UInt8] = []
+            joined.reserveCapacity(ctx.received)  // bytes that arrived, not a claim
+            for c in ctx.chunks { joined.append(contentsOf: c) }
+            body = joined
+        }
+        ctx.chunks = []
         var request = Request(method: ctx.method, path: path,
                               query: collectValues(connection, .GET_ARGUMENT_KIND),
-                              headers: HTTPHeaders(collectValues(connection, .HEADER_KIND)),
-                              body: ctx.body)
+                              headers: HTTPHeaders(ctx.headers),
+                              body: body)
         request.pathParameters = parameters
-        ctx.body = []
+        ctx.headers = []
         let result: HandlerResult
         do {
             result = try handler(request)
@@ -316,6 +488,10 @@ private let mhdAccessHandler: MHD_AccessHandlerCallback = { cls, connection, url
         } catch {
             result = .respond(.error(500, code: "internal_error", message: "the server could not answer this request"))
         }
+        // The handler has judged the body (a webhook's signature is checked): it no longer
+        // counts against the budget for unverified bodies.
+        guardian.release(ctx.admitted)
+        ctx.admitted = 0
         switch result {
         case .respond(let response):
             return queue(connection, response, server: server, ctx: ctx)
@@ -333,9 +509,32 @@ private let mhdAccessHandler: MHD_AccessHandlerCallback = { cls, connection, url
 private let mhdRequestCompleted: MHD_RequestCompletedCallback = { cls, _, conCls, _ in
     guard let cls, let conCls, let raw = conCls.pointee else { return }
     let server = Unmanaged<Server>.fromOpaque(cls).takeUnretainedValue()
-    Unmanaged<MHDRequestState>.fromOpaque(raw).release()
+    let ctx = Unmanaged<MHDRequestState>.fromOpaque(raw).takeRetainedValue()
     conCls.pointee = nil
+    server.connectionGuard.release(ctx.admitted)
+    ctx.admitted = 0
+    ctx.chunks = []
+    // Keep-alive: the connection now waits for its next request's headers.
+    ctx.tracked?.enter(.awaitingHeaders)
     server.finished()
+}
+
+/// Registers each connection with the deadline sweeper, and removes it before libmicrohttpd
+/// closes its descriptor.
+private let mhdNotifyConnection: MHD_NotifyConnectionCallback = { cls, connection, socketContext, code in
+    guard let cls, let connection, let socketContext else { return }
+    let server = Unmanaged<Server>.fromOpaque(cls).takeUnretainedValue()
+    let key = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))
+    if code.rawValue == 0 {  // MHD_CONNECTION_NOTIFY_STARTED
+        let tracked = server.connectionGuard.opened(key, fd: xg_mhd_connection_fd(connection))
+        socketContext.pointee = Unmanaged.passRetained(tracked).toOpaque()
+    } else {
+        server.connectionGuard.closed(key)
+        if let t = socketContext.pointee {
+            Unmanaged<TrackedConnection>.fromOpaque(t).release()
+            socketContext.pointee = nil
+        }
+    }
 }
 
 private func elapsedSeconds(since start: ContinuousClock.Instant) -> Double {
