@@ -21,7 +21,7 @@ import Testing
         for _ in 0..<30 {
             #expect(try t.postWebhook(body, signature: "bad").status == 401)
         }
-        let lines = LogCapture.shared.text.split(separator: "\n").filter {
+        let lines = t.logText.split(separator: "\n").filter {
             $0.contains("webhook rejected") && $0.contains(": \(marker)]")
         }
         #expect(lines.count == 10, "\(lines.count) lines")

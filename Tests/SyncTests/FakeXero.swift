@@ -1,0 +1,76 @@
+import Synchronization
+import Xero
+
+/// Xero in memory for Sync's tests: contacts and items, pages of `pageSize`, failures to inject,
+/// and a count of every call.
+final class FakeXero: XeroAccounting {
+    struct State {
+        var contacts: [Xero.Contact] = []
+        var items: [Item] = []
+        var calls: [String] = []
+        /// Errors thrown by the next calls, in order.
+        var failures: [XeroAPIError] = []
+        var saved: [(key: String, contacts: [Xero.Contact])] = []
+    }
+    let state = Mutex(State())
+
+    var calls: [String] { state.withLock { $0.calls } }
+
+    private func call(_ name: String) throws(XeroAPIError) {
+        let failure = state.withLock { s -> XeroAPIError? in
+            s.calls.append(name)
+            return s.failures.isEmpty ? nil : s.failures.removeFirst()
+        }
+        if let failure { throw failure }
+    }
+
+    func contactsPage(tenantId: String, page: Int, pageSize: Int, includeArchived: Bool,
+                      modifiedSince: Int64?) throws(XeroAPIError) -> (contacts: [Xero.Contact], pagination: Pagination?) {
+        try call("contacts page \(page)")
+        return state.withLock { s in
+            let visible = s.contacts.filter { includeArchived || $0.contactStatus != .archived }
+            let start = min(visible.count, (page - 1) * pageSize)
+            let slice = Array(visible[start..<min(visible.count, start + pageSize)])
+            let pageCount = max(1, (visible.count + pageSize - 1) / pageSize)
+            return (slice, Pagination(page: page, pageSize: pageSize, pageCount: pageCount, itemCount: visible.count))
+        }
+    }
+
+    func contacts(tenantId: String, ids: [String]) throws(XeroAPIError) -> [Xero.Contact] {
+        try call("contacts by id")
+        return state.withLock { s in s.contacts.filter { ids.contains($0.contactID ?? "") } }
+    }
+
+    func items(tenantId: String, modifiedSince: Int64?) throws(XeroAPIError) -> [Item] {
+        try call("items")
+        return state.withLock { $0.items }
+    }
+
+    func saveContacts(tenantId: String, _ contacts: [Xero.Contact], idempotencyKey: String) throws(XeroAPIError) -> [Xero.Contact] {
+        try call("save contacts")
+        return state.withLock { s in
+            s.saved.append((idempotencyKey, contacts))
+            for c in contacts {
+                if let i = s.contacts.firstIndex(where: { $0.contactID == c.contactID }) {
+                    var merged = s.contacts[i]
+                    merged.name = c.name ?? merged.name
+                    merged.firstName = c.firstName ?? merged.firstName
+                    merged.lastName = c.lastName ?? merged.lastName
+                    merged.emailAddress = c.emailAddress ?? merged.emailAddress
+                    s.contacts[i] = merged
+                }
+            }
+            return contacts
+        }
+    }
+
+    static func contact(_ id: String, _ name: String, customer: Bool = true, supplier: Bool = false,
+                        status: ContactStatus = .active, email: String? = nil, street: String? = nil, poBox: String? = nil) -> Xero.Contact {
+        var c = Xero.Contact(contactID: id, name: name, emailAddress: email)
+        c.isCustomer = customer
+        c.isSupplier = supplier
+        c.contactStatus = status
+        c.addresses = [Address(addressType: "POBOX", addressLine1: poBox ?? ""), Address(addressType: "STREET", addressLine1: street ?? "")]
+        return c
+    }
+}
