@@ -17,71 +17,14 @@
 #include <sys/resource.h>
 #include <microhttpd.h>
 
-/// State shared by the URI-log and error-log callbacks (passed as their closure): per worker
-/// thread, the connection whose request line it parsed last; and the log's rate limit.
-/// (Swift emits only the inline functions it references, so these helpers call none of their own.)
+/// The error log's rate limit (passed as the logger's closure).
 struct xg_log_state {
-    int plain_http;
-    unsigned int used;
-    pthread_t threads[256];
-    struct MHD_Connection *conns[256];
     long window_start;
     unsigned int in_window, suppressed;
 };
 
-static inline struct xg_log_state *xg_log_state_new(int plain_http) {
-    struct xg_log_state *st = calloc(1, sizeof *st);
-    if (st != NULL) st->plain_http = plain_http;
-    return st;
-}
-
-static inline void *xg_mhd_uri_log(void *cls, const char *uri, struct MHD_Connection *connection) {
-    struct xg_log_state *st = cls;
-    (void)uri;
-    if (st == NULL) return NULL;
-    pthread_t me = pthread_self();
-    unsigned int n = __atomic_load_n(&st->used, __ATOMIC_ACQUIRE);
-    for (unsigned int i = 0; i < n && i < 256; i++) {
-        if (pthread_equal(st->threads[i], me)) { st->conns[i] = connection; return NULL; }
-    }
-    unsigned int i = __atomic_fetch_add(&st->used, 1, __ATOMIC_ACQ_REL);
-    if (i < 256) { st->threads[i] = me; st->conns[i] = connection; }
-    return NULL;
-}
-
-/// libmicrohttpd 0.9.75 answers a malformed Content-Length (e.g. -1) itself, before any
-/// access-handler call, and sends that answer's status line and headers twice. It logs the
-/// problem first, on the thread parsing that connection: answer one 400 there, then shut the
-/// socket so the library's doubled copy cannot follow. The connection is the one whose request
-/// line this thread parsed last, checked to really carry a malformed Content-Length.
-static inline void xg_answer_malformed_length(struct xg_log_state *st) {
-    struct MHD_Connection *c = NULL;
-    pthread_t me = pthread_self();
-    unsigned int n = __atomic_load_n(&st->used, __ATOMIC_ACQUIRE);
-    for (unsigned int i = 0; i < n && i < 256; i++) {
-        if (pthread_equal(st->threads[i], me)) { c = st->conns[i]; st->conns[i] = NULL; break; }
-    }
-    if (c == NULL) return;
-    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-    if (v == NULL) return;
-    int malformed = (*v == 0), digits = 0;
-    for (const char *p = v; *p; p++) { if (*p < '0' || *p > '9') malformed = 1; else digits++; }
-    if (!malformed && digits <= 18) return;
-    const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-    if (info == NULL || info->connect_fd < 0) return;
-    static const char bad[] =
-        "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\n"
-        "Content-Length: 83\r\n\r\n"
-        "{\"error\":{\"code\":\"bad_framing\",\"message\":\"Content-Length is not a decimal number\"}}";
-    static const char large[] =
-        "HTTP/1.1 413 Content Too Large\r\nConnection: close\r\nContent-Type: application/json\r\n"
-        "Content-Length: 79\r\n\r\n"
-        "{\"error\":{\"code\":\"body_too_large\",\"message\":\"Content-Length is far too large\"}}";
-    const char *answer = malformed ? bad : large;
-    size_t len = malformed ? sizeof bad - 1 : sizeof large - 1;
-    ssize_t w = send(info->connect_fd, answer, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-    (void)w;
-    shutdown(info->connect_fd, SHUT_RDWR);
+static inline struct xg_log_state *xg_log_state_new(void) {
+    return calloc(1, sizeof(struct xg_log_state));
 }
 
 /// libmicrohttpd's error log, rate-limited: under abuse it would print a line per refused
@@ -90,10 +33,6 @@ static inline void xg_answer_malformed_length(struct xg_log_state *st) {
 static inline void xg_mhd_log(void *cls, const char *fmt, va_list ap) {
     struct xg_log_state *st = cls;
     if (st == NULL) return;
-    /* Plain HTTP only: the fix writes to the socket directly. */
-    if (st->plain_http && strstr(fmt, "Content-Length") != NULL
-        && (strstr(fmt, "parse") != NULL || strstr(fmt, "Too large") != NULL))
-        xg_answer_malformed_length(st);
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     long now = (long)ts.tv_sec;
@@ -145,6 +84,7 @@ static inline struct MHD_Daemon *xg_mhd_start(
     }
     if (tls_key != NULL && tls_cert != NULL) {
         return MHD_start_daemon(flags | MHD_USE_TLS, port, NULL, NULL, handler, handler_cls,
+            MHD_OPTION_EXTERNAL_LOGGER, xg_mhd_log, log_state,
             MHD_OPTION_SOCK_ADDR, addr,
             MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
             MHD_OPTION_NOTIFY_CONNECTION, notify_connection, notify_cls,
@@ -153,13 +93,12 @@ static inline struct MHD_Daemon *xg_mhd_start(
             MHD_OPTION_CONNECTION_LIMIT, connection_limit,
             MHD_OPTION_CONNECTION_MEMORY_LIMIT, connection_memory_limit,
             MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip_connection_limit,
-            MHD_OPTION_EXTERNAL_LOGGER, xg_mhd_log, log_state,
-            MHD_OPTION_URI_LOG_CALLBACK, xg_mhd_uri_log, log_state,
             MHD_OPTION_HTTPS_MEM_KEY, tls_key,
             MHD_OPTION_HTTPS_MEM_CERT, tls_cert,
             MHD_OPTION_END);
     }
     return MHD_start_daemon(flags, port, NULL, NULL, handler, handler_cls,
+        MHD_OPTION_EXTERNAL_LOGGER, xg_mhd_log, log_state,
         MHD_OPTION_SOCK_ADDR, addr,
         MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
         MHD_OPTION_NOTIFY_CONNECTION, notify_connection, notify_cls,
@@ -168,8 +107,6 @@ static inline struct MHD_Daemon *xg_mhd_start(
         MHD_OPTION_CONNECTION_LIMIT, connection_limit,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, connection_memory_limit,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip_connection_limit,
-        MHD_OPTION_EXTERNAL_LOGGER, xg_mhd_log, log_state,
-        MHD_OPTION_URI_LOG_CALLBACK, xg_mhd_uri_log, log_state,
         MHD_OPTION_END);
 }
 

@@ -148,7 +148,7 @@ public final class Server: @unchecked Sendable {
             keyCString = strdup(k)
             certCString = strdup(c)
         }
-        if logState == nil { logState = xg_log_state_new(keyCString == nil ? 1 : 0) }
+        if logState == nil { logState = xg_log_state_new() }
         let capacity = connectionCapacity()
         let limit = configuration.connectionLimit > 0 ? min(configuration.connectionLimit, capacity) : capacity
         let d = xg_mhd_start(
