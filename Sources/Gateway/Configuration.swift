@@ -25,6 +25,16 @@ public struct Configuration: Sendable {
     public var xeroIdentityURL: String
     public var xeroAPIURL: String
     public var syncIntervalSeconds: Int
+    /// Space-separated OAuth scopes asked of Xero (`XERO_SCOPES`).
+    public var xeroScopes: String
+
+    /// Xero's granular scopes (apps made since March 2026); older apps set `XERO_SCOPES` to the
+    /// broad `accounting.transactions` set.
+    public static let defaultXeroScopes =
+        "offline_access openid profile email accounting.contacts accounting.settings accounting.invoices"
+
+    /// True when the gateway's public origin or its own listener is HTTPS (cookies get `Secure`).
+    public var servesHTTPS: Bool { publicURL.lowercased().hasPrefix("https://") || tlsCertPath != nil }
 
     /// The OAuth redirect URI registered with Xero.
     public var redirectURI: String { publicURL + "/oauth/xero/callback" }
@@ -60,6 +70,15 @@ public struct Configuration: Sendable {
         guard let seconds = Int(interval), seconds >= 10, seconds <= 86_400 else {
             throw ConfigurationError(setting: "SYNC_INTERVAL_SECONDS", message: "must be a whole number of seconds from 10 to 86400")
         }
+        let scopes = (value("XERO_SCOPES") ?? defaultXeroScopes)
+            .split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        guard !scopes.isEmpty,
+              scopes.allSatisfy({ s in s.unicodeScalars.allSatisfy { $0.isASCII && $0.value > 0x20 && $0 != "\"" && $0 != "\\" } }) else {
+            throw ConfigurationError(setting: "XERO_SCOPES", message: "must be space-separated OAuth scopes, e.g. \(defaultXeroScopes)")
+        }
+        if !scopes.contains("offline_access") {
+            throw ConfigurationError(setting: "XERO_SCOPES", message: "must include offline_access (without it Xero gives no refresh token)")
+        }
         return Configuration(
             listenHost: host, listenPort: port, databasePath: db, publicURL: publicURL, secretKey: secret,
             tlsCertPath: cert, tlsKeyPath: key,
@@ -69,7 +88,7 @@ public struct Configuration: Sendable {
             xeroLoginURL: try origin(value("XERO_LOGIN_URL") ?? "https://login.xero.com", setting: "XERO_LOGIN_URL"),
             xeroIdentityURL: try origin(value("XERO_IDENTITY_URL") ?? "https://identity.xero.com", setting: "XERO_IDENTITY_URL"),
             xeroAPIURL: try origin(value("XERO_API_URL") ?? "https://api.xero.com", setting: "XERO_API_URL"),
-            syncIntervalSeconds: seconds)
+            syncIntervalSeconds: seconds, xeroScopes: scopes.joined(separator: " "))
     }
 
     static func parseListen(_ s: String) throws -> (String, UInt16) {
