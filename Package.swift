@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // C libraries, each with a shim.h of non-variadic wrappers.
@@ -37,6 +38,7 @@ let package = Package(
             "HTTPServer", "Store", "Xero", "Crypto", "StrictJSON", "Timekeeping", "Sync",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Mustache", package: "swift-mustache"),
         ]),
         .executableTarget(name: "xero-gateway", dependencies: [
             "Gateway", "Store", "Crypto", "HTTPClient", "HTTPServer", "StrictJSON", "Xero", "XeroSimulator",
@@ -58,11 +60,15 @@ let package = Package(
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Timekeeping"]),
         .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"]),
-        .testTarget(name: "SyncTests", dependencies: ["Sync", "Xero", "Store", "StrictJSON", "Timekeeping"]),
+        .testTarget(name: "SyncTests", dependencies: ["Sync", "Xero", "Store", "StrictJSON", "Timekeeping", "Crypto"]),
         .testTarget(name: "XeroTests", dependencies: ["Xero", "Crypto", "StrictJSON", "HTTPClient", "HTTPServer", "XeroSimulator"]),
         .testTarget(name: "XeroSimulatorTests", dependencies: ["XeroSimulator", "Xero", "HTTPClient", "HTTPServer", "Crypto", "StrictJSON"]),
         // The gateway and the simulator together, over real HTTP.
-        .testTarget(name: "EndToEndTests", dependencies: ["Gateway", "XeroSimulator", "Store", "HTTPClient", "Crypto", "Xero", "StrictJSON"]),
+        .testTarget(name: "EndToEndTests", dependencies: [
+            "Gateway", "XeroSimulator", "Store", "HTTPClient", "Crypto", "Xero", "StrictJSON", "Timekeeping", "Sync",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "InMemoryLogging", package: "swift-log"),
+        ]),
         .testTarget(name: "GatewayTests", dependencies: [
             "Gateway", "Store", "HTTPClient", "Crypto", "Xero", "StrictJSON", "Timekeeping",
             .product(name: "Logging", package: "swift-log"),

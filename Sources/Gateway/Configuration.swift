@@ -28,6 +28,16 @@ public struct Configuration: Sendable {
     /// Open connections allowed per client address (`GATEWAY_MAX_CONNECTIONS_PER_ADDRESS`,
     /// default 64; 0 turns the limit off, for a gateway behind a proxy).
     public var maxConnectionsPerAddress: Int = 64
+    /// Space-separated OAuth scopes asked of Xero (`XERO_SCOPES`).
+    public var xeroScopes: String
+
+    /// Xero's granular scopes (apps made since March 2026); older apps set `XERO_SCOPES` to the
+    /// broad `accounting.transactions` set.
+    public static let defaultXeroScopes =
+        "offline_access openid profile email accounting.contacts accounting.settings accounting.invoices"
+
+    /// True when the gateway's public origin or its own listener is HTTPS (cookies get `Secure`).
+    public var servesHTTPS: Bool { publicURL.lowercased().hasPrefix("https://") || tlsCertPath != nil }
 
     /// The OAuth redirect URI registered with Xero.
     public var redirectURI: String { publicURL + "/oauth/xero/callback" }
@@ -67,6 +77,15 @@ public struct Configuration: Sendable {
         guard let perAddress = Int(perAddressText), perAddress >= 0, perAddress <= 100_000 else {
             throw ConfigurationError(setting: "GATEWAY_MAX_CONNECTIONS_PER_ADDRESS", message: "must be a whole number from 0 (no limit) to 100000")
         }
+        let scopes = (value("XERO_SCOPES") ?? defaultXeroScopes)
+            .split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        guard !scopes.isEmpty,
+              scopes.allSatisfy({ s in s.unicodeScalars.allSatisfy { $0.isASCII && $0.value > 0x20 && $0 != "\"" && $0 != "\\" } }) else {
+            throw ConfigurationError(setting: "XERO_SCOPES", message: "must be space-separated OAuth scopes, e.g. \(defaultXeroScopes)")
+        }
+        if !scopes.contains("offline_access") {
+            throw ConfigurationError(setting: "XERO_SCOPES", message: "must include offline_access (without it Xero gives no refresh token)")
+        }
         return Configuration(
             listenHost: host, listenPort: port, databasePath: db, publicURL: publicURL, secretKey: secret,
             tlsCertPath: cert, tlsKeyPath: key,
@@ -76,7 +95,7 @@ public struct Configuration: Sendable {
             xeroLoginURL: try origin(value("XERO_LOGIN_URL") ?? "https://login.xero.com", setting: "XERO_LOGIN_URL"),
             xeroIdentityURL: try origin(value("XERO_IDENTITY_URL") ?? "https://identity.xero.com", setting: "XERO_IDENTITY_URL"),
             xeroAPIURL: try origin(value("XERO_API_URL") ?? "https://api.xero.com", setting: "XERO_API_URL"),
-            syncIntervalSeconds: seconds, maxConnectionsPerAddress: perAddress)
+            syncIntervalSeconds: seconds, maxConnectionsPerAddress: perAddress, xeroScopes: scopes.joined(separator: " "))
     }
 
     static func parseListen(_ s: String) throws -> (String, UInt16) {

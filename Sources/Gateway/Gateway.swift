@@ -1,7 +1,11 @@
 import Foundation
 import HTTPServer
 import Logging
+import Mustache
 import Store
+import Sync
+import Synchronization
+import Timekeeping
 import Xero
 
 /// The running gateway: store, inbox, HTTP server and metrics, wired together.
@@ -13,6 +17,16 @@ public final class Gateway: Sendable {
     /// The inbox's events, read side.
     public let inboxEvents: any WebhookEventRepository
     public let metrics: GatewayMetrics
+    /// Browser sessions and OAuth states.
+    public let sessions: any SessionRepository
+    /// Xero Identity: authorize URL, code exchange, refresh, revocation, connections.
+    public let identity: XeroIdentityClient
+    /// The accounts' Xero tokens (sealed at rest); the accounting client's token source.
+    public let xeroTokens: XeroTokenManager
+    /// Wall time for sessions, OAuth states and token expiry.
+    public let clock: any WallClock
+    let templates: MustacheLibrary
+    private let hooksStore = Mutex(GatewayHooks())
     let verifier: WebhookVerifier
     let logger: Logger
     let server: Server
@@ -23,11 +37,27 @@ public final class Gateway: Sendable {
     let rejectedWebhookLog = RateLimitedLog()
     let failedWebhookLog = RateLimitedLog()
 
-    public init(configuration: Configuration, logger: Logger = Logger(label: "xero-gateway")) throws {
+    /// `clock` and `xeroRetry` are for tests (expiry, quick retries); production keeps the defaults.
+    public init(configuration: Configuration, logger: Logger = Logger(label: "xero-gateway"),
+                clock: any WallClock = SystemWallClock(), xeroRetry: XeroRetryPolicy = XeroRetryPolicy()) throws {
         self.configuration = configuration
         self.logger = logger
+        self.clock = clock
         database = try Database(path: configuration.databasePath)
-        accounts = SQLiteAccountRepository(database: database)
+        accounts = SQLiteAccountRepository(database: database, clock: clock)
+        sessions = SQLiteSessionRepository(database: database)
+        identity = XeroIdentityClient(
+            endpoints: XeroEndpoints(login: configuration.xeroLoginURL, identity: configuration.xeroIdentityURL,
+                                     api: configuration.xeroAPIURL),
+            app: XeroApp(clientId: configuration.xeroClientId, clientSecret: configuration.xeroClientSecret,
+                         redirectURI: configuration.redirectURI, scopes: configuration.xeroScopes),
+            retry: xeroRetry)
+        let log = logger
+        xeroTokens = try XeroTokenManager(
+            accounts: accounts, tokens: SQLiteXeroTokenRepository(database: database, clock: clock), refresher: identity,
+            secretKey: configuration.secretKey, clock: clock,
+            onInvalidGrant: { log.warning("Xero refused the refresh token; connection needs reconnect", metadata: ["accountId": "\($0)"]) })
+        templates = try AdminTemplates.library()
         inbox = try WebhookInbox(database: database, reader: Gateway.readDelivery)
         inboxEvents = SQLiteWebhookEventRepository(database: database)
         metrics = GatewayMetrics(routes: Gateway.routes.map { ($0.method, $0.pattern) })
@@ -86,12 +116,36 @@ public final class Gateway: Sendable {
         logger.info("stopped")
     }
 
+    /// The sync engine's entry points; no-ops until wired.
+    public var hooks: GatewayHooks {
+        get { hooksStore.withLock { $0 } }
+        set { hooksStore.withLock { $0 = newValue } }
+    }
+
+    /// Asks the sync engine for a run (through `hooks.requestSync`).
+    public func requestSync(accountId: String, trigger: SyncTrigger) {
+        hooks.requestSync(accountId, trigger)
+    }
+
     /// Every endpoint: method, path pattern, handler.
     static let routes: [(method: String, pattern: String, handle: @Sendable (Gateway, Request) throws -> HandlerResult)] = [
         ("POST", "/webhooks/xero", { $0.receiveWebhook($1) }),
         ("GET", "/healthz", { .respond($0.health($1)) }),
         ("GET", "/metrics", { .respond(try $0.metricsText($1)) }),
         ("GET", "/api/v1/xero/events", { .respond(try $0.listEvents($1)) }),
+        // Connecting (R1–R4): screens, OAuth and the JSON API.
+        ("GET", "/admin", { .respond(try $0.adminHome($1)) }),
+        ("POST", "/admin/login", { .respond(try $0.login($1)) }),
+        ("POST", "/admin/logout", { .respond(try $0.logout($1)) }),
+        ("GET", "/admin/xero", { .respond(try $0.xeroScreen($1)) }),
+        ("POST", "/admin/xero/activate", { .respond(try $0.activateFromScreen($1)) }),
+        ("POST", "/admin/xero/organisation", { try $0.chooseFromScreen($1) }),
+        ("POST", "/admin/xero/sync", { .respond(try $0.syncFromScreen($1)) }),
+        ("GET", "/oauth/xero/connect", { .respond(try $0.oauthConnect($1)) }),
+        ("GET", "/oauth/xero/callback", { try $0.oauthCallback($1) }),
+        ("GET", "/api/v1/xero/status", { .respond(try $0.xeroStatus($1)) }),
+        ("POST", "/api/v1/xero/activate", { .respond(try $0.activateAPI($1)) }),
+        ("POST", "/api/v1/xero/organisation", { try $0.chooseAPI($1) }),
     ]
 
     static func addRoutes(to router: inout Router, _ box: GatewayBox) {

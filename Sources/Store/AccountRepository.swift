@@ -85,6 +85,37 @@ public protocol AccountRepository: Sendable {
     /// Records that `accountId` (else `.notFound`) is connected to `tenantId` (another
     /// account's tenant: `.conflict`); its `unrouted` inbox events become the account's `pending` ones.
     func connect(accountId: String, tenantId: String, tenantName: String) throws
+
+    // MARK: connecting (R1–R4)
+
+    /// Activates the integration: `inactive` → `active`; any other state is kept (idempotent).
+    /// Returns the connection afterwards; `.notFound` for an unknown account.
+    func activate(accountId: String) throws -> AccountConnection
+    /// State `choosing` with the organisations one consent offered (replacing any earlier
+    /// offer). `.locked` when the account is already locked to a tenant; `.notFound`.
+    func setChoosing(accountId: String, tenants: [OfferedTenant]) throws
+    /// The organisations on offer, in the order offered (empty unless `choosing`).
+    func offeredTenants(accountId: String) throws -> [OfferedTenant]
+    /// `connected` → `needs_reconnect` (Xero refused the refresh token). Other states are kept;
+    /// nothing else changes. Returns whether the state changed.
+    @discardableResult
+    func markNeedsReconnect(accountId: String) throws -> Bool
+    /// Support's reset: the tenant lock, offers and tokens are cleared and the state is `active`
+    /// (the account's records and inbox stay). `.notFound` for an unknown account.
+    func reset(accountId: String) throws
+    /// The connection locked to `tenantId` (any case), if any.
+    func connection(tenantId: String) throws -> AccountConnection?
+}
+
+/// One organisation a consent offered while the connection is `choosing`.
+public struct OfferedTenant: Sendable, Equatable {
+    public let tenantId: String
+    public let tenantName: String
+
+    public init(tenantId: String, tenantName: String) {
+        self.tenantId = tenantId
+        self.tenantName = tenantName
+    }
 }
 
 /// What both account repositories share: ids, tokens and names.
@@ -116,6 +147,10 @@ enum AccountRules {
 
     static func noAccount(_ accountId: String) -> StoreError {
         StoreError(code: .notFound, message: "no account with id \(accountId)")
+    }
+
+    static func locked(_ tenantName: String?) -> StoreError {
+        StoreError(code: .locked, message: "the account is connected to \(tenantName ?? "another organisation")")
     }
 }
 

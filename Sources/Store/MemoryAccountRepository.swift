@@ -59,20 +59,81 @@ public final class MemoryAccountRepository: AccountRepository {
         let now = store.clock.timestamp()
         try store.tables.withLock { t in
             guard let old = t.connections[accountId] else { throw AccountRules.noAccount(accountId) }
+            if let locked = old.tenantId, locked != tenant { throw AccountRules.locked(old.tenantName) }
             if t.connections.values.contains(where: { $0.tenantId == tenant && $0.accountId != accountId }) {
                 throw MemoryAccountRepository.conflict("xero_connections.tenant_id")
             }
             t.connections[accountId] = AccountConnection(accountId: accountId, state: .connected, tenantId: tenant,
                                                          tenantName: tenantName, connectedAt: old.connectedAt ?? now)
+            t.offered[accountId] = nil
             for i in t.events.indices where t.events[i].tenantId == tenant && t.events[i].state == .unrouted {
                 t.events[i] = t.events[i].routed(to: accountId)
             }
         }
     }
 
+    public func activate(accountId: String) throws -> AccountConnection {
+        try store.tables.withLock { t in
+            guard let c = t.connections[accountId] else { throw AccountRules.noAccount(accountId) }
+            guard c.state == .inactive else { return c }
+            let active = c.with(state: .active)
+            t.connections[accountId] = active
+            return active
+        }
+    }
+
+    public func setChoosing(accountId: String, tenants: [OfferedTenant]) throws {
+        try store.tables.withLock { t in
+            guard let c = t.connections[accountId] else { throw AccountRules.noAccount(accountId) }
+            if c.tenantId != nil { throw AccountRules.locked(c.tenantName) }
+            var seen = Set<String>(), list: [OfferedTenant] = []
+            for o in tenants where seen.insert(o.tenantId.lowercased()).inserted {
+                list.append(OfferedTenant(tenantId: o.tenantId.lowercased(), tenantName: o.tenantName))
+            }
+            t.offered[accountId] = list
+            t.connections[accountId] = c.with(state: .choosing)
+        }
+    }
+
+    public func offeredTenants(accountId: String) throws -> [OfferedTenant] {
+        store.tables.withLock { t in
+            t.connections[accountId]?.state == .choosing ? t.offered[accountId] ?? [] : []
+        }
+    }
+
+    @discardableResult
+    public func markNeedsReconnect(accountId: String) throws -> Bool {
+        store.tables.withLock { t in
+            guard let c = t.connections[accountId], c.state == .connected else { return false }
+            t.connections[accountId] = c.with(state: .needsReconnect)
+            return true
+        }
+    }
+
+    public func reset(accountId: String) throws {
+        try store.tables.withLock { t in
+            guard t.connections[accountId] != nil else { throw AccountRules.noAccount(accountId) }
+            t.connections[accountId] = AccountConnection(accountId: accountId, state: .active, tenantId: nil,
+                                                         tenantName: nil, connectedAt: nil)
+            t.offered[accountId] = nil
+            t.xeroTokens[accountId] = nil
+        }
+    }
+
+    public func connection(tenantId: String) throws -> AccountConnection? {
+        let tenant = tenantId.lowercased()
+        return store.tables.withLock { t in t.connections.values.first { $0.tenantId == tenant } }
+    }
+
     /// The error SQLite's UNIQUE constraint gives.
     static func conflict(_ column: String) -> StoreError {
         StoreError(code: .conflict, message: "UNIQUE constraint failed: \(column)")
+    }
+}
+
+extension AccountConnection {
+    func with(state: ConnectionState) -> AccountConnection {
+        AccountConnection(accountId: accountId, state: state, tenantId: tenantId, tenantName: tenantName, connectedAt: connectedAt)
     }
 }
 

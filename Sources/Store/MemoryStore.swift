@@ -16,6 +16,11 @@ public final class MemoryStore: Sendable {
         let createdAt: String
     }
 
+    struct MemorySession {
+        let userId: String
+        let expiresAt: Int64
+    }
+
     struct Tables {
         var accounts: [String: StoredAccount] = [:]
         /// Users by the SHA-256 of their token (the token itself is never kept).
@@ -25,6 +30,14 @@ public final class MemoryStore: Sendable {
         var events: [InboxEvent] = []
         var dedupKeys: Set<[UInt8]> = []
         var lastDeliveryId: Int64 = 0
+        /// Organisations offered while `choosing`, by account.
+        var offered: [String: [OfferedTenant]] = [:]
+        /// Sealed Xero tokens, by account.
+        var xeroTokens: [String: SealedXeroTokens] = [:]
+        /// Browser sessions by the SHA-256 of their cookie value.
+        var sessions: [[UInt8]: MemorySession] = [:]
+        /// OAuth states by the SHA-256 of their value.
+        var oauthStates: [[UInt8]: OAuthStateRecord] = [:]
 
         /// Tenant id (lowercase) → account id.
         var tenantRoutes: [String: String] {

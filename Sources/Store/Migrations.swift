@@ -54,6 +54,40 @@ enum Migrations {
         );
         CREATE INDEX webhook_events_pending ON webhook_events (account_id, id) WHERE state = 'pending';
         """),
+        // 3: connecting to Xero (R1–R4). Self-contained: touches no table another migration makes.
+        (3, """
+        -- Browser sessions of /admin: only the SHA-256 of the cookie value is kept.
+        CREATE TABLE admin_sessions (
+            token_hash BLOB PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            expires_at INTEGER NOT NULL,   -- ms since the epoch
+            created_at TEXT NOT NULL
+        );
+        -- OAuth `state`s handed out by /oauth/xero/connect: single use, bound to a session.
+        CREATE TABLE oauth_states (
+            state_hash BLOB PRIMARY KEY,
+            session_hash BLOB NOT NULL,
+            account_id TEXT NOT NULL REFERENCES accounts(id),
+            expires_at INTEGER NOT NULL    -- ms since the epoch
+        );
+        -- The organisations one consent offered while the connection is `choosing`.
+        CREATE TABLE xero_offered_tenants (
+            account_id TEXT NOT NULL REFERENCES accounts(id),
+            tenant_id TEXT NOT NULL,
+            tenant_name TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            PRIMARY KEY (account_id, tenant_id)
+        );
+        -- Xero tokens, AES-256-GCM sealed (nonce ‖ ciphertext ‖ tag) with the account id as
+        -- associated data; never stored in the clear.
+        CREATE TABLE xero_tokens (
+            account_id TEXT PRIMARY KEY REFERENCES accounts(id),
+            access_token BLOB NOT NULL,
+            refresh_token BLOB NOT NULL,
+            access_expires_at INTEGER NOT NULL, -- ms since the epoch
+            updated_at TEXT NOT NULL
+        );
+        """),
     ]
 
     static func apply(to c: SQLiteConnection) throws {

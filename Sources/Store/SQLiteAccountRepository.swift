@@ -78,6 +78,11 @@ public final class SQLiteAccountRepository: AccountRepository {
         let tenant = tenantId.lowercased()
         let now = clock.timestamp()
         try db.write { c in
+            let current = try c.query("SELECT tenant_id, tenant_name FROM xero_connections WHERE account_id = ?",
+                                      [.text(accountId)])
+            guard let row = current.first else { throw AccountRules.noAccount(accountId) }
+            if let locked = row.string("tenant_id"), locked != tenant { throw AccountRules.locked(row.string("tenant_name")) }
+            try c.run("DELETE FROM xero_offered_tenants WHERE account_id = ?", [.text(accountId)])
             try c.run("""
                 UPDATE xero_connections SET state = ?, tenant_id = ?, tenant_name = ?,
                        connected_at = COALESCE(connected_at, ?) WHERE account_id = ?
@@ -86,6 +91,76 @@ public final class SQLiteAccountRepository: AccountRepository {
             try c.run("UPDATE webhook_events SET account_id = ?, state = ? WHERE tenant_id = ? AND state = ?",
                       [.text(accountId), .text(InboxEventState.pending.rawValue), .text(tenant),
                        .text(InboxEventState.unrouted.rawValue)])
+        }
+    }
+
+    public func activate(accountId: String) throws -> AccountConnection {
+        try db.write { c in
+            try c.run("UPDATE xero_connections SET state = ? WHERE account_id = ? AND state = ?",
+                      [.text(ConnectionState.active.rawValue), .text(accountId), .text(ConnectionState.inactive.rawValue)])
+            guard let row = try c.query("""
+                SELECT account_id, state, tenant_id, tenant_name, connected_at FROM xero_connections WHERE account_id = ?
+                """, [.text(accountId)]).first else { throw AccountRules.noAccount(accountId) }
+            return try AccountConnection(row: row)
+        }
+    }
+
+    public func setChoosing(accountId: String, tenants: [OfferedTenant]) throws {
+        try db.write { c in
+            guard let row = try c.query("SELECT tenant_id, tenant_name FROM xero_connections WHERE account_id = ?",
+                                        [.text(accountId)]).first else { throw AccountRules.noAccount(accountId) }
+            if row.string("tenant_id") != nil { throw AccountRules.locked(row.string("tenant_name")) }
+            try c.run("DELETE FROM xero_offered_tenants WHERE account_id = ?", [.text(accountId)])
+            for (i, t) in tenants.enumerated() {
+                try c.run("""
+                    INSERT INTO xero_offered_tenants (account_id, tenant_id, tenant_name, position) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (account_id, tenant_id) DO NOTHING
+                    """, [.text(accountId), .text(t.tenantId.lowercased()), .text(t.tenantName), .integer(Int64(i))])
+            }
+            try c.run("UPDATE xero_connections SET state = ? WHERE account_id = ?",
+                      [.text(ConnectionState.choosing.rawValue), .text(accountId)])
+        }
+    }
+
+    public func offeredTenants(accountId: String) throws -> [OfferedTenant] {
+        try db.read { c in
+            try c.query("""
+                SELECT o.tenant_id, o.tenant_name FROM xero_offered_tenants o
+                JOIN xero_connections x ON x.account_id = o.account_id AND x.state = 'choosing'
+                WHERE o.account_id = ? ORDER BY o.position
+                """, [.text(accountId)]).map {
+                OfferedTenant(tenantId: $0.string("tenant_id") ?? "", tenantName: $0.string("tenant_name") ?? "")
+            }
+        }
+    }
+
+    @discardableResult
+    public func markNeedsReconnect(accountId: String) throws -> Bool {
+        try db.write { c in
+            try c.run("UPDATE xero_connections SET state = ? WHERE account_id = ? AND state = ?",
+                      [.text(ConnectionState.needsReconnect.rawValue), .text(accountId),
+                       .text(ConnectionState.connected.rawValue)])
+            return c.changes == 1
+        }
+    }
+
+    public func reset(accountId: String) throws {
+        try db.write { c in
+            try c.run("""
+                UPDATE xero_connections SET state = ?, tenant_id = NULL, tenant_name = NULL, connected_at = NULL
+                WHERE account_id = ?
+                """, [.text(ConnectionState.active.rawValue), .text(accountId)])
+            guard c.changes == 1 else { throw AccountRules.noAccount(accountId) }
+            try c.run("DELETE FROM xero_offered_tenants WHERE account_id = ?", [.text(accountId)])
+            try c.run("DELETE FROM xero_tokens WHERE account_id = ?", [.text(accountId)])
+        }
+    }
+
+    public func connection(tenantId: String) throws -> AccountConnection? {
+        try db.read { c in
+            try c.query("""
+                SELECT account_id, state, tenant_id, tenant_name, connected_at FROM xero_connections WHERE tenant_id = ?
+                """, [.text(tenantId.lowercased())]).first.map(AccountConnection.init(row:))
         }
     }
 

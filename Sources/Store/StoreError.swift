@@ -30,6 +30,8 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         public static let sqlite = Code(rawValue: "sqlite")
         /// A list cursor this store did not hand out.
         public static let invalidCursor = Code(rawValue: "invalid_cursor")
+        /// The account is locked to another Xero organisation (R3): support must reset it first.
+        public static let locked = Code(rawValue: "locked")
         /// Any other failure.
         public static let store = Code(rawValue: "store")
         /// SQLite result code `rc` from a step, e.g. `sqlite_5` (SQLITE_BUSY).

@@ -68,6 +68,7 @@ struct DemoCommand: ParsableCommand {
 
         xero-gateway demo (Ctrl-C stops it; state in \(dir)/)
           gateway          \(publicURL)          health: \(publicURL)/healthz
+          admin screens    \(publicURL)/admin   (sign in with the admin token, then Activate and Connect to Xero)
           admin token      \(tokens.admin)
           operator token   \(tokens.operator)
           Xero simulator   \(simulator.baseURL)   organisation "Harbour Landscaping Ltd" (\(tenant))

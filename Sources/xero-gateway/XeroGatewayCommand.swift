@@ -11,7 +11,7 @@ struct XeroGatewayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "xero-gateway",
         abstract: "SortScape's Xero integration: webhooks, sync and invoices.",
-        subcommands: [Serve.self, Migrate.self, AccountCommand.self, UserCommand.self, DemoCommand.self])
+        subcommands: [Serve.self, Migrate.self, AccountCommand.self, UserCommand.self, ConnectionCommand.self, DemoCommand.self])
 }
 
 /// Options shared by commands that only need the store.
@@ -137,6 +137,36 @@ struct UserCommand: ParsableCommand {
             do {
                 let u = try SQLiteAccountRepository(database: db).createUser(accountId: account, role: r)
                 printJSON(["userId": u.userId, "role": u.role.rawValue, "token": u.token])
+            } catch let e as StoreError {
+                fail("error: \(e.message)")
+            }
+        }
+    }
+}
+
+struct ConnectionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "connection", abstract: "Manage accounts' Xero connections.",
+                                                    subcommands: [Reset.self])
+
+    struct Reset: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke an account's Xero grant (best effort), clear its tokens and tenant lock; prints JSON.")
+        @Option(help: "account id") var account: String
+        @OptionGroup var store: StoreOptions
+
+        func run() throws {
+            var overrides: [String: String] = [:]
+            overrides["GATEWAY_DB"] = store.db
+            let config: Configuration
+            do {
+                config = try Configuration.load(environment: ProcessInfo.processInfo.environment, overrides: overrides)
+            } catch let e as ConfigurationError {
+                fail(e.description)
+            }
+            let db = try store.open()
+            defer { db.close() }
+            do {
+                print(try ConnectionReset.run(accountId: account, configuration: config, database: db).serialized)
             } catch let e as StoreError {
                 fail("error: \(e.message)")
             }

@@ -15,6 +15,20 @@ import Testing
         #expect(c.redirectURI == "http://127.0.0.1:8080/oauth/xero/callback")
         #expect(c.xeroAPIURL == "https://api.xero.com")
         #expect(c.syncIntervalSeconds == 1800)
+        #expect(c.xeroScopes == "offline_access openid profile email accounting.contacts accounting.settings accounting.invoices")
+        #expect(!c.servesHTTPS)
+    }
+
+    @Test func scopesCanBeTheOlderBroadSet() throws {
+        var env = base
+        env["XERO_SCOPES"] = "  offline_access openid profile email accounting.contacts accounting.settings   accounting.transactions "
+        let c = try Configuration.load(environment: env)
+        #expect(c.xeroScopes == "offline_access openid profile email accounting.contacts accounting.settings accounting.transactions")
+    }
+
+    @Test func httpsPublicURLMeansSecureCookies() throws {
+        let c = try Configuration.load(environment: base, overrides: ["GATEWAY_PUBLIC_URL": "https://gw.example.com"])
+        #expect(c.servesHTTPS)
     }
 
     @Test func flagsOverrideTheEnvironment() throws {
@@ -28,6 +42,7 @@ import Testing
         ("XERO_WEBHOOK_KEY", nil), ("XERO_CLIENT_ID", nil), ("XERO_CLIENT_SECRET", nil),
         ("GATEWAY_LISTEN", "8080"), ("GATEWAY_LISTEN", "127.0.0.1:99999"), ("GATEWAY_PUBLIC_URL", "ftp://x"),
         ("XERO_API_URL", "not a url"), ("SYNC_INTERVAL_SECONDS", "5"), ("SYNC_INTERVAL_SECONDS", "soon"),
+        ("XERO_SCOPES", "openid accounting.contacts"), ("XERO_SCOPES", "offline_access \"x\""),
     ] as [(String, String?)])
     func aMissingOrMalformedSettingIsNamed(setting: String, value: String?) {
         var env = base

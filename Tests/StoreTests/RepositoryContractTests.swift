@@ -13,6 +13,8 @@ final class RepositoryHarness {
     let clock = TestWallClock()
     let accounts: any AccountRepository
     let events: any WebhookEventRepository
+    let sessions: any SessionRepository
+    let tokens: any XeroTokenRepository
     private let deliverBody: (String) -> Void
     private let finish: () -> Void
 
@@ -24,6 +26,8 @@ final class RepositoryHarness {
             let inbox = try WebhookInbox(database: db, clock: clock, reader: fakeReader)
             self.accounts = accounts
             events = SQLiteWebhookEventRepository(database: db)
+            sessions = SQLiteSessionRepository(database: db)
+            tokens = SQLiteXeroTokenRepository(database: db, clock: clock)
             deliverBody = { body in
                 _ = appendAndWait(inbox, body)
                 #expect(inbox.waitUntilExpanded())
@@ -37,6 +41,8 @@ final class RepositoryHarness {
             let events = MemoryWebhookEventRepository(store: store)
             accounts = MemoryAccountRepository(store: store)
             self.events = events
+            sessions = MemorySessionRepository(store: store)
+            tokens = MemoryXeroTokenRepository(store: store)
             deliverBody = { body in events.ingest(Array(body.utf8), contents: fakeReader(Array(body.utf8))) }
             finish = {}
         }

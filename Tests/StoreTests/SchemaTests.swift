@@ -37,7 +37,7 @@ import Timekeeping
             (.conflict, "conflict"), (.notFound, "not_found"), (.invalidName, "invalid_name"),
             (.invalidRole, "invalid_role"), (.invalidAccount, "invalid_account"), (.stopping, "stopping"),
             (.schemaTooNew, "schema_too_new"), (.migrationFailed, "migration_failed"), (.openFailed, "open_failed"),
-            (.corrupt, "corrupt"), (.sqlite, "sqlite"), (.store, "store"), (.sqlite(5), "sqlite_5"),
+            (.corrupt, "corrupt"), (.sqlite, "sqlite"), (.store, "store"), (.sqlite(5), "sqlite_5"), (.locked, "locked"),
         ]
         for (code, raw) in codes { #expect(code.rawValue == raw && "\(code)" == raw) }
         #expect("\(StoreError(code: .notFound, message: "no account"))" == "not_found: no account")

@@ -1,0 +1,195 @@
+import Crypto
+import Foundation
+import HTTPServer
+import Store
+
+/// The signed-in browser user of `/admin` and `/oauth/xero/*`.
+struct BrowserSession {
+    let user: User
+    /// SHA-256 of the cookie value: what the store keys the session (and its OAuth states) by.
+    let hash: [UInt8]
+    /// The session's CSRF token, the hidden `csrf` field of every form.
+    let csrf: String
+}
+
+/// An answer that is a page, not JSON (thrown by screen handlers).
+struct PageError: HTTPResponseError {
+    let response: Response
+}
+
+extension Gateway {
+    static let sessionCookie = "xg_session"
+    /// Browser sessions last 12 hours.
+    static let sessionLifetime: Int64 = 12 * 3600 * 1000
+    /// Largest form body the screens accept.
+    static let maxFormBytes = 8 * 1024
+
+    // MARK: - sessions
+
+    /// The session the request's cookie names, if it is live.
+    func browserSession(_ request: Request) throws(HTTPError) -> BrowserSession? {
+        guard let value = Gateway.cookie(Gateway.sessionCookie, in: request), value.utf8.count == 43 else { return nil }
+        let hash = Crypto.sha256(Array(value.utf8))
+        let session: AdminSession?
+        do { session = try sessions.session(tokenHash: hash, now: clock.nowMilliseconds()) } catch {
+            throw .storeUnavailable
+        }
+        guard let session else { return nil }
+        return BrowserSession(user: session.user, hash: hash, csrf: csrfToken(sessionHash: hash))
+    }
+
+    /// The session's CSRF token: an HMAC of the session's hash under the gateway's secret key,
+    /// so nothing more is stored and nobody without the key can make one.
+    func csrfToken(sessionHash: [UInt8]) -> String {
+        Base64.encodeURL(Crypto.hmacSHA256(key: configuration.secretKey, message: Array("csrf:".utf8) + sessionHash))
+    }
+
+    /// The live session of an account admin, for a screen: no session → 401 page; staff or
+    /// operator → 403 page.
+    func adminSession(_ request: Request) throws -> BrowserSession {
+        guard let s = try browserSession(request) else {
+            throw PageError(response: page(401, title: "Sign in", message: "Sign in at /admin first."))
+        }
+        guard s.user.role == .admin, s.user.accountId != nil else {
+            throw PageError(response: page(403, title: "Not allowed", message: "This needs an administrator of the account."))
+        }
+        return s
+    }
+
+    /// The form of a POST from a screen, its CSRF token checked (missing or wrong → 403).
+    func checkedForm(_ request: Request, _ session: BrowserSession) throws -> [String: String] {
+        let form = try Gateway.parseForm(request)
+        guard let sent = form["csrf"],
+              Crypto.constantTimeEquals(Array(sent.utf8), Array(session.csrf.utf8)) else {
+            throw PageError(response: page(403, title: "Form expired",
+                                           message: "The form was missing its security token or it did not match. Reload the page and try again."))
+        }
+        return form
+    }
+
+    // MARK: - handlers
+
+    /// `GET /admin`: the signed-in user goes to the Xero screen; anyone else gets the sign-in page.
+    func adminHome(_ request: Request) throws -> Response {
+        if try browserSession(request) != nil { return Gateway.seeOther("/admin/xero") }
+        return loginPage(status: 200, message: nil)
+    }
+
+    /// `POST /admin/login` (form `token`): a session cookie and 303 to `/admin`; a bad token is a
+    /// 401 page and stores nothing.
+    func login(_ request: Request) throws -> Response {
+        let form = try Gateway.parseForm(request)
+        guard let token = form["token"]?.trimmingCharacters(in: .whitespaces), !token.isEmpty else {
+            return loginPage(status: 401, message: "Enter your token.")
+        }
+        let user: User?
+        do { user = try accounts.authenticate(token: token) } catch { throw HTTPError.storeUnavailable }
+        guard let user else { return loginPage(status: 401, message: "That token is not valid.") }
+        guard user.accountId != nil else {
+            return loginPage(status: 403, message: "Operators have no account screens; use the API with your token.")
+        }
+        let value = Base64.encodeURL(Crypto.randomBytes(32))
+        let now = clock.nowMilliseconds()
+        do {
+            try sessions.createSession(tokenHash: Crypto.sha256(Array(value.utf8)), userId: user.id,
+                                       expiresAt: now + Gateway.sessionLifetime, now: now)
+        } catch {
+            logger.error("session not stored", metadata: ["error": "\(error)"])
+            throw HTTPError.storeUnavailable
+        }
+        logger.info("signed in", metadata: ["userId": "\(user.id)", "role": "\(user.role.rawValue)"])
+        var r = Gateway.seeOther("/admin")
+        r.headers.add("Set-Cookie", sessionCookie(value, maxAge: Int(Gateway.sessionLifetime / 1000)))
+        return r
+    }
+
+    /// `POST /admin/logout` (CSRF-checked): ends the session.
+    func logout(_ request: Request) throws -> Response {
+        guard let s = try browserSession(request) else { return Gateway.seeOther("/admin") }
+        _ = try checkedForm(request, s)
+        do { try sessions.deleteSession(tokenHash: s.hash) } catch { throw HTTPError.storeUnavailable }
+        var r = Gateway.seeOther("/admin")
+        r.headers.add("Set-Cookie", sessionCookie("", maxAge: 0))
+        return r
+    }
+
+    func sessionCookie(_ value: String, maxAge: Int) -> String {
+        var c = "\(Gateway.sessionCookie)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Lax"
+        if configuration.servesHTTPS { c += "; Secure" }
+        return c
+    }
+
+    // MARK: - HTTP helpers
+
+    static func seeOther(_ location: String) -> Response {
+        Response(status: 303, headers: HTTPHeaders([("Location", location), ("Cache-Control", "no-store")]))
+    }
+
+    /// A cookie's value from the `Cookie` header.
+    static func cookie(_ name: String, in request: Request) -> String? {
+        guard let header = request.headers["Cookie"] else { return nil }
+        for part in header.split(separator: ";") {
+            let p = part.trimmingCharacters(in: .whitespaces)
+            guard let eq = p.firstIndex(of: "=") else { continue }
+            if p[..<eq] == name { return String(p[p.index(after: eq)...]) }
+        }
+        return nil
+    }
+
+    /// An `application/x-www-form-urlencoded` body, parsed strictly: at most 8 KiB, every pair
+    /// `name=value`, valid percent-escapes and UTF-8, no name twice. Anything else is a 4xx.
+    static func parseForm(_ request: Request) throws(HTTPError) -> [String: String] {
+        let type = (request.headers["Content-Type"] ?? "").split(separator: ";").first?
+            .trimmingCharacters(in: .whitespaces).lowercased()
+        guard type == "application/x-www-form-urlencoded" else {
+            throw HTTPError(415, code: "unsupported_media_type", message: "send application/x-www-form-urlencoded")
+        }
+        guard request.body.count <= maxFormBytes else {
+            throw HTTPError(413, code: "body_too_large", message: "forms are limited to \(maxFormBytes) bytes")
+        }
+        var form: [String: String] = [:]
+        if request.body.isEmpty { return form }
+        for pair in request.body.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: false) {
+            guard let eq = pair.firstIndex(of: UInt8(ascii: "=")),
+                  let name = percentDecode(pair[pair.startIndex..<eq]), !name.isEmpty,
+                  let value = percentDecode(pair[pair.index(after: eq)...]) else {
+                throw HTTPError(400, code: "invalid_form", message: "the form body is not well-formed")
+            }
+            guard form[name] == nil else {
+                throw HTTPError(400, code: "invalid_form", message: "the form field \(name.prefix(40)) appears twice")
+            }
+            form[name] = value
+        }
+        return form
+    }
+
+    static func percentDecode(_ bytes: ArraySlice<UInt8>) -> String? {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var i = bytes.startIndex
+        func hex(_ b: UInt8) -> UInt8? {
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): return b - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): return b - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): return b - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+        }
+        while i < bytes.endIndex {
+            let b = bytes[i]
+            if b == UInt8(ascii: "+") {
+                out.append(0x20)
+            } else if b == UInt8(ascii: "%") {
+                guard bytes.distance(from: i, to: bytes.endIndex) >= 3,
+                      let h = hex(bytes[i + 1]), let l = hex(bytes[i + 2]) else { return nil }
+                out.append(h << 4 | l)
+                i += 2
+            } else {
+                out.append(b)
+            }
+            i += 1
+        }
+        guard let s = String(validating: out, as: UTF8.self), !s.utf8.contains(0) else { return nil }
+        return s
+    }
+}

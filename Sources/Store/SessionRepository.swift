@@ -1,0 +1,149 @@
+import Timekeeping
+/// A signed-in browser session of `/admin`: whose it is and until when.
+public struct AdminSession: Sendable, Equatable {
+    public let user: User
+    /// Milliseconds since the epoch.
+    public let expiresAt: Int64
+
+    public init(user: User, expiresAt: Int64) {
+        self.user = user
+        self.expiresAt = expiresAt
+    }
+}
+
+/// An OAuth `state` handed out by `/oauth/xero/connect` (R2): bound to the session (by the
+/// hash of its cookie) and the account, valid until `expiresAt`.
+public struct OAuthStateRecord: Sendable, Equatable {
+    public let sessionHash: [UInt8]
+    public let accountId: String
+    /// Milliseconds since the epoch.
+    public let expiresAt: Int64
+
+    public init(sessionHash: [UInt8], accountId: String, expiresAt: Int64) {
+        self.sessionHash = sessionHash
+        self.accountId = accountId
+        self.expiresAt = expiresAt
+    }
+}
+
+/// Browser sessions and OAuth states. Only SHA-256 hashes of cookie and state values are
+/// given to it and kept; the values themselves never reach the store.
+///
+/// Implementations: `SQLiteSessionRepository` and `MemorySessionRepository`; one contract test
+/// suite runs against both.
+public protocol SessionRepository: Sendable {
+    /// Records a session for `userId` (`.notFound` if there is no such user) and forgets
+    /// sessions and states that expired before `now`.
+    func createSession(tokenHash: [UInt8], userId: String, expiresAt: Int64, now: Int64) throws
+    /// The session's user, if the session exists and has not expired at `now`.
+    func session(tokenHash: [UInt8], now: Int64) throws -> AdminSession?
+    /// Ends a session and the OAuth states bound to it.
+    func deleteSession(tokenHash: [UInt8]) throws
+    /// Records an OAuth state.
+    func createOAuthState(stateHash: [UInt8], record: OAuthStateRecord) throws
+    /// Removes the state and returns what it was bound to: a state is spent by its first use,
+    /// whatever that use's outcome. Nil when unknown (forged or already spent).
+    func spendOAuthState(stateHash: [UInt8]) throws -> OAuthStateRecord?
+}
+
+/// Sessions and OAuth states in SQLite (`admin_sessions`, `oauth_states`).
+public final class SQLiteSessionRepository: SessionRepository {
+    let db: any DatabaseWriter
+
+    public init(database: any DatabaseWriter) { db = database }
+
+    public func createSession(tokenHash: [UInt8], userId: String, expiresAt: Int64, now: Int64) throws {
+        try db.write { c in
+            guard try !c.query("SELECT 1 FROM users WHERE id = ?", [.text(userId)]).isEmpty else {
+                throw StoreError(code: .notFound, message: "no user with id \(userId)")
+            }
+            try c.run("DELETE FROM oauth_states WHERE expires_at <= ?", [.integer(now)])
+            try c.run("DELETE FROM admin_sessions WHERE expires_at <= ?", [.integer(now)])
+            try c.run("INSERT INTO admin_sessions (token_hash, user_id, expires_at, created_at) VALUES (?, ?, ?, ?)",
+                      [.blob(tokenHash), .text(userId), .integer(expiresAt), .text(Timestamp.format(millisecondsSinceEpoch: now))])
+        }
+    }
+
+    public func session(tokenHash: [UInt8], now: Int64) throws -> AdminSession? {
+        try db.read { c in
+            guard let row = try c.query("""
+                SELECT u.id, u.account_id, u.role, s.expires_at FROM admin_sessions s JOIN users u ON u.id = s.user_id
+                WHERE s.token_hash = ? AND s.expires_at > ?
+                """, [.blob(tokenHash), .integer(now)]).first,
+                let id = row.string("id"), let role = row.string("role").flatMap(Role.init(rawValue:)),
+                let expires = row.int("expires_at") else { return nil }
+            return AdminSession(user: User(id: id, accountId: row.string("account_id"), role: role), expiresAt: Int64(expires))
+        }
+    }
+
+    public func deleteSession(tokenHash: [UInt8]) throws {
+        try db.write { c in
+            try c.run("DELETE FROM oauth_states WHERE session_hash = ?", [.blob(tokenHash)])
+            try c.run("DELETE FROM admin_sessions WHERE token_hash = ?", [.blob(tokenHash)])
+        }
+    }
+
+    public func createOAuthState(stateHash: [UInt8], record: OAuthStateRecord) throws {
+        try db.write { c in
+            try c.run("INSERT INTO oauth_states (state_hash, session_hash, account_id, expires_at) VALUES (?, ?, ?, ?)",
+                      [.blob(stateHash), .blob(record.sessionHash), .text(record.accountId), .integer(record.expiresAt)])
+        }
+    }
+
+    public func spendOAuthState(stateHash: [UInt8]) throws -> OAuthStateRecord? {
+        try db.write { c in
+            guard let row = try c.query("SELECT session_hash, account_id, expires_at FROM oauth_states WHERE state_hash = ?",
+                                        [.blob(stateHash)]).first else { return nil }
+            try c.run("DELETE FROM oauth_states WHERE state_hash = ?", [.blob(stateHash)])
+            return OAuthStateRecord(sessionHash: row.blob("session_hash") ?? [], accountId: row.string("account_id") ?? "",
+                                    expiresAt: Int64(row.int("expires_at") ?? 0))
+        }
+    }
+}
+
+/// Sessions and OAuth states in memory, for tests; shares a `MemoryStore` with the other
+/// memory repositories.
+public final class MemorySessionRepository: SessionRepository {
+    public let store: MemoryStore
+
+    public init(store: MemoryStore = MemoryStore()) { self.store = store }
+
+    public func createSession(tokenHash: [UInt8], userId: String, expiresAt: Int64, now: Int64) throws {
+        try store.tables.withLock { t in
+            guard t.users.values.contains(where: { $0.id == userId }) else {
+                throw StoreError(code: .notFound, message: "no user with id \(userId)")
+            }
+            t.oauthStates = t.oauthStates.filter { $0.value.expiresAt > now }
+            t.sessions = t.sessions.filter { $0.value.expiresAt > now }
+            guard t.sessions[tokenHash] == nil else { throw MemoryAccountRepository.conflict("admin_sessions.token_hash") }
+            t.sessions[tokenHash] = MemoryStore.MemorySession(userId: userId, expiresAt: expiresAt)
+        }
+    }
+
+    public func session(tokenHash: [UInt8], now: Int64) throws -> AdminSession? {
+        store.tables.withLock { t in
+            guard let s = t.sessions[tokenHash], s.expiresAt > now,
+                  let user = t.users.values.first(where: { $0.id == s.userId }) else { return nil }
+            return AdminSession(user: user, expiresAt: s.expiresAt)
+        }
+    }
+
+    public func deleteSession(tokenHash: [UInt8]) throws {
+        store.tables.withLock { t in
+            t.sessions[tokenHash] = nil
+            t.oauthStates = t.oauthStates.filter { $0.value.sessionHash != tokenHash }
+        }
+    }
+
+    public func createOAuthState(stateHash: [UInt8], record: OAuthStateRecord) throws {
+        try store.tables.withLock { t in
+            guard t.accounts[record.accountId] != nil else { throw MemoryAccountRepository.conflict("oauth_states.account_id") }
+            guard t.oauthStates[stateHash] == nil else { throw MemoryAccountRepository.conflict("oauth_states.state_hash") }
+            t.oauthStates[stateHash] = record
+        }
+    }
+
+    public func spendOAuthState(stateHash: [UInt8]) throws -> OAuthStateRecord? {
+        store.tables.withLock { $0.oauthStates.removeValue(forKey: stateHash) }
+    }
+}

@@ -1,0 +1,89 @@
+import Timekeeping
+/// An account's Xero tokens as stored: each sealed (AES-256-GCM, the account id as associated
+/// data) by whoever saves them; the store never sees them in the clear.
+public struct SealedXeroTokens: Sendable, Equatable {
+    public let accessToken: [UInt8]
+    public let refreshToken: [UInt8]
+    /// When the access token expires, milliseconds since the epoch.
+    public let accessExpiresAt: Int64
+
+    public init(accessToken: [UInt8], refreshToken: [UInt8], accessExpiresAt: Int64) {
+        self.accessToken = accessToken
+        self.refreshToken = refreshToken
+        self.accessExpiresAt = accessExpiresAt
+    }
+}
+
+/// Sealed Xero tokens, one set per account (R4).
+public protocol XeroTokenRepository: Sendable {
+    /// Replaces the account's tokens; committed durably before it returns (a rotated refresh
+    /// token must survive a crash before the new access token is used). `.notFound` for an
+    /// unknown account.
+    func saveTokens(accountId: String, _ tokens: SealedXeroTokens) throws
+    func tokens(accountId: String) throws -> SealedXeroTokens?
+    func deleteTokens(accountId: String) throws
+}
+
+/// Tokens in SQLite (`xero_tokens`).
+public final class SQLiteXeroTokenRepository: XeroTokenRepository {
+    let db: any DatabaseWriter
+    let clock: any WallClock
+
+    public init(database: any DatabaseWriter, clock: any WallClock = SystemWallClock()) {
+        db = database
+        self.clock = clock
+    }
+
+    public func saveTokens(accountId: String, _ tokens: SealedXeroTokens) throws {
+        let now = clock.timestamp()
+        try db.write(durable: true) { c in
+            guard try !c.query("SELECT 1 FROM accounts WHERE id = ?", [.text(accountId)]).isEmpty else {
+                throw AccountRules.noAccount(accountId)
+            }
+            try c.run("""
+                INSERT INTO xero_tokens (account_id, access_token, refresh_token, access_expires_at, updated_at)
+                VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (account_id) DO UPDATE SET access_token = excluded.access_token,
+                    refresh_token = excluded.refresh_token, access_expires_at = excluded.access_expires_at,
+                    updated_at = excluded.updated_at
+                """, [.text(accountId), .blob(tokens.accessToken), .blob(tokens.refreshToken),
+                      .integer(tokens.accessExpiresAt), .text(now)])
+        }
+    }
+
+    public func tokens(accountId: String) throws -> SealedXeroTokens? {
+        try db.read { c in
+            guard let row = try c.query("""
+                SELECT access_token, refresh_token, access_expires_at FROM xero_tokens WHERE account_id = ?
+                """, [.text(accountId)]).first else { return nil }
+            return SealedXeroTokens(accessToken: row.blob("access_token") ?? [], refreshToken: row.blob("refresh_token") ?? [],
+                                    accessExpiresAt: Int64(row.int("access_expires_at") ?? 0))
+        }
+    }
+
+    public func deleteTokens(accountId: String) throws {
+        try db.write { c in try c.run("DELETE FROM xero_tokens WHERE account_id = ?", [.text(accountId)]) }
+    }
+}
+
+/// Tokens in memory, for tests.
+public final class MemoryXeroTokenRepository: XeroTokenRepository {
+    public let store: MemoryStore
+
+    public init(store: MemoryStore = MemoryStore()) { self.store = store }
+
+    public func saveTokens(accountId: String, _ tokens: SealedXeroTokens) throws {
+        try store.tables.withLock { t in
+            guard t.accounts[accountId] != nil else { throw AccountRules.noAccount(accountId) }
+            t.xeroTokens[accountId] = tokens
+        }
+    }
+
+    public func tokens(accountId: String) throws -> SealedXeroTokens? {
+        store.tables.withLock { $0.xeroTokens[accountId] }
+    }
+
+    public func deleteTokens(accountId: String) throws {
+        store.tables.withLock { $0.xeroTokens[accountId] = nil }
+    }
+}

@@ -1,0 +1,144 @@
+import Crypto
+import Store
+import Synchronization
+import Timekeeping
+import Xero
+
+/// What refreshes a Xero token set: `XeroIdentityClient` in production, a fake in tests.
+public protocol XeroTokenRefresher: Sendable {
+    /// A new access token and the rotated refresh token; `.invalidGrant` when Xero refuses it.
+    func refresh(_ refreshToken: String) throws(XeroAPIError) -> XeroTokenResponse
+}
+
+extension XeroIdentityClient: XeroTokenRefresher {}
+
+/// The plain tokens of one account, as the token manager hands them out.
+public struct XeroTokenSet: Sendable, Equatable {
+    public let accessToken: String
+    public let refreshToken: String
+    /// Milliseconds since the epoch.
+    public let accessExpiresAt: Int64
+}
+
+/// Xero tokens for every connected account (R4): sealed at rest with AES-256-GCM under the
+/// gateway's secret key (the account id as associated data), refreshed ahead of expiry, one
+/// refresh at a time per account however many threads ask (the others wait and reuse it), the
+/// rotated refresh token committed durably before the new access token is handed out.
+///
+/// `invalid_grant` marks the connection `needs_reconnect` and nothing else; a timeout or a 5xx
+/// is just an error (tokens kept, state kept). Blocking: call it from worker threads.
+public final class XeroTokenManager: XeroAccessTokenSource {
+    let accounts: any AccountRepository
+    let store: any XeroTokenRepository
+    let refresher: any XeroTokenRefresher
+    let cipher: AESGCM
+    let clock: any WallClock
+    /// Refresh when the access token has less than this left (milliseconds).
+    public let refreshAhead: Int64
+    /// One gate per account: the refresh (and the read before it) happens under it.
+    private let gates = Mutex<[String: Gate]>([:])
+    /// Told after Xero refused an account's refresh token (state now `needs_reconnect`).
+    let onInvalidGrant: @Sendable (String) -> Void
+
+    final class Gate: Sendable {
+        let lock = Mutex(())
+    }
+
+    public init(accounts: any AccountRepository, tokens: any XeroTokenRepository, refresher: any XeroTokenRefresher,
+                secretKey: [UInt8], clock: any WallClock = SystemWallClock(), refreshAhead: Int64 = 120_000,
+                onInvalidGrant: @escaping @Sendable (String) -> Void = { _ in }) throws {
+        self.accounts = accounts
+        store = tokens
+        self.refresher = refresher
+        cipher = try AESGCM(key: secretKey)
+        self.clock = clock
+        self.refreshAhead = refreshAhead
+        self.onInvalidGrant = onInvalidGrant
+    }
+
+    // MARK: - XeroAccessTokenSource
+
+    public func accessToken(for tenantId: String, rejected: String?) throws(XeroAPIError) -> String {
+        let connection: AccountConnection?
+        do { connection = try accounts.connection(tenantId: tenantId) } catch {
+            throw XeroAPIError(.unexpected, message: "token store unavailable: \(error)")
+        }
+        guard let connection else {
+            throw XeroAPIError(.forbidden, message: "no SortScape account is connected to tenant \(tenantId)")
+        }
+        return try accessToken(accountId: connection.accountId, rejected: rejected)
+    }
+
+    /// A usable access token for the account: the stored one while it has more than
+    /// `refreshAhead` left (and is not `rejected`), else a refreshed one.
+    public func accessToken(accountId: String, rejected: String? = nil) throws(XeroAPIError) -> String {
+        let gate = gates.withLock { g -> Gate in
+            if let existing = g[accountId] { return existing }
+            let new = Gate()
+            g[accountId] = new
+            return new
+        }
+        return try gate.lock.withLock { _ throws(XeroAPIError) -> String in
+            let state: ConnectionState?
+            do { state = try accounts.connection(accountId: accountId)?.state } catch {
+                throw XeroAPIError(.unexpected, message: "token store unavailable: \(error)")
+            }
+            if state == .needsReconnect {
+                throw XeroAPIError(.invalidGrant, message: "the Xero connection needs to be reconnected")
+            }
+            let current: XeroTokenSet?
+            do { current = try tokens(accountId: accountId) } catch {
+                throw XeroAPIError(.unexpected, message: "stored tokens unreadable: \(error)")
+            }
+            guard let current else { throw XeroAPIError(.unauthorized, message: "the account has no Xero tokens") }
+            let fresh = current.accessExpiresAt - clock.nowMilliseconds() > refreshAhead
+            if fresh && current.accessToken != rejected { return current.accessToken }
+
+            let response: XeroTokenResponse
+            do throws(XeroAPIError) { response = try refresher.refresh(current.refreshToken) } catch {
+                if error.code == .invalidGrant {
+                    _ = try? accounts.markNeedsReconnect(accountId: accountId)
+                    onInvalidGrant(accountId)
+                }
+                throw error
+            }
+            do {
+                // Durable before the new access token leaves this function (rotation: the old
+                // refresh token stops working once Xero's grace runs out).
+                try save(accountId: accountId, response, keepRefreshToken: current.refreshToken)
+            } catch {
+                throw XeroAPIError(.unexpected, message: "could not store the refreshed tokens: \(error)")
+            }
+            return response.accessToken
+        }
+    }
+
+    // MARK: - storing
+
+    /// Seals and stores a token response (from a code exchange or a refresh), durably.
+    public func save(accountId: String, _ response: XeroTokenResponse, keepRefreshToken: String? = nil) throws {
+        guard let refresh = response.refreshToken ?? keepRefreshToken else {
+            throw XeroAPIError(.unreadable, message: "Xero gave no refresh token (is offline_access among the scopes?)")
+        }
+        let ad = Array(accountId.utf8)
+        let sealed = SealedXeroTokens(
+            accessToken: try cipher.seal(Array(response.accessToken.utf8), associatedData: ad),
+            refreshToken: try cipher.seal(Array(refresh.utf8), associatedData: ad),
+            accessExpiresAt: clock.nowMilliseconds() + Int64(max(response.expiresIn, 0)) * 1000)
+        try store.saveTokens(accountId: accountId, sealed)
+    }
+
+    /// The account's tokens in the clear, if it has any.
+    public func tokens(accountId: String) throws -> XeroTokenSet? {
+        guard let sealed = try store.tokens(accountId: accountId) else { return nil }
+        let ad = Array(accountId.utf8)
+        let access = try cipher.open(sealed.accessToken, associatedData: ad)
+        let refresh = try cipher.open(sealed.refreshToken, associatedData: ad)
+        return XeroTokenSet(accessToken: String(decoding: access, as: UTF8.self),
+                            refreshToken: String(decoding: refresh, as: UTF8.self),
+                            accessExpiresAt: sealed.accessExpiresAt)
+    }
+
+    /// Forgets the account's tokens.
+    public func delete(accountId: String) throws { try store.deleteTokens(accountId: accountId) }
+}

@@ -1,0 +1,207 @@
+import Crypto
+import Foundation
+import Gateway
+import HTTPClient
+import InMemoryLogging
+import Logging
+import Store
+import StrictJSON
+import Synchronization
+import Testing
+import Timekeeping
+import Xero
+import XeroSimulator
+
+/// A gateway (with a clock the test moves and its log captured) and xero-sim, over real HTTP,
+/// for the connection rules R1–R4. The browser is played by hand: cookies, forms, redirects.
+final class ConnectPair: Sendable {
+    static let clientId = "connect-e2e-client"
+    static let clientSecret = "connect-e2e-secret-\(UUID().uuidString)"
+    static let publicURL = "http://127.0.0.1:1"
+    static let redirect = publicURL + "/oauth/xero/callback"
+
+    let simulator: Simulator
+    let gateway: Gateway
+    let clock = TestWallClock(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000))
+    let logs = InMemoryLogHandler()
+    let client = HTTPClient()
+    let dir: String
+    let webhookKey = "connect-e2e-webhook-\(UUID().uuidString)"
+    let syncLog = SyncLog()
+    /// The sync hook's requests, as "accountId trigger".
+    var syncRequests: [String] { syncLog.requests.withLock { $0.map { "\($0.0) \($0.1)" } } }
+
+    init(extra: [String: String] = [:]) throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("xg-connect-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        simulator = Simulator(configuration: SimulatorConfiguration(
+            clientId: ConnectPair.clientId, clientSecret: ConnectPair.clientSecret,
+            redirectURIs: [ConnectPair.redirect], webhookKey: webhookKey))
+        try simulator.start()
+        var env = [
+            "GATEWAY_LISTEN": "127.0.0.1:0", "GATEWAY_DB": "\(dir)/gateway.sqlite", "GATEWAY_PUBLIC_URL": ConnectPair.publicURL,
+            "GATEWAY_SECRET_KEY": Base64.encode(Crypto.randomBytes(32)),
+            "XERO_CLIENT_ID": ConnectPair.clientId, "XERO_CLIENT_SECRET": ConnectPair.clientSecret, "XERO_WEBHOOK_KEY": webhookKey,
+            "XERO_LOGIN_URL": simulator.baseURL, "XERO_IDENTITY_URL": simulator.baseURL, "XERO_API_URL": simulator.baseURL,
+        ]
+        env.merge(extra) { $1 }
+        let logs = self.logs
+        var logger = Logger(label: "xero-gateway") { _ in logs }
+        logger.logLevel = .trace
+        gateway = try Gateway(configuration: Configuration.load(environment: env), logger: logger, clock: clock,
+                              xeroRetry: XeroRetryPolicy(attempts: 3, baseDelay: 0.01, maxDelay: 0.02, timeout: 3))
+        try gateway.start()
+        let log = syncLog
+        gateway.hooks = GatewayHooks(requestSync: { a, t in log.requests.withLock { $0.append((a, t)) } })
+    }
+
+    deinit {
+        gateway.shutdown()
+        simulator.shutdown()
+    }
+
+    var base: String { "http://127.0.0.1:\(gateway.port)" }
+    var logText: String {
+        logs.entries.map { "\($0.level) \($0.message) \($0.metadata) \($0.error.map { "\($0)" } ?? "")" }.joined(separator: "\n")
+    }
+
+    // MARK: simulator
+
+    @discardableResult
+    func sim(_ method: String, _ path: String, _ body: String? = nil) throws -> JSON {
+        let r = try client.send(ClientRequest(method: method, url: simulator.baseURL + path,
+                                              headers: [("Content-Type", "application/json")], body: Array((body ?? "").utf8)))
+        #expect((200..<300).contains(r.status), "\(method) \(path): \(r.status) \(r.text)")
+        return r.body.isEmpty ? .null : (try? JSON.parse(r.body)) ?? .null
+    }
+
+    func organisation(_ name: String) throws -> String {
+        try sim("POST", "/sim/organisations", #"{"name":"\#(name)"}"#)["tenantId"]!.stringValue!
+    }
+
+    /// A Xero login with access to these organisations; returns its email.
+    func xeroLogin(_ tenants: [String]) throws -> String {
+        let email = "\(UUID().uuidString.prefix(8).lowercased())@example.com"
+        let list = tenants.map { "\"\($0)\"" }.joined(separator: ",")
+        try sim("POST", "/sim/logins", #"{"email":"\#(email)","tenantIds":[\#(list)]}"#)
+        return email
+    }
+
+    /// What the consent page does: the redirect back to the gateway (code and state in its query).
+    func consent(login: String, tenants: [String], state: String) throws -> [String: String] {
+        let list = tenants.map { "\"\($0)\"" }.joined(separator: ",")
+        let redirect = try sim("POST", "/sim/consent", #"""
+            {"login":"\#(login)","tenantIds":[\#(list)],"clientId":"\#(ConnectPair.clientId)",
+             "redirectUri":"\#(ConnectPair.redirect)","state":"\#(state)","scope":"\#(Configuration.defaultXeroScopes)"}
+            """#)["redirect"]!.stringValue!
+        #expect(redirect.hasPrefix(ConnectPair.redirect + "?"))
+        return query(redirect)
+    }
+
+    func query(_ url: String) -> [String: String] {
+        Dictionary((URLComponents(string: url)?.queryItems ?? []).map { ($0.name, $0.value ?? "") }) { a, _ in a }
+    }
+
+    /// How many times the gateway called Xero's token endpoint.
+    func tokenCalls() throws -> Int {
+        try sim("GET", "/sim/calls?path=/connect/token&limit=10000")["calls"]?.arrayValue?.count ?? -1
+    }
+
+    // MARK: gateway
+
+    func request(_ method: String, _ path: String, cookie: String? = nil, bearer: String? = nil,
+                 headers: [(String, String)] = [], body: String? = nil) throws -> ClientResponse {
+        var h = headers
+        if let cookie { h.append(("Cookie", "xg_session=\(cookie)")) }
+        if let bearer { h.append(("Authorization", "Bearer \(bearer)")) }
+        return try client.send(ClientRequest(method: method, url: base + path, headers: h.map { (name: $0.0, value: $0.1) },
+                                             body: Array((body ?? "").utf8)))
+    }
+
+    func form(_ path: String, cookie: String?, _ fields: [(String, String)]) throws -> ClientResponse {
+        let body = fields.map { "\(formEncode($0.0))=\(formEncode($0.1))" }.joined(separator: "&")
+        return try request("POST", path, cookie: cookie, headers: [("Content-Type", "application/x-www-form-urlencoded")], body: body)
+    }
+
+    func formEncode(_ s: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s
+    }
+
+    /// A new account: its id and its first admin's token.
+    func account(_ name: String = "Acme") throws -> (id: String, admin: String) {
+        let u = try gateway.accounts.createAccount(name: name)
+        return (u.accountId!, u.token)
+    }
+
+    /// Signs in with a token; the session cookie's value.
+    func signIn(_ token: String) throws -> String {
+        let r = try form("/admin/login", cookie: nil, [("token", token)])
+        #expect(r.status == 303 && r.header("Location") == "/admin")
+        let cookie = try #require(r.header("Set-Cookie"))
+        return String(cookie.split(separator: ";")[0].dropFirst("xg_session=".count))
+    }
+
+    /// The CSRF token of the session's forms, read from the Xero screen.
+    func csrf(_ cookie: String) throws -> String {
+        let html = try request("GET", "/admin/xero", cookie: cookie).text
+        let m = try #require(html.firstMatch(of: /name="csrf" value="([^"]+)"/))
+        return String(m.1)
+    }
+
+    /// `GET /oauth/xero/connect`: the state in the 302 to Xero.
+    func startConnect(_ cookie: String) throws -> String {
+        let r = try request("GET", "/oauth/xero/connect", cookie: cookie)
+        #expect(r.status == 302)
+        let location = try #require(r.header("Location"))
+        #expect(location.hasPrefix(simulator.baseURL + "/identity/connect/authorize?"))
+        return try #require(query(location)["state"])
+    }
+
+    func callback(_ cookie: String?, _ q: [String: String]) throws -> ClientResponse {
+        let qs = q.map { "\(formEncode($0.key))=\(formEncode($0.value))" }.joined(separator: "&")
+        return try request("GET", "/oauth/xero/callback?" + qs, cookie: cookie)
+    }
+
+    /// Sign-in to callback: activate, connect, consent with `tenants`, come back.
+    func dance(cookie: String, login: String, tenants: [String]) throws -> ClientResponse {
+        let state = try startConnect(cookie)
+        return try callback(cookie, consent(login: login, tenants: tenants, state: state))
+    }
+
+    func activate(_ admin: String) throws {
+        #expect(try request("POST", "/api/v1/xero/activate", bearer: admin).status == 200)
+    }
+
+    func status(_ admin: String) throws -> JSON { try JSON.parse(request("GET", "/api/v1/xero/status", bearer: admin).body) }
+
+    func tokenRows() throws -> Int {
+        try gateway.database.read { try $0.query("SELECT COUNT(*) AS n FROM xero_tokens").first!.int("n")! }
+    }
+
+    /// Every byte SQLite has written (the database and its WAL).
+    func databaseBytes() -> [UInt8] {
+        ["", "-wal"].flatMap { suffix in
+            (FileManager.default.contents(atPath: "\(dir)/gateway.sqlite\(suffix)")).map { Array($0) } ?? []
+        }
+    }
+}
+
+/// What the sync hook was asked for.
+final class SyncLog: Sendable {
+    let requests = Mutex<[(String, SyncTrigger)]>([])
+}
+
+extension Array where Element == UInt8 {
+    func contains(bytes s: String) -> Bool {
+        let n = Array(s.utf8)
+        guard !n.isEmpty, n.count <= count else { return false }
+        var i = 0
+        while i <= count - n.count {
+            if self[i] == n[0] && Array(self[i..<(i + n.count)]) == n { return true }
+            i += 1
+        }
+        return false
+    }
+}

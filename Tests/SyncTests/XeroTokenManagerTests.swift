@@ -1,0 +1,113 @@
+import Crypto
+import Foundation
+import Store
+import Synchronization
+import Sync
+import Testing
+import Timekeeping
+import Xero
+
+/// A token endpoint in memory: counts refreshes, rotates, and can refuse or fail.
+final class FakeRefresher: XeroTokenRefresher {
+    enum Mode { case rotate, invalidGrant, serverError, timeout }
+    let calls = Mutex(0)
+    let mode = Mutex(Mode.rotate)
+
+    func refresh(_ refreshToken: String) throws(XeroAPIError) -> XeroTokenResponse {
+        let n = calls.withLock { n -> Int in n += 1; return n }
+        Thread.sleep(forTimeInterval: 0.05)   // long enough for every waiter to pile up
+        switch mode.withLock({ $0 }) {
+        case .rotate:
+            return XeroTokenResponse(idToken: nil, accessToken: "access-\(n)", expiresIn: 1800, refreshToken: "refresh-\(n)",
+                                     scope: "offline_access")
+        case .invalidGrant: throw XeroAPIError(.invalidGrant, status: 400, message: "invalid_grant")
+        case .serverError: throw XeroAPIError(.server, status: 503, message: "503")
+        case .timeout: throw XeroAPIError(.timeout, message: "timed out")
+        }
+    }
+}
+
+@Suite struct XeroTokenManagerTests {
+    let clock = TestWallClock()
+    let store: MemoryStore
+    let accounts: MemoryAccountRepository
+    let tokens: MemoryXeroTokenRepository
+    let refresher = FakeRefresher()
+    let manager: XeroTokenManager
+    let accountId: String
+
+    init() throws {
+        store = MemoryStore(clock: clock)
+        accounts = MemoryAccountRepository(store: store)
+        tokens = MemoryXeroTokenRepository(store: store)
+        manager = try XeroTokenManager(accounts: accounts, tokens: tokens, refresher: refresher,
+                                       secretKey: Crypto.randomBytes(32), clock: clock)
+        accountId = try accounts.createAccount(name: "A").accountId!
+        try accounts.connect(accountId: accountId, tenantId: "t1", tenantName: "One")
+        try manager.save(accountId: accountId, XeroTokenResponse(idToken: nil, accessToken: "access-0", expiresIn: 1800,
+                                                                 refreshToken: "refresh-0", scope: "offline_access"))
+    }
+
+    @Test func r4_tokensAreSealedWithTheAccountAsAssociatedData() throws {
+        let sealed = try #require(try tokens.tokens(accountId: accountId))
+        #expect(!sealed.accessToken.contains(subsequence: Array("access-0".utf8)))
+        #expect(!sealed.refreshToken.contains(subsequence: Array("refresh-0".utf8)))
+        // Moved to another account's row, they do not open.
+        let other = try accounts.createAccount(name: "B").accountId!
+        try tokens.saveTokens(accountId: other, sealed)
+        #expect(throws: (any Error).self) { try manager.tokens(accountId: other) }
+    }
+
+    @Test func r4_aFreshTokenIsReusedAndAnExpiringOneRefreshedOnceForTenConcurrentCallers() throws {
+        #expect(try manager.accessToken(for: "T1", rejected: nil) == "access-0")
+        #expect(refresher.calls.withLock { $0 } == 0)
+        clock.advance(milliseconds: 29 * 60 * 1000)   // under two minutes left
+        let results = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 10) { _ in
+            let t = (try? manager.accessToken(for: "t1", rejected: nil)) ?? "failed"
+            results.withLock { $0.append(t) }
+        }
+        #expect(refresher.calls.withLock { $0 } == 1)
+        #expect(results.withLock { $0 } == Array(repeating: "access-1", count: 10))
+        #expect(try manager.tokens(accountId: accountId)?.refreshToken == "refresh-1")
+    }
+
+    @Test func r4_aRejectedTokenIsReplaced() throws {
+        #expect(try manager.accessToken(for: "t1", rejected: "access-0") == "access-1")
+        #expect(try manager.accessToken(for: "t1", rejected: "access-0") == "access-1")   // already replaced
+        #expect(refresher.calls.withLock { $0 } == 1)
+    }
+
+    @Test func r4_invalidGrantMarksNeedsReconnectAndKeepsEverythingElse() throws {
+        refresher.mode.withLock { $0 = .invalidGrant }
+        clock.advance(milliseconds: 31 * 60 * 1000)
+        #expect { try manager.accessToken(for: "t1", rejected: nil) } throws: { ($0 as? XeroAPIError)?.code == .invalidGrant }
+        let c = try #require(try accounts.connection(accountId: accountId))
+        #expect(c.state == .needsReconnect && c.tenantId == "t1")
+        // No more calls to Xero until the admin reconnects.
+        #expect { try manager.accessToken(for: "t1", rejected: nil) } throws: { ($0 as? XeroAPIError)?.code == .invalidGrant }
+        #expect(refresher.calls.withLock { $0 } == 1)
+    }
+
+    @Test(arguments: [FakeRefresher.Mode.serverError, .timeout])
+    func r4_aServerErrorOrTimeoutIsNotInvalidGrant(_ mode: FakeRefresher.Mode) throws {
+        refresher.mode.withLock { $0 = mode }
+        clock.advance(milliseconds: 31 * 60 * 1000)
+        #expect { try manager.accessToken(for: "t1", rejected: nil) } throws: { ($0 as? XeroAPIError)?.code != .invalidGrant }
+        #expect(try accounts.connection(accountId: accountId)?.state == .connected)
+        #expect(try manager.tokens(accountId: accountId)?.refreshToken == "refresh-0")
+        refresher.mode.withLock { $0 = .rotate }
+        #expect(try manager.accessToken(for: "t1", rejected: nil) == "access-2")
+    }
+
+    @Test func anUnknownTenantIsRefused() {
+        #expect { try manager.accessToken(for: "nobody", rejected: nil) } throws: { ($0 as? XeroAPIError)?.code == .forbidden }
+    }
+}
+
+extension Array where Element == UInt8 {
+    func contains(subsequence s: [UInt8]) -> Bool {
+        guard !s.isEmpty, s.count <= count else { return false }
+        return (0...(count - s.count)).contains { Array(self[$0..<($0 + s.count)]) == s }
+    }
+}
