@@ -25,6 +25,14 @@ public final class MemoryStore: Sendable {
         var events: [InboxEvent] = []
         var dedupKeys: Set<[UInt8]> = []
         var lastDeliveryId: Int64 = 0
+        // SortScape's records and the sync's tables (migration 2).
+        var contacts = MemoryTable<ContactRecord>()
+        var properties = MemoryTable<PropertyRecord>()
+        var materials = MemoryTable<MaterialRecord>()
+        var jobs = MemoryTable<JobRecord>()
+        var issues = MemoryTable<IssueRecord>()
+        var matches = MemoryTable<ContactMatchRecord>()
+        var runs = MemoryTable<SyncRunRecord>()
 
         /// Tenant id (lowercase) → account id.
         var tenantRoutes: [String: String] {
