@@ -104,4 +104,11 @@ public final class MemorySortScapeRecords: SortScapeRecords {
             return t.contacts.rows[i].record
         }
     }
+
+    public func properties(accountId: String, contactIds: [String]) throws(StoreError) -> [PropertyRecord] {
+        let wanted = Set(contactIds)
+        return store.tables.withLock { t in
+            t.properties.rows.map(\.record).filter { $0.accountId == accountId && wanted.contains($0.contactId) }
+        }
+    }
 }

@@ -220,4 +220,7 @@ public protocol SortScapeRecords: Sendable {
     var issues: any RecordRepository<IssueRecord> { get }
     /// Archives a contact and its properties (R8: never touches Xero).
     @discardableResult func archiveContact(accountId: String, id: String) throws(StoreError) -> ContactRecord
+    /// The properties of these contacts of the account (archived ones too), oldest first: what a
+    /// contact's `properties` shows, for a page of contacts in one query.
+    func properties(accountId: String, contactIds: [String]) throws(StoreError) -> [PropertyRecord]
 }

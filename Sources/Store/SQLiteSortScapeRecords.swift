@@ -121,4 +121,17 @@ public final class SQLiteSortScapeRecords: SortScapeRecords {
         }
         return try ContactRecord(row: row)
     }
+
+    public func properties(accountId: String, contactIds: [String]) throws(StoreError) -> [PropertyRecord] {
+        guard !contactIds.isEmpty else { return [] }
+        let rows = try RecordRules.attempt {
+            try db.read { c in
+                try c.query("""
+                    SELECT \(SQLiteRecordRepository<PropertyRecord>.selectList) FROM properties
+                    WHERE account_id = ? AND contact_id IN (SELECT value FROM json_each(?)) ORDER BY seq
+                    """, [.text(accountId), .text(RecordRules.jsonArray(contactIds))])
+            }
+        }
+        return try rows.map { row throws(StoreError) in try PropertyRecord(row: row) }
+    }
 }
