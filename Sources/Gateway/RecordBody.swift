@@ -43,7 +43,9 @@ struct RecordBody {
         let s = raw.trimmingSpaces()
         if required || nonEmpty, s.isEmpty { throw RecordBody.invalid(field, "must not be empty") }
         guard s.count <= max else { throw RecordBody.invalid(field, "must be at most \(max) characters") }
-        guard !s.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" }) || max > 255 else {
+        // Short fields are one line; long ones (descriptions) may break lines. No NUL anywhere.
+        let allowed: Set<Unicode.Scalar> = max > 255 ? ["\t", "\n", "\r"] : []
+        guard !s.unicodeScalars.contains(where: { ($0.value < 0x20 || $0.value == 0x7f) && !allowed.contains($0) }) else {
             throw RecordBody.invalid(field, "must not contain control characters")
         }
         return s

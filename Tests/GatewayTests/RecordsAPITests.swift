@@ -112,6 +112,8 @@ func errorMessage(_ json: JSON) -> String { json["error"]?["message"]?.stringVal
         #expect(m.json.serialized.contains(#""unitPrice":12.3456"#))
         let id = try #require(m.json["id"]?.stringValue)
         #expect(try t.gateway.records.materials.get(accountId: c.accountId, id: id)?.unitPrice == 123_456)
+        let described = try c.call("PATCH", "/api/v1/materials/\(id)", #"{"description":"Bark mulch\nper m³"}"#)
+        #expect(described.json["description"]?.stringValue == "Bark mulch\nper m³")
         for (price, units) in [("0", 0), ("1e2", 1_000_000), ("0.10", 1_000), ("99999999999.9999", 999_999_999_999_999 as Int64)] as [(String, Int64)] {
             let r = try c.call("PATCH", "/api/v1/materials/\(id)", #"{"unitPrice":\#(price)}"#)
             #expect(r.status == 200, "\(price)")
@@ -190,6 +192,8 @@ func errorMessage(_ json: JSON) -> String { json["error"]?["message"]?.stringVal
             ("contacts", #"{"name":"Ann","nickname":"A"}"#, "nickname"),
             ("contacts", #"{"name":"Ann","syncState":"linked"}"#, "syncState"),
             ("contacts", #"{"name":7}"#, "name"),
+            ("contacts", #"{"name":"Ann\u0000Evil"}"#, "name"),
+            ("materials", #"{"name":"M","description":"a\u0000b"}"#, "description"),
             ("properties", #"{"addressLine1":"1 Main St"}"#, "contactId"),
             ("properties", #"{"contactId":"no-such-contact"}"#, "contactId"),
             ("properties", #"{"contactId":"\#(contact)","addressLine2":"\#(long)"}"#, "addressLine2"),
