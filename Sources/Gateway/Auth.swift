@@ -5,6 +5,7 @@ import Store
 /// Who may call an endpoint.
 enum Access {
     case admin       // account admins and operators
+    case staff       // an account's admins and staff (its records); never operators
     case `operator`  // gateway operators only
 }
 
@@ -26,6 +27,8 @@ extension Gateway {
         switch access {
         case .admin where user.role == .staff:
             throw HTTPError(403, code: "forbidden", message: "this needs an administrator")
+        case .staff where user.role == .operator || user.accountId == nil:
+            throw HTTPError(403, code: "forbidden", message: "operators see no account's records")
         case .operator where user.role != .operator:
             throw HTTPError(403, code: "forbidden", message: "this needs a gateway operator")
         default:

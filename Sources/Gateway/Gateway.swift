@@ -16,6 +16,10 @@ public final class Gateway: Sendable {
     public let inbox: WebhookInbox
     /// The inbox's events, read side.
     public let inboxEvents: any WebhookEventRepository
+    /// SortScape's records (contacts, properties, materials, jobs, issues).
+    public let records: any SortScapeRecords
+    /// Matches, sync runs and import batches.
+    public let sync: any XeroSyncRepository
     public let metrics: GatewayMetrics
     /// Browser sessions and OAuth states.
     public let sessions: any SessionRepository
@@ -60,6 +64,9 @@ public final class Gateway: Sendable {
         templates = try AdminTemplates.library()
         inbox = try WebhookInbox(database: database, reader: Gateway.readDelivery)
         inboxEvents = SQLiteWebhookEventRepository(database: database)
+        records = SQLiteSortScapeRecords(database: database)
+        sync = SQLiteXeroSyncRepository(database: database)
+        try sync.failAbandonedRuns()
         metrics = GatewayMetrics(routes: Gateway.routes.map { ($0.method, $0.pattern) })
         verifier = WebhookVerifier(webhookKey: configuration.xeroWebhookKey)
         writeHealth = StoreWriteHealth(database: database)
@@ -128,7 +135,9 @@ public final class Gateway: Sendable {
     }
 
     /// Every endpoint: method, path pattern, handler.
-    static let routes: [(method: String, pattern: String, handle: @Sendable (Gateway, Request) throws -> HandlerResult)] = [
+    static let routes: [Route] = coreRoutes + recordRoutes
+
+    static let coreRoutes: [Route] = [
         ("POST", "/webhooks/xero", { $0.receiveWebhook($1) }),
         ("GET", "/healthz", { .respond($0.health($1)) }),
         ("GET", "/metrics", { .respond(try $0.metricsText($1)) }),

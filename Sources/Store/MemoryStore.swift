@@ -38,6 +38,14 @@ public final class MemoryStore: Sendable {
         var sessions: [[UInt8]: MemorySession] = [:]
         /// OAuth states by the SHA-256 of their value.
         var oauthStates: [[UInt8]: OAuthStateRecord] = [:]
+        // SortScape's records and the sync's tables (migration 2).
+        var contacts = MemoryTable<ContactRecord>()
+        var properties = MemoryTable<PropertyRecord>()
+        var materials = MemoryTable<MaterialRecord>()
+        var jobs = MemoryTable<JobRecord>()
+        var issues = MemoryTable<IssueRecord>()
+        var matches = MemoryTable<ContactMatchRecord>()
+        var runs = MemoryTable<SyncRunRecord>()
 
         /// Tenant id (lowercase) → account id.
         var tenantRoutes: [String: String] {

@@ -54,6 +54,133 @@ enum Migrations {
         );
         CREATE INDEX webhook_events_pending ON webhook_events (account_id, id) WHERE state = 'pending';
         """),
+        (2, """
+        -- SortScape's records (DESIGN §3). Every row belongs to one account; `seq` is the stable
+        -- list order (oldest first) and the list cursor; `id` is the public id. Children name
+        -- their parent together with the account, so a row can never point into another account.
+        CREATE TABLE contacts (
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            account_id TEXT NOT NULL REFERENCES accounts(id),
+            name TEXT NOT NULL,
+            company_name TEXT NOT NULL DEFAULT '',
+            email TEXT NOT NULL DEFAULT '',
+            phone TEXT NOT NULL DEFAULT '',
+            archived INTEGER NOT NULL DEFAULT 0 CHECK (archived IN (0, 1)),
+            xero_contact_id TEXT,
+            sync_state TEXT NOT NULL DEFAULT 'unlinked'
+                CHECK (sync_state IN ('unlinked', 'linked', 'waiting_archive')),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (account_id, id),
+            UNIQUE (account_id, xero_contact_id)
+        );
+        CREATE INDEX contacts_list ON contacts (account_id, archived);
+        CREATE TABLE properties (
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            account_id TEXT NOT NULL REFERENCES accounts(id),
+            contact_id TEXT NOT NULL,
+            address_line1 TEXT NOT NULL DEFAULT '',
+            address_line2 TEXT NOT NULL DEFAULT '',
+            address_line3 TEXT NOT NULL DEFAULT '',
+            address_line4 TEXT NOT NULL DEFAULT '',
+            city TEXT NOT NULL DEFAULT '',
+            region TEXT NOT NULL DEFAULT '',
+            postal_code TEXT NOT NULL DEFAULT '',
+            country TEXT NOT NULL DEFAULT '',
+            source TEXT NOT NULL DEFAULT 'manual' CHECK (source IN ('xero_shipping', 'xero_billing', 'manual')),
+            archived INTEGER NOT NULL DEFAULT 0 CHECK (archived IN (0, 1)),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (account_id, id),
+            FOREIGN KEY (account_id, contact_id) REFERENCES contacts (account_id, id)
+        );
+        CREATE INDEX properties_list ON properties (account_id, archived);
+        CREATE INDEX properties_contact ON properties (account_id, contact_id);
+        CREATE TABLE materials (
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            account_id TEXT NOT NULL REFERENCES accounts(id),
+            name TEXT NOT NULL,
+            code TEXT NOT NULL DEFAULT '',
+            description TEXT NOT NULL DEFAULT '',
+            -- ten-thousandths (12.3456 is 123456)
+            unit_price INTEGER NOT NULL DEFAULT 0 CHECK (unit_price >= 0),
+            xero_item_id TEXT,
+            archived INTEGER NOT NULL DEFAULT 0 CHECK (archived IN (0, 1)),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (account_id, xero_item_id)
+        );
+        CREATE INDEX materials_list ON materials (account_id, archived);
+        CREATE TABLE jobs (
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            account_id TEXT NOT NULL REFERENCES accounts(id),
+            property_id TEXT NOT NULL,
+            title TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done')),
+            archived INTEGER NOT NULL DEFAULT 0 CHECK (archived IN (0, 1)),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            FOREIGN KEY (account_id, property_id) REFERENCES properties (account_id, id)
+        );
+        CREATE INDEX jobs_list ON jobs (account_id, archived);
+        CREATE INDEX jobs_property ON jobs (account_id, property_id);
+        CREATE TABLE issues (
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            account_id TEXT NOT NULL REFERENCES accounts(id),
+            property_id TEXT NOT NULL,
+            title TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'resolved')),
+            archived INTEGER NOT NULL DEFAULT 0 CHECK (archived IN (0, 1)),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            FOREIGN KEY (account_id, property_id) REFERENCES properties (account_id, id)
+        );
+        CREATE INDEX issues_list ON issues (account_id, archived);
+        CREATE INDEX issues_property ON issues (account_id, property_id);
+        -- Suspected duplicates (R7): a Xero contact that looks like a SortScape one.
+        CREATE TABLE contact_matches (
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            account_id TEXT NOT NULL REFERENCES accounts(id),
+            contact_id TEXT NOT NULL,
+            xero_contact_id TEXT NOT NULL,
+            xero_name TEXT NOT NULL DEFAULT '',
+            xero_company_name TEXT NOT NULL DEFAULT '',
+            xero_email TEXT NOT NULL DEFAULT '',
+            xero_phone TEXT NOT NULL DEFAULT '',
+            -- a JSON array of strings: name, email, phone
+            reasons TEXT NOT NULL DEFAULT '[]',
+            state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'linked', 'dismissed')),
+            xero_contact BLOB NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (account_id, xero_contact_id, contact_id),
+            FOREIGN KEY (account_id, contact_id) REFERENCES contacts (account_id, id)
+        );
+        CREATE INDEX contact_matches_list ON contact_matches (account_id, state);
+        -- Sync runs (R17); at most one running per account.
+        CREATE TABLE sync_runs (
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            account_id TEXT NOT NULL REFERENCES accounts(id),
+            trigger TEXT NOT NULL CHECK (trigger IN ('initial', 'scheduled', 'manual', 'reconcile')),
+            state TEXT NOT NULL DEFAULT 'running' CHECK (state IN ('running', 'succeeded', 'failed')),
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            -- a JSON object of name → count
+            counts TEXT NOT NULL DEFAULT '{}',
+            xero_calls INTEGER NOT NULL DEFAULT 0,
+            -- a JSON array of sentences
+            errors TEXT NOT NULL DEFAULT '[]'
+        );
+        CREATE INDEX sync_runs_list ON sync_runs (account_id);
+        CREATE UNIQUE INDEX sync_runs_running ON sync_runs (account_id) WHERE state = 'running';
+        """),
         // 3: connecting to Xero (R1–R4). Self-contained: touches no table another migration makes.
         (3, """
         -- Browser sessions of /admin: only the SHA-256 of the cookie value is kept.

@@ -126,16 +126,19 @@ public struct JobRecord: Sendable, Equatable {
     public var propertyId: String
     public var title: String
     public var status: JobStatus
+    /// Archived (the API's `POST …/archive`); archived records stay readable.
+    public var archived: Bool
     public var createdAt: String
     public var updatedAt: String
 
     public init(id: String, accountId: String, propertyId: String, title: String, status: JobStatus = .pending,
-                createdAt: String = "", updatedAt: String = "") {
+                archived: Bool = false, createdAt: String = "", updatedAt: String = "") {
         self.id = id
         self.accountId = accountId
         self.propertyId = propertyId
         self.title = title
         self.status = status
+        self.archived = archived
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }
@@ -147,16 +150,19 @@ public struct IssueRecord: Sendable, Equatable {
     public var propertyId: String
     public var title: String
     public var status: IssueStatus
+    /// Archived (the API's `POST …/archive`); archived records stay readable.
+    public var archived: Bool
     public var createdAt: String
     public var updatedAt: String
 
     public init(id: String, accountId: String, propertyId: String, title: String, status: IssueStatus = .open,
-                createdAt: String = "", updatedAt: String = "") {
+                archived: Bool = false, createdAt: String = "", updatedAt: String = "") {
         self.id = id
         self.accountId = accountId
         self.propertyId = propertyId
         self.title = title
         self.status = status
+        self.archived = archived
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }
@@ -190,8 +196,11 @@ public struct RecordPage<Record: Sendable>: Sendable {
 }
 
 /// One table of SortScape records. `insert` and `update` stamp `createdAt`/`updatedAt` from the
-/// store's clock and return the record as stored; `update` of an unknown id (or another
-/// account's) throws `notFound`. A malformed cursor throws `invalidCursor`.
+/// store's clock and return the record as stored; `insert` gives a record with an empty `id` a new
+/// one (a lowercase UUID). `update` of an unknown id (or another account's) throws `notFound`; it
+/// keeps `createdAt`. A record naming a parent (a property's contact, a job's or issue's property)
+/// that its account does not have throws `conflict`, as does a duplicate id or Xero id.
+/// A malformed cursor throws `invalidCursor`.
 public protocol RecordRepository<Record>: Sendable {
     associatedtype Record: Sendable
     func list(_ query: RecordQuery) throws(StoreError) -> RecordPage<Record>
@@ -211,4 +220,7 @@ public protocol SortScapeRecords: Sendable {
     var issues: any RecordRepository<IssueRecord> { get }
     /// Archives a contact and its properties (R8: never touches Xero).
     @discardableResult func archiveContact(accountId: String, id: String) throws(StoreError) -> ContactRecord
+    /// The properties of these contacts of the account (archived ones too), oldest first: what a
+    /// contact's `properties` shows, for a page of contacts in one query.
+    func properties(accountId: String, contactIds: [String]) throws(StoreError) -> [PropertyRecord]
 }

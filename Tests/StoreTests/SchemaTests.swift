@@ -3,7 +3,7 @@ import Store
 import Testing
 import Timekeeping
 
-/// Migrations are history: the enums follow the CHECK lists migration 1 wrote, never the reverse.
+/// Migrations are history: the enums follow the CHECK lists migrations 1 and 2 wrote, never the reverse.
 @Suite struct SchemaTests {
     /// The quoted values of `column IN (...)` in `table`'s CREATE statement, as SQLite keeps it.
     func checkList(table: String, column: String) throws -> [String] {
@@ -30,6 +30,35 @@ import Timekeeping
 
     @Test func rolesAreTheSchemasCheckList() throws {
         #expect(try checkList(table: "users", column: "role") == Role.allCases.map(\.rawValue))
+    }
+
+    @Test func recordEnumsAreTheSchemasCheckLists() throws {
+        #expect(try checkList(table: "contacts", column: "sync_state") == ContactSyncState.allCases.map(\.rawValue))
+        #expect(try checkList(table: "properties", column: "source") == PropertySource.allCases.map(\.rawValue))
+        #expect(try checkList(table: "jobs", column: "status") == JobStatus.allCases.map(\.rawValue))
+        #expect(try checkList(table: "issues", column: "status") == IssueStatus.allCases.map(\.rawValue))
+        #expect(try checkList(table: "contact_matches", column: "state") == MatchState.allCases.map(\.rawValue))
+        #expect(try checkList(table: "sync_runs", column: "trigger") == SyncTrigger.allCases.map(\.rawValue))
+        #expect(try checkList(table: "sync_runs", column: "state") == SyncRunState.allCases.map(\.rawValue))
+    }
+
+    @Test func everyRecordRowBelongsToAnAccountAndOneRunRunsPerAccount() throws {
+        let db = try Database(path: temporaryDatabasePath())
+        defer { db.close() }
+        for table in ["contacts", "properties", "materials", "jobs", "issues", "contact_matches", "sync_runs"] {
+            let fks = try db.read { try $0.query("SELECT \"table\" AS t, \"from\" AS f FROM pragma_foreign_key_list(?)", [.text(table)]) }
+            #expect(fks.contains { $0.string("t") == "accounts" && $0.string("f") == "account_id" }, "\(table)")
+        }
+        try db.write { c in
+            try c.run("INSERT INTO accounts (id, name, created_at) VALUES ('a', 'A', 'x')")
+            try c.run("INSERT INTO sync_runs (id, account_id, trigger, started_at) VALUES ('r1', 'a', 'manual', 'x')")
+        }
+        #expect {
+            try db.write { try $0.run("INSERT INTO sync_runs (id, account_id, trigger, started_at) VALUES ('r2', 'a', 'manual', 'x')") }
+        } throws: { ($0 as? StoreError)?.code == .conflict }
+        #expect {
+            try db.write { try $0.run("INSERT INTO materials (id, account_id, name, unit_price, created_at, updated_at) VALUES ('m', 'a', 'M', -1, 'x', 'x')") }
+        } throws: { ($0 as? StoreError)?.code == .conflict }
     }
 
     @Test func errorCodesKeepTheirStableStrings() {

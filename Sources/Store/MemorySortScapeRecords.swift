@@ -1,0 +1,114 @@
+/// One table of SortScape records in memory; behaves as `SQLiteRecordRepository` does.
+final class MemoryRecordRepository<Record: StoredRecord>: RecordRepository {
+    let store: MemoryStore
+
+    init(store: MemoryStore) { self.store = store }
+
+    func list(_ query: RecordQuery) throws(StoreError) -> RecordPage<Record> {
+        let after = try RecordRules.after(query.cursor)
+        let limit = RecordRules.limit(query.limit)
+        let rows = store.tables.withLock { t in
+            Array(t[keyPath: Record.memory].rows.lazy.filter {
+                $0.seq > after && $0.record.accountId == query.accountId && (query.archived == nil || $0.record.archived == query.archived)
+            }.prefix(limit + 1))
+        }
+        return RecordRules.page(rows, limit: limit)
+    }
+
+    func get(accountId: String, id: String) throws(StoreError) -> Record? {
+        store.tables.withLock { t in
+            t[keyPath: Record.memory].rows.first { $0.record.accountId == accountId && $0.record.id == id }?.record
+        }
+    }
+
+    @discardableResult func insert(_ record: Record) throws(StoreError) -> Record {
+        let stored = BatchRules.stamped(record, store.clock.timestamp())
+        try store.tables.withLock { t throws(StoreError) in try Self.insert(stored, &t) }
+        return stored
+    }
+
+    @discardableResult func update(_ record: Record) throws(StoreError) -> Record {
+        let now = store.clock.timestamp()
+        return try store.tables.withLock { t throws(StoreError) in try Self.update(record, now: now, &t) }
+    }
+
+    /// Inserts as SQLite would: `conflict` for an unknown account, a duplicate id, a missing parent
+    /// or a duplicate Xero id.
+    static func insert(_ r: Record, _ t: inout MemoryStore.Tables) throws(StoreError) {
+        if let why = insertViolation(r, t) { throw RecordRules.conflict(why) }
+        t[keyPath: Record.memory].append(r)
+    }
+
+    /// Inserts unless a constraint refuses; true when inserted (SQLite's INSERT OR IGNORE).
+    static func insertOrIgnore(_ r: Record, _ t: inout MemoryStore.Tables) throws(StoreError) -> Bool {
+        if let why = insertViolation(r, t) {
+            if why.hasPrefix("FOREIGN KEY") { throw RecordRules.conflict(why) }  // IGNORE does not cover foreign keys
+            return false
+        }
+        t[keyPath: Record.memory].append(r)
+        return true
+    }
+
+    static func insertViolation(_ r: Record, _ t: MemoryStore.Tables) -> String? {
+        if t.accounts[r.accountId] == nil { return "FOREIGN KEY constraint failed" }
+        if t[keyPath: Record.memory].rows.contains(where: { $0.record.id == r.id }) { return "UNIQUE constraint failed: \(Record.table).id" }
+        return Record.violation(r, in: t)
+    }
+
+    static func update(_ r: Record, now: String, _ t: inout MemoryStore.Tables) throws(StoreError) -> Record {
+        guard let i = t[keyPath: Record.memory].rows.firstIndex(where: { $0.record.accountId == r.accountId && $0.record.id == r.id }) else {
+            throw RecordRules.notFound(String(Record.table.dropLast()), r.id)
+        }
+        var stored = r
+        stored.createdAt = t[keyPath: Record.memory].rows[i].record.createdAt
+        stored.updatedAt = now
+        if let why = Record.violation(stored, in: t) { throw RecordRules.conflict(why) }
+        t[keyPath: Record.memory].rows[i].record = stored
+        return stored
+    }
+}
+
+/// SortScape's records in memory, for tests, on a `MemoryStore` (its accounts and its clock);
+/// behaves as `SQLiteSortScapeRecords` does (the shared contract tests hold both to it).
+public final class MemorySortScapeRecords: SortScapeRecords {
+    public let store: MemoryStore
+    public let contacts: any RecordRepository<ContactRecord>
+    public let properties: any RecordRepository<PropertyRecord>
+    public let materials: any RecordRepository<MaterialRecord>
+    public let jobs: any RecordRepository<JobRecord>
+    public let issues: any RecordRepository<IssueRecord>
+
+    public init(store: MemoryStore = MemoryStore()) {
+        self.store = store
+        contacts = MemoryRecordRepository<ContactRecord>(store: store)
+        properties = MemoryRecordRepository<PropertyRecord>(store: store)
+        materials = MemoryRecordRepository<MaterialRecord>(store: store)
+        jobs = MemoryRecordRepository<JobRecord>(store: store)
+        issues = MemoryRecordRepository<IssueRecord>(store: store)
+    }
+
+    @discardableResult public func archiveContact(accountId: String, id: String) throws(StoreError) -> ContactRecord {
+        let now = store.clock.timestamp()
+        return try store.tables.withLock { t throws(StoreError) in
+            guard let i = t.contacts.rows.firstIndex(where: { $0.record.accountId == accountId && $0.record.id == id }) else {
+                throw RecordRules.notFound("contact", id)
+            }
+            t.contacts.rows[i].record.archived = true
+            t.contacts.rows[i].record.updatedAt = now
+            for j in t.properties.rows.indices
+            where t.properties.rows[j].record.accountId == accountId && t.properties.rows[j].record.contactId == id
+                && !t.properties.rows[j].record.archived {
+                t.properties.rows[j].record.archived = true
+                t.properties.rows[j].record.updatedAt = now
+            }
+            return t.contacts.rows[i].record
+        }
+    }
+
+    public func properties(accountId: String, contactIds: [String]) throws(StoreError) -> [PropertyRecord] {
+        let wanted = Set(contactIds)
+        return store.tables.withLock { t in
+            t.properties.rows.map(\.record).filter { $0.accountId == accountId && wanted.contains($0.contactId) }
+        }
+    }
+}

@@ -1,0 +1,238 @@
+import Foundation
+
+/// How one kind of SortScape record is kept, shared by the SQLite and memory repositories so the
+/// two cannot drift: its table and columns, its values, and the rules a write must keep.
+protocol StoredRecord: Sendable, Equatable {
+    var id: String { get set }
+    var accountId: String { get }
+    var archived: Bool { get set }
+    var createdAt: String { get set }
+    var updatedAt: String { get set }
+
+    /// The SQLite table.
+    static var table: String { get }
+    /// Every stored column but `seq`, in `values` order; begins with `id, account_id`, ends with
+    /// `created_at, updated_at`.
+    static var columns: [String] { get }
+    var values: [SQLValue] { get }
+    init(row: Row) throws(StoreError)
+
+    /// The memory table.
+    static var memory: WritableKeyPath<MemoryStore.Tables, MemoryTable<Self>> { get }
+    /// What SQLite's constraints would refuse, for the memory store: the parent this record names
+    /// missing from its account, or a duplicate Xero id.
+    static func violation(_ record: Self, in tables: MemoryStore.Tables) -> String?
+}
+
+/// One memory table: rows in insertion order, each with its `seq` (the list cursor).
+struct MemoryTable<Record: Sendable>: Sendable {
+    var rows: [(seq: Int64, record: Record)] = []
+    var nextSeq: Int64 = 1
+
+    mutating func append(_ r: Record) {
+        rows.append((nextSeq, r))
+        nextSeq += 1
+    }
+}
+
+/// Ids, cursors and the few JSON texts the record tables keep.
+enum RecordRules {
+    static func newID() -> String { UUID().uuidString.lowercased() }
+
+    /// The list position a cursor names (0 for none), or `invalidCursor`.
+    static func after(_ cursor: String?) throws(StoreError) -> Int64 {
+        guard let cursor, !cursor.isEmpty else { return 0 }
+        guard cursor.utf8.count <= 19, cursor.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Int64(cursor) else {
+            throw StoreError(code: .invalidCursor, message: "cursor \(cursor.prefix(40)) is not one this store gave")
+        }
+        return n
+    }
+
+    /// The page size a query may ask for: 1 to 1000.
+    static func limit(_ n: Int) -> Int { max(1, min(n, 1000)) }
+
+    /// The first `limit` of `rows` (fetched with one extra to see whether more follow).
+    static func page<R>(_ rows: [(seq: Int64, record: R)], limit: Int) -> RecordPage<R> {
+        let items = Array(rows.prefix(limit))
+        return RecordPage(items: items.map(\.record), nextCursor: rows.count > limit ? items.last.map { String($0.seq) } : nil)
+    }
+
+    static func bool(_ b: Bool) -> SQLValue { .integer(b ? 1 : 0) }
+    static func text(_ s: String?) -> SQLValue { s.map { .text($0) } ?? .null }
+
+    /// Runs `body`, giving any error as a `StoreError`.
+    static func attempt<T>(_ body: () throws -> T) throws(StoreError) -> T {
+        do { return try body() } catch let e as StoreError { throw e } catch {
+            throw StoreError(code: .store, message: "\(error)")
+        }
+    }
+
+    static func corrupt(_ table: String, _ column: String, _ row: Row) -> StoreError {
+        StoreError(code: .corrupt, message: "\(table).\(column) holds \(row.string(column) ?? "NULL")")
+    }
+
+    static func notFound(_ what: String, _ id: String) -> StoreError {
+        StoreError(code: .notFound, message: "no \(what) with id \(id)")
+    }
+
+    static func conflict(_ message: String) -> StoreError { StoreError(code: .conflict, message: message) }
+
+    // MARK: JSON texts (sync runs' counts and errors, matches' reasons)
+
+    static func quoted(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20:
+                let h = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
+    }
+
+    static func jsonArray(_ strings: [String]) -> String { "[" + strings.map(quoted).joined(separator: ",") + "]" }
+
+    static func jsonObject(_ counts: [String: Int]) -> String {
+        "{" + counts.sorted { $0.key < $1.key }.map { "\(quoted($0.key)):\($0.value)" }.joined(separator: ",") + "}"
+    }
+
+    /// The strings of a JSON array text, read by SQLite.
+    static func strings(_ json: String, _ c: SQLiteConnection) throws -> [String] {
+        try c.query("SELECT value FROM json_each(?) ORDER BY key", [.text(json)]).map { $0.string("value") ?? "" }
+    }
+
+    /// The integers of a JSON object text, read by SQLite.
+    static func counts(_ json: String, _ c: SQLiteConnection) throws -> [String: Int] {
+        var m: [String: Int] = [:]
+        for row in try c.query("SELECT key, value FROM json_each(?)", [.text(json)]) {
+            if let k = row.string("key") { m[k] = row.int("value") ?? 0 }
+        }
+        return m
+    }
+}
+
+// MARK: - the five kinds
+
+extension ContactRecord: StoredRecord {
+    static let table = "contacts"
+    static let columns = ["id", "account_id", "name", "company_name", "email", "phone", "archived", "xero_contact_id",
+                          "sync_state", "created_at", "updated_at"]
+    var values: [SQLValue] {
+        [.text(id), .text(accountId), .text(name), .text(companyName), .text(email), .text(phone), RecordRules.bool(archived),
+         RecordRules.text(xeroContactId), .text(syncState.rawValue), .text(createdAt), .text(updatedAt)]
+    }
+    init(row: Row) throws(StoreError) {
+        guard let state = ContactSyncState(rawValue: row.string("sync_state") ?? "") else {
+            throw RecordRules.corrupt("contacts", "sync_state", row)
+        }
+        self.init(id: row.string("id") ?? "", accountId: row.string("account_id") ?? "", name: row.string("name") ?? "",
+                  companyName: row.string("company_name") ?? "", email: row.string("email") ?? "",
+                  phone: row.string("phone") ?? "", archived: row.int("archived") == 1,
+                  xeroContactId: row.string("xero_contact_id"), syncState: state,
+                  createdAt: row.string("created_at") ?? "", updatedAt: row.string("updated_at") ?? "")
+    }
+    static var memory: WritableKeyPath<MemoryStore.Tables, MemoryTable<ContactRecord>> { \.contacts }
+    static func violation(_ r: ContactRecord, in t: MemoryStore.Tables) -> String? {
+        guard let x = r.xeroContactId else { return nil }
+        return t.contacts.rows.contains { $0.record.accountId == r.accountId && $0.record.xeroContactId == x && $0.record.id != r.id }
+            ? "UNIQUE constraint failed: contacts.account_id, contacts.xero_contact_id" : nil
+    }
+}
+
+extension PropertyRecord: StoredRecord {
+    static let table = "properties"
+    static let columns = ["id", "account_id", "contact_id", "address_line1", "address_line2", "address_line3", "address_line4",
+                          "city", "region", "postal_code", "country", "source", "archived", "created_at", "updated_at"]
+    var values: [SQLValue] {
+        [.text(id), .text(accountId), .text(contactId), .text(addressLine1), .text(addressLine2), .text(addressLine3),
+         .text(addressLine4), .text(city), .text(region), .text(postalCode), .text(country), .text(source.rawValue),
+         RecordRules.bool(archived), .text(createdAt), .text(updatedAt)]
+    }
+    init(row: Row) throws(StoreError) {
+        guard let source = PropertySource(rawValue: row.string("source") ?? "") else {
+            throw RecordRules.corrupt("properties", "source", row)
+        }
+        self.init(id: row.string("id") ?? "", accountId: row.string("account_id") ?? "", contactId: row.string("contact_id") ?? "",
+                  addressLine1: row.string("address_line1") ?? "", addressLine2: row.string("address_line2") ?? "",
+                  addressLine3: row.string("address_line3") ?? "", addressLine4: row.string("address_line4") ?? "",
+                  city: row.string("city") ?? "", region: row.string("region") ?? "", postalCode: row.string("postal_code") ?? "",
+                  country: row.string("country") ?? "", source: source, archived: row.int("archived") == 1,
+                  createdAt: row.string("created_at") ?? "", updatedAt: row.string("updated_at") ?? "")
+    }
+    static var memory: WritableKeyPath<MemoryStore.Tables, MemoryTable<PropertyRecord>> { \.properties }
+    static func violation(_ r: PropertyRecord, in t: MemoryStore.Tables) -> String? {
+        t.contacts.rows.contains { $0.record.accountId == r.accountId && $0.record.id == r.contactId }
+            ? nil : "FOREIGN KEY constraint failed"
+    }
+}
+
+extension MaterialRecord: StoredRecord {
+    static let table = "materials"
+    static let columns = ["id", "account_id", "name", "code", "description", "unit_price", "xero_item_id", "archived",
+                          "created_at", "updated_at"]
+    var values: [SQLValue] {
+        [.text(id), .text(accountId), .text(name), .text(code), .text(description), .integer(unitPrice),
+         RecordRules.text(xeroItemId), RecordRules.bool(archived), .text(createdAt), .text(updatedAt)]
+    }
+    init(row: Row) throws(StoreError) {
+        guard case .integer(let price) = row["unit_price"] else { throw RecordRules.corrupt("materials", "unit_price", row) }
+        self.init(id: row.string("id") ?? "", accountId: row.string("account_id") ?? "", name: row.string("name") ?? "",
+                  code: row.string("code") ?? "", description: row.string("description") ?? "", unitPrice: price,
+                  xeroItemId: row.string("xero_item_id"), archived: row.int("archived") == 1,
+                  createdAt: row.string("created_at") ?? "", updatedAt: row.string("updated_at") ?? "")
+    }
+    static var memory: WritableKeyPath<MemoryStore.Tables, MemoryTable<MaterialRecord>> { \.materials }
+    static func violation(_ r: MaterialRecord, in t: MemoryStore.Tables) -> String? {
+        if r.unitPrice < 0 { return "CHECK constraint failed: unit_price >= 0" }
+        guard let x = r.xeroItemId else { return nil }
+        return t.materials.rows.contains { $0.record.accountId == r.accountId && $0.record.xeroItemId == x && $0.record.id != r.id }
+            ? "UNIQUE constraint failed: materials.account_id, materials.xero_item_id" : nil
+    }
+}
+
+extension JobRecord: StoredRecord {
+    static let table = "jobs"
+    static let columns = ["id", "account_id", "property_id", "title", "status", "archived", "created_at", "updated_at"]
+    var values: [SQLValue] {
+        [.text(id), .text(accountId), .text(propertyId), .text(title), .text(status.rawValue), RecordRules.bool(archived),
+         .text(createdAt), .text(updatedAt)]
+    }
+    init(row: Row) throws(StoreError) {
+        guard let status = JobStatus(rawValue: row.string("status") ?? "") else { throw RecordRules.corrupt("jobs", "status", row) }
+        self.init(id: row.string("id") ?? "", accountId: row.string("account_id") ?? "", propertyId: row.string("property_id") ?? "",
+                  title: row.string("title") ?? "", status: status, archived: row.int("archived") == 1,
+                  createdAt: row.string("created_at") ?? "", updatedAt: row.string("updated_at") ?? "")
+    }
+    static var memory: WritableKeyPath<MemoryStore.Tables, MemoryTable<JobRecord>> { \.jobs }
+    static func violation(_ r: JobRecord, in t: MemoryStore.Tables) -> String? {
+        t.properties.rows.contains { $0.record.accountId == r.accountId && $0.record.id == r.propertyId }
+            ? nil : "FOREIGN KEY constraint failed"
+    }
+}
+
+extension IssueRecord: StoredRecord {
+    static let table = "issues"
+    static let columns = ["id", "account_id", "property_id", "title", "status", "archived", "created_at", "updated_at"]
+    var values: [SQLValue] {
+        [.text(id), .text(accountId), .text(propertyId), .text(title), .text(status.rawValue), RecordRules.bool(archived),
+         .text(createdAt), .text(updatedAt)]
+    }
+    init(row: Row) throws(StoreError) {
+        guard let status = IssueStatus(rawValue: row.string("status") ?? "") else { throw RecordRules.corrupt("issues", "status", row) }
+        self.init(id: row.string("id") ?? "", accountId: row.string("account_id") ?? "", propertyId: row.string("property_id") ?? "",
+                  title: row.string("title") ?? "", status: status, archived: row.int("archived") == 1,
+                  createdAt: row.string("created_at") ?? "", updatedAt: row.string("updated_at") ?? "")
+    }
+    static var memory: WritableKeyPath<MemoryStore.Tables, MemoryTable<IssueRecord>> { \.issues }
+    static func violation(_ r: IssueRecord, in t: MemoryStore.Tables) -> String? {
+        t.properties.rows.contains { $0.record.accountId == r.accountId && $0.record.id == r.propertyId }
+            ? nil : "FOREIGN KEY constraint failed"
+    }
+}

@@ -1,0 +1,137 @@
+import Timekeeping
+
+/// One table of SortScape records in SQLite; lists run oldest first by `seq`, which is the cursor.
+final class SQLiteRecordRepository<Record: StoredRecord>: RecordRepository {
+    let db: any DatabaseWriter
+    let clock: any WallClock
+
+    init(database: any DatabaseWriter, clock: any WallClock) {
+        db = database
+        self.clock = clock
+    }
+
+    static var selectList: String { "seq, " + Record.columns.joined(separator: ", ") }
+
+    func list(_ query: RecordQuery) throws(StoreError) -> RecordPage<Record> {
+        let after = try RecordRules.after(query.cursor)
+        let limit = RecordRules.limit(query.limit)
+        var sql = "SELECT \(Self.selectList) FROM \(Record.table) WHERE account_id = ? AND seq > ?"
+        var args: [SQLValue] = [.text(query.accountId), .integer(after)]
+        if let archived = query.archived {
+            sql += " AND archived = ?"
+            args.append(RecordRules.bool(archived))
+        }
+        sql += " ORDER BY seq LIMIT ?"
+        args.append(.integer(Int64(limit + 1)))
+        let rows = try RecordRules.attempt { try db.read { try $0.query(sql, args) } }
+        var decoded: [(seq: Int64, record: Record)] = []
+        for row in rows {
+            guard case .integer(let seq) = row["seq"] else { throw RecordRules.corrupt(Record.table, "seq", row) }
+            decoded.append((seq, try Record(row: row)))
+        }
+        return RecordRules.page(decoded, limit: limit)
+    }
+
+    func get(accountId: String, id: String) throws(StoreError) -> Record? {
+        let rows = try RecordRules.attempt {
+            try db.read { c in
+                try c.query("SELECT \(Self.selectList) FROM \(Record.table) WHERE account_id = ? AND id = ?", [.text(accountId), .text(id)])
+            }
+        }
+        guard let row = rows.first else { return nil }
+        return try Record(row: row)
+    }
+
+    @discardableResult func insert(_ record: Record) throws(StoreError) -> Record {
+        let stored = stamped(record)
+        try RecordRules.attempt { try db.write { c in try Self.insert(stored, c) } }
+        return stored
+    }
+
+    @discardableResult func update(_ record: Record) throws(StoreError) -> Record {
+        let now = clock.timestamp()
+        let row = try RecordRules.attempt {
+            try db.write { c in try Self.update(record, now: now, c) }
+        }
+        return try Record(row: row)
+    }
+
+    func stamped(_ record: Record) -> Record {
+        var r = record
+        if r.id.isEmpty { r.id = RecordRules.newID() }
+        let now = clock.timestamp()
+        r.createdAt = now
+        r.updatedAt = now
+        return r
+    }
+
+    static func insert(_ r: Record, _ c: SQLiteConnection, orIgnore: Bool = false) throws {
+        let cols = Record.columns
+        try c.run("INSERT \(orIgnore ? "OR IGNORE " : "")INTO \(Record.table) (\(cols.joined(separator: ", "))) VALUES (\(cols.map { _ in "?" }.joined(separator: ", ")))",
+                  r.values)
+    }
+
+    /// Updates every column but `id`, `account_id` and `created_at`; the stored row, or `notFound`.
+    static func update(_ r: Record, now: String, _ c: SQLiteConnection) throws -> Row {
+        var values = r.values
+        values[values.count - 1] = .text(now)
+        let settable = Array(Record.columns.indices.dropFirst(2)).filter { Record.columns[$0] != "created_at" }
+        let set = settable.map { "\(Record.columns[$0]) = ?" }.joined(separator: ", ")
+        let rows = try c.query("UPDATE \(Record.table) SET \(set) WHERE account_id = ? AND id = ? RETURNING \(selectList)",
+                               settable.map { values[$0] } + [.text(r.accountId), .text(r.id)])
+        guard let row = rows.first else { throw RecordRules.notFound(String(Record.table.dropLast()), r.id) }
+        return row
+    }
+}
+
+/// SortScape's records in SQLite (`contacts`, `properties`, `materials`, `jobs`, `issues`).
+public final class SQLiteSortScapeRecords: SortScapeRecords {
+    let db: any DatabaseWriter
+    let clock: any WallClock
+    public let contacts: any RecordRepository<ContactRecord>
+    public let properties: any RecordRepository<PropertyRecord>
+    public let materials: any RecordRepository<MaterialRecord>
+    public let jobs: any RecordRepository<JobRecord>
+    public let issues: any RecordRepository<IssueRecord>
+
+    /// The records in `database`; timestamps come from `clock`.
+    public init(database: any DatabaseWriter, clock: any WallClock = SystemWallClock()) {
+        db = database
+        self.clock = clock
+        contacts = SQLiteRecordRepository<ContactRecord>(database: database, clock: clock)
+        properties = SQLiteRecordRepository<PropertyRecord>(database: database, clock: clock)
+        materials = SQLiteRecordRepository<MaterialRecord>(database: database, clock: clock)
+        jobs = SQLiteRecordRepository<JobRecord>(database: database, clock: clock)
+        issues = SQLiteRecordRepository<IssueRecord>(database: database, clock: clock)
+    }
+
+    @discardableResult public func archiveContact(accountId: String, id: String) throws(StoreError) -> ContactRecord {
+        let now = clock.timestamp()
+        let row = try RecordRules.attempt {
+            try db.write { c -> Row in
+                let rows = try c.query("""
+                    UPDATE contacts SET archived = 1, updated_at = ? WHERE account_id = ? AND id = ?
+                    RETURNING \(SQLiteRecordRepository<ContactRecord>.selectList)
+                    """, [.text(now), .text(accountId), .text(id)])
+                guard let row = rows.first else { throw RecordRules.notFound("contact", id) }
+                try c.run("UPDATE properties SET archived = 1, updated_at = ? WHERE account_id = ? AND contact_id = ? AND archived = 0",
+                          [.text(now), .text(accountId), .text(id)])
+                return row
+            }
+        }
+        return try ContactRecord(row: row)
+    }
+
+    public func properties(accountId: String, contactIds: [String]) throws(StoreError) -> [PropertyRecord] {
+        guard !contactIds.isEmpty else { return [] }
+        let rows = try RecordRules.attempt {
+            try db.read { c in
+                try c.query("""
+                    SELECT \(SQLiteRecordRepository<PropertyRecord>.selectList) FROM properties
+                    WHERE account_id = ? AND contact_id IN (SELECT value FROM json_each(?)) ORDER BY seq
+                    """, [.text(accountId), .text(RecordRules.jsonArray(contactIds))])
+            }
+        }
+        return try rows.map { row throws(StoreError) in try PropertyRecord(row: row) }
+    }
+}
