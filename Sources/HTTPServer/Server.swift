@@ -170,20 +170,16 @@ public final class Server: @unchecked Sendable {
         connectionGuard.startSweeper()
     }
 
-    /// Stops accepting new connections and answers new requests on open ones with 503.
+    /// Answers every new request with 503 (`shutting_down`, `Connection: close`) from now on.
     public func quiesce() {
-        guard let d = daemon else { return }
-        let first = state.withLock { s -> Bool in
-            defer { s.stopping = true }
-            return !s.stopping
-        }
-        if first {
-            let fd = MHD_quiesce_daemon(d)
-            if fd >= 0 { close(fd) }
-        }
+        // Not MHD_quiesce_daemon: in libmicrohttpd 0.9.75 it races a pool worker that has reached
+        // its connection limit (both take the listening socket out of the worker's epoll set, and
+        // the loser aborts the process). New requests get 503 from the `stopping` flag instead;
+        // `MHD_stop_daemon` closes the listening socket once in-flight requests are done.
+        state.withLock { $0.stopping = true }
     }
 
-    /// Stops accepting, lets in-flight requests (deferred ones included) finish for up to
+    /// Refuses new requests (503), lets in-flight ones (deferred ones included) finish for up to
     /// `timeout` seconds, then closes every connection. Returns false, leaving the daemon
     /// running, if deferred answers are still outstanding: libmicrohttpd must not be stopped
     /// with suspended connections (the process is exiting anyway).
