@@ -29,6 +29,14 @@ public final class Gateway: Sendable {
     public let xeroTokens: XeroTokenManager
     /// Wall time for sessions, OAuth states and token expiry.
     public let clock: any WallClock
+    /// Xero's limits for every tenant this gateway calls (R18), shared by all its clients.
+    public let xeroLimiter: XeroRateLimiter
+    /// Threads for Xero calls and sync runs, never the server's or Swift's cooperative pool.
+    let syncWorkers: WorkerPool
+    /// Sync runs: the import (R5–R7, R12), coalesced per account, recorded.
+    public let syncService: SyncService
+    /// R7: linking and dismissing suspected matches.
+    let matchService: ContactMatches
     let templates: MustacheLibrary
     private let hooksStore = Mutex(GatewayHooks())
     let verifier: WebhookVerifier
@@ -68,6 +76,16 @@ public final class Gateway: Sendable {
         sync = SQLiteXeroSyncRepository(database: database)
         try sync.failAbandonedRuns()
         metrics = GatewayMetrics(routes: Gateway.routes.map { ($0.method, $0.pattern) })
+        xeroLimiter = XeroRateLimiter()
+        syncWorkers = WorkerPool(threads: 2, name: "xero-sync")
+        let connector = GatewayXeroConnector(accounts: accounts, tokens: xeroTokens, endpoints: identity.endpoints,
+                                             limiter: xeroLimiter, retry: xeroRetry, metrics: metrics)
+        let syncLog = logger
+        syncService = SyncService(repository: sync, connector: connector, workers: syncWorkers, onFinish: { run in
+            syncLog.info("sync run finished", metadata: ["accountId": "\(run.accountId)", "run": "\(run.id)",
+                                                          "state": "\(run.state.rawValue)", "xeroCalls": "\(run.xeroCalls)"])
+        })
+        matchService = ContactMatches(repository: sync, records: records, connector: connector)
         verifier = WebhookVerifier(webhookKey: configuration.xeroWebhookKey)
         writeHealth = StoreWriteHealth(database: database)
 
@@ -94,6 +112,20 @@ public final class Gateway: Sendable {
             m.observe(method: method, route: route, status: status, seconds: seconds)
         }
         box.gateway = self
+        let service = syncService, repository = sync, limiter = xeroLimiter, accounts = self.accounts
+        hooks = GatewayHooks(
+            requestSync: { accountId, trigger in
+                do { try service.requestSync(accountId: accountId, trigger: trigger) } catch {
+                    syncLog.error("sync could not start", metadata: ["accountId": "\(accountId)", "error": "\(error)"])
+                }
+            },
+            syncSummary: { accountId in
+                let tenant = (try? accounts.connection(accountId: accountId))??.tenantId
+                return XeroSyncSummary(
+                    lastSync: (try? repository.lastFinishedRun(accountId: accountId))??.finishedAt,
+                    pendingMatches: (try? repository.pendingMatchCount(accountId: accountId)) ?? 0,
+                    apiCallsLeftToday: tenant.map { limiter.remainingToday($0) })
+            })
     }
 
     /// Starts listening; returns the bound port.
@@ -116,6 +148,7 @@ public final class Gateway: Sendable {
         logger.info("shutting down")
         server.quiesce()
         inbox.stop()
+        syncWorkers.stop()
         if !server.shutdown(timeout: 10) {
             logger.error("deferred answers still outstanding after 10 s; leaving connections to the exiting process")
         }
@@ -135,7 +168,7 @@ public final class Gateway: Sendable {
     }
 
     /// Every endpoint: method, path pattern, handler.
-    static let routes: [Route] = coreRoutes + recordRoutes
+    static let routes: [Route] = coreRoutes + recordRoutes + syncRoutes
 
     static let coreRoutes: [Route] = [
         ("POST", "/webhooks/xero", { $0.receiveWebhook($1) }),

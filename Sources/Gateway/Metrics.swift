@@ -1,4 +1,5 @@
 import Prometheus
+import Xero
 import Store
 import Synchronization
 
@@ -9,6 +10,7 @@ public final class GatewayMetrics: Sendable {
     /// Histograms of the gateway's own routes, made up front so the hot path takes no lock.
     private let knownLatency: [RouteKey: DurationHistogram]
     private let latency = Mutex<[RouteKey: DurationHistogram]>([:])
+    private let xeroCalls: [String: Counter]
     let inboxDepth: Gauge
     let inboxQueue: Gauge
     private let eventStates: [InboxEventState: Gauge]
@@ -23,6 +25,13 @@ public final class GatewayMetrics: Sendable {
                                         labels: [("outcome", o)])
         }
         webhookCounters = w
+        var x: [String: Counter] = [:]
+        for status in GatewayMetrics.xeroCallStatuses {
+            x[status] = registry.makeCounter(descriptor: .init(metricName: "xero_calls", unitName: "total",
+                                                               helpText: "Calls to Xero by status (none: no answer)"),
+                                             labels: [("status", status)])
+        }
+        xeroCalls = x
         inboxDepth = registry.makeGauge(descriptor: .init(metricName: "xero_inbox_pending", unitName: "events",
                                                            helpText: "Inbox events waiting to be applied"))
         inboxQueue = registry.makeGauge(descriptor: .init(metricName: "xero_inbox_writer_queue", unitName: "deliveries",
@@ -48,6 +57,22 @@ public final class GatewayMetrics: Sendable {
     }
 
     public func webhook(_ outcome: String) { webhookCounters[outcome]?.increment() }
+
+    /// Status classes of Xero calls, as `xero_calls_total{status}` labels (bounded).
+    public static let xeroCallStatuses = ["2xx", "401", "403", "404", "429", "4xx", "5xx", "none"]
+
+    /// Counts a call to Xero by its status class (R18: 429s apart).
+    public func xeroCall(_ r: XeroCallRecord) {
+        let label: String
+        switch r.status {
+        case 0: label = "none"
+        case 200..<300: label = "2xx"
+        case 401, 403, 404, 429: label = String(r.status)
+        case 400..<500: label = "4xx"
+        default: label = "5xx"
+        }
+        xeroCalls[label]?.increment()
+    }
 
     struct RouteKey: Hashable { let method: String; let route: String }
 
