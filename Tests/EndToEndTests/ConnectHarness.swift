@@ -31,7 +31,8 @@ final class ConnectPair: Sendable {
     /// The sync hook's requests, as "accountId trigger".
     var syncRequests: [String] { syncLog.requests.withLock { $0.map { "\($0.0) \($0.1)" } } }
 
-    init(extra: [String: String] = [:]) throws {
+    /// `realSync`: keep the gateway's own sync engine instead of recording its requests.
+    init(extra: [String: String] = [:], realSync: Bool = false) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("xg-connect-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         simulator = Simulator(configuration: SimulatorConfiguration(
@@ -52,7 +53,9 @@ final class ConnectPair: Sendable {
                               xeroRetry: XeroRetryPolicy(attempts: 3, baseDelay: 0.01, maxDelay: 0.02, timeout: 3))
         try gateway.start()
         let log = syncLog
-        gateway.hooks = GatewayHooks(requestSync: { a, t in log.requests.withLock { $0.append((a, t)) } })
+        if !realSync {
+            gateway.hooks = GatewayHooks(requestSync: { a, t in log.requests.withLock { $0.append((a, t)) } })
+        }
     }
 
     deinit {
