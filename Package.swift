@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "XeroSimulatorTests", dependencies: ["XeroSimulator", "Xero", "HTTPClient", "HTTPServer", "Crypto", "StrictJSON"]),
         // The gateway and the simulator together, over real HTTP.
         .testTarget(name: "EndToEndTests", dependencies: [
-            "Gateway", "XeroSimulator", "Store", "HTTPClient", "Crypto", "Xero", "StrictJSON", "Timekeeping", "Sync",
+            "Gateway", "XeroSimulator", "Store", "HTTPClient", "HTTPServer", "Crypto", "Xero", "StrictJSON", "Timekeeping", "Sync",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "InMemoryLogging", package: "swift-log"),
         ]),

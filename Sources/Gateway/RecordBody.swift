@@ -1,3 +1,4 @@
+import Foundation
 import HTTPServer
 import StrictJSON
 
@@ -40,7 +41,7 @@ struct RecordBody {
             return nil
         }
         guard case .string(let raw) = v else { throw RecordBody.invalid(field, "must be a string") }
-        let s = raw.trimmingSpaces()
+        let s = raw.trimmingCharacters(in: .whitespacesAndNewlines)
         if required || nonEmpty, s.isEmpty { throw RecordBody.invalid(field, "must not be empty") }
         guard s.count <= max else { throw RecordBody.invalid(field, "must be at most \(max) characters") }
         // Short fields are one line; long ones (descriptions) may break lines. No NUL anywhere.
@@ -129,15 +130,5 @@ enum Money {
             text += "." + f
         }
         return .number(Double(units) / 10_000, raw: text)
-    }
-}
-
-extension String {
-    /// Without leading and trailing whitespace.
-    func trimmingSpaces() -> String {
-        var s = Substring(self)
-        while let f = s.first, f.isWhitespace { s = s.dropFirst() }
-        while let l = s.last, l.isWhitespace { s = s.dropLast() }
-        return String(s)
     }
 }

@@ -30,10 +30,7 @@ final class StoreWriteHealth: Sendable {
         let t = Thread { [self] in
             defer { probing.store(false, ordering: .releasing) }
             do {
-                try database.write { c in
-                    try c.run("CREATE TABLE IF NOT EXISTS gateway_health_probe (id INTEGER PRIMARY KEY, at TEXT NOT NULL)")
-                    try c.run("INSERT OR REPLACE INTO gateway_health_probe (id, at) VALUES (1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))")
-                }
+                try database.probeWrite()
                 record(ok: true)
             } catch {
                 record(ok: false)

@@ -320,7 +320,9 @@ func framingProblem(_ headers: [(name: String, value: String)]) -> FramingProble
     for (name, value) in headers where name.utf8.count == 14 || name.utf8.count == 17 {
         let lower = name.lowercased()
         if lower == "content-length" {
-            let v = value.trimmingSpaces
+            // RFC 9110 optional white space (SP, HTAB) around the value; nothing else is trimmed.
+            let bytes = value.utf8.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed()
+            let v = String(decoding: bytes, as: UTF8.self)
             guard !v.isEmpty, v.utf8.count <= 18, v.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return .malformedLength }
             if let l = length, l != v { return .conflictingLengths }
             length = v
@@ -330,15 +332,6 @@ func framingProblem(_ headers: [(name: String, value: String)]) -> FramingProble
     }
     if length != nil && transferEncoding { return .lengthWithTransferEncoding }
     return nil
-}
-
-extension String {
-    fileprivate var trimmingSpaces: String {
-        var u = Substring(self)
-        while let f = u.first, f == " " || f == "\t" { u = u.dropFirst() }
-        while let l = u.last, l == " " || l == "\t" { u = u.dropLast() }
-        return String(u)
-    }
 }
 
 /// An answer queued before the body is read: libmicrohttpd then skips the body and closes.

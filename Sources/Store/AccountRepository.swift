@@ -128,7 +128,7 @@ enum AccountRules {
 
     /// The account name as stored, or `.invalidName`.
     static func accountName(_ name: String) throws -> String {
-        let trimmed = name.trimmingSpaces()
+        let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty, trimmed.count <= 200 else {
             throw StoreError(code: .invalidName, message: "account name must be 1 to 200 characters")
         }
@@ -151,16 +151,5 @@ enum AccountRules {
 
     static func locked(_ tenantName: String?) -> StoreError {
         StoreError(code: .locked, message: "the account is connected to \(tenantName ?? "another organisation")")
-    }
-}
-
-extension String {
-    /// Without leading and trailing whitespace. Store's only trim (a shared `Support` module
-    /// will take it over).
-    fileprivate func trimmingSpaces() -> String {
-        var s = Substring(self)
-        while let f = s.first, f.isWhitespace { s = s.dropFirst() }
-        while let l = s.last, l.isWhitespace { s = s.dropLast() }
-        return String(s)
     }
 }

@@ -79,6 +79,14 @@ public final class Database: DatabaseWriter {
         return try body(c)
     }
 
+    /// A small durable write (one row of `health_probe`): throws when the store cannot write,
+    /// e.g. on a full disk.
+    public func probeWrite() throws {
+        try write { c in
+            try c.run("INSERT OR REPLACE INTO health_probe (id, written_at) VALUES (1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))")
+        }
+    }
+
     /// Checkpoints the WAL and closes; further use is a programming error.
     public func close() {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }

@@ -215,6 +215,13 @@ enum Migrations {
             updated_at TEXT NOT NULL
         );
         """),
+        // 4: a one-row table `/healthz` writes to, to learn whether the store can write at all.
+        (4, """
+        CREATE TABLE health_probe (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            written_at TEXT NOT NULL
+        );
+        """),
     ]
 
     static func apply(to c: SQLiteConnection) throws {

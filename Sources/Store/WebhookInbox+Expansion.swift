@@ -32,10 +32,11 @@ extension WebhookInbox {
                         category, type, resource_id, event_date_utc, state, received_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
-                let insertQuarantine = try c.prepare("""
+                // Prepared only for a slice that has unreadable parts (rare).
+                let insertQuarantine = read.contains { !$0.contents.problems.isEmpty } ? try c.prepare("""
                     INSERT OR IGNORE INTO webhook_events (delivery_id, dedup_key, state, last_error, received_at)
                     VALUES (?, ?, '\(InboxEventState.quarantined.rawValue)', ?, ?)
-                    """)
+                    """) : nil
                 for (deliveryId, receivedAt, contents, body) in read {
                     for e in contents.events {
                         let account = routes[e.tenantId]
@@ -48,7 +49,7 @@ extension WebhookInbox {
                         while try insertEvent.step() {}
                         insertEvent.reset()
                     }
-                    guard !contents.problems.isEmpty else { continue }
+                    guard !contents.problems.isEmpty, let insertQuarantine else { continue }
                     // The body is hashed once per delivery, never once per problem.
                     let bodyHash = Crypto.sha256(body)
                     for (n, problem) in DeliveryContents.quarantineRows(contents.problems).enumerated() {
