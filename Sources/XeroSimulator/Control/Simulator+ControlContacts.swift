@@ -84,7 +84,9 @@ extension Simulator {
             c.addresses = [Address(addressType: "STREET", addressLine1: line, city: "Wellington", region: "Wellington",
                                    postalCode: "6011", country: "New Zealand"),
                            Address(addressType: "POBOX", city: "", region: "", postalCode: "", country: "")]
-            c.phones = [Phone(phoneType: "DEFAULT", phoneNumber: "555 \(String(padded.suffix(4)))", phoneAreaCode: "04", phoneCountryCode: "64"),
+            // A different number for every generated contact (up to ten million), as real customers have.
+            let seven = String(repeating: "0", count: max(0, 7 - number.count)) + number
+            c.phones = [Phone(phoneType: "DEFAULT", phoneNumber: "5\(seven.prefix(2)) \(seven.suffix(5))", phoneAreaCode: "04", phoneCountryCode: "64"),
                         Phone(phoneType: "DDI", phoneNumber: "", phoneAreaCode: "", phoneCountryCode: ""),
                         Phone(phoneType: "FAX", phoneNumber: "", phoneAreaCode: "", phoneCountryCode: ""),
                         Phone(phoneType: "MOBILE", phoneNumber: "", phoneAreaCode: "", phoneCountryCode: "")]
