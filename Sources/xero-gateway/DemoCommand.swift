@@ -62,7 +62,8 @@ struct DemoCommand: ParsableCommand {
         _ = try? HTTPClient().send(ClientRequest(method: "POST", url: simulator.baseURL + "/sim/webhooks/config",
                                                  headers: [("Content-Type", "application/json")],
                                                  body: Array(#"{"onlyConnected":false}"#.utf8)))
-        let tokens = try DemoTokens.load(from: "\(dir)/tokens.json", accounts: gateway.accounts)
+        let tokens = try DemoTokens.load(from: "\(dir)/tokens.json", accounts: gateway.accounts,
+                                         records: gateway.records)
         let tenant = Simulator.demoTenantId
         FileHandle.standardOutput.write(Data("""
 
@@ -113,7 +114,7 @@ struct DemoTokens: Codable {
     var admin: String
     var `operator`: String
 
-    static func load(from path: String, accounts: any AccountRepository) throws -> DemoTokens {
+    static func load(from path: String, accounts: any AccountRepository, records: any SortScapeRecords) throws -> DemoTokens {
         if let data = FileManager.default.contents(atPath: path),
            let t = try? JSONDecoder().decode(DemoTokens.self, from: data),
            (try? accounts.authenticate(token: t.admin)) != nil {
@@ -121,9 +122,28 @@ struct DemoTokens: Codable {
         }
         let admin = try accounts.createAccount(name: "Demo Landscaping")
         let op = try accounts.createUser(accountId: nil, role: .operator)
+        try seedSortScape(accountId: admin.accountId ?? "", records)
         let t = DemoTokens(accountId: admin.accountId ?? "", admin: admin.token, operator: op.token)
         _ = FileManager.default.createFile(atPath: path, contents: try JSONEncoder().encode(t),
                                        attributes: [.posixPermissions: 0o600])
         return t
     }
 }
+
+extension DemoTokens {
+    /// SortScape's side of the demo: a few contacts the simulator's organisation also has (by
+    /// name, by email, by phone), so the first sync shows suspected matches (R7), and a material
+    /// named like one of its items, so the sync links the two (R12).
+    static func seedSortScape(accountId: String, _ records: any SortScapeRecords) throws {
+        let contacts = [
+            ContactRecord(id: "", accountId: accountId, name: "jane  SMITH", email: "jane@smithfamily.example"),
+            ContactRecord(id: "", accountId: accountId, name: "Greenleaf PM", email: "Maintenance@GreenleafPM.co.nz"),
+            ContactRecord(id: "", accountId: accountId, name: "Tom Reid", phone: "021-555-0192"),
+            ContactRecord(id: "", accountId: accountId, name: "Wiremu Tane", companyName: "Tane Landscapes", phone: "04 555 7788"),
+        ]
+        for c in contacts { try records.contacts.insert(c) }
+        try records.materials.insert(MaterialRecord(id: "", accountId: accountId, name: "bark mulch 40L", unitPrice: 10_0000))
+        try records.materials.insert(MaterialRecord(id: "", accountId: accountId, name: "Weed mat (per m²)", unitPrice: 4_5000))
+    }
+}
+
