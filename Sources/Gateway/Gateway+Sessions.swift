@@ -78,6 +78,16 @@ extension Gateway {
     /// `POST /admin/login` (form `token`): a session cookie and 303 to `/admin`; a bad token is a
     /// 401 page and stores nothing.
     func login(_ request: Request) throws -> Response {
+        // Login CSRF: a form on another site must not sign a browser into someone else's
+        // account. Browsers name the page a POST came from; clients that name none may sign in.
+        let origin = configuration.publicURL.lowercased()
+        if let o = request.headers["Origin"]?.lowercased(), o != origin {
+            return loginPage(status: 403, message: "Sign in from this site's own sign-in page.")
+        }
+        if request.headers["Origin"] == nil, let r = request.headers["Referer"]?.lowercased(),
+           r != origin, !r.hasPrefix(origin + "/") {
+            return loginPage(status: 403, message: "Sign in from this site's own sign-in page.")
+        }
         let form = try Gateway.parseForm(request)
         guard let token = form["token"]?.trimmingCharacters(in: .whitespaces), !token.isEmpty else {
             return loginPage(status: 401, message: "Enter your token.")

@@ -125,7 +125,7 @@ extension Gateway {
         }
         guard !chosen.name.isEmpty else { throw RecordBody.invalid("name", "is required") }
         let values = chosen
-        let matches = matchService, workers = syncWorkers, logger = self.logger
+        let matches = matchService, workers = interactiveWorkers, logger = self.logger
         return .deferred { responder in
             workers.submit {
                 do {

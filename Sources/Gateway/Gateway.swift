@@ -31,8 +31,10 @@ public final class Gateway: Sendable {
     public let clock: any WallClock
     /// Xero's limits for every tenant this gateway calls (R18), shared by all its clients.
     public let xeroLimiter: XeroRateLimiter
-    /// Threads for Xero calls and sync runs, never the server's or Swift's cooperative pool.
+    /// Threads for sync runs, never the server's or Swift's cooperative pool.
     let syncWorkers: WorkerPool
+    /// Threads for Xero calls a person waits for (linking a match), apart from long syncs.
+    let interactiveWorkers: WorkerPool
     /// Sync runs: the import (R5–R7, R12), coalesced per account, recorded.
     public let syncService: SyncService
     /// R7: linking and dismissing suspected matches.
@@ -78,6 +80,7 @@ public final class Gateway: Sendable {
         metrics = GatewayMetrics(routes: Gateway.routes.map { ($0.method, $0.pattern) })
         xeroLimiter = XeroRateLimiter()
         syncWorkers = WorkerPool(threads: 2, name: "xero-sync")
+        interactiveWorkers = WorkerPool(threads: 2, name: "xero-interactive")
         let connector = GatewayXeroConnector(accounts: accounts, tokens: xeroTokens, endpoints: identity.endpoints,
                                              limiter: xeroLimiter, retry: xeroRetry, metrics: metrics)
         let syncLog = logger
@@ -148,10 +151,12 @@ public final class Gateway: Sendable {
         logger.info("shutting down")
         server.quiesce()
         inbox.stop()
-        syncWorkers.stop()
         if !server.shutdown(timeout: 10) {
             logger.error("deferred answers still outstanding after 10 s; leaving connections to the exiting process")
         }
+        // After the server: a link request in flight still gets its worker.
+        interactiveWorkers.stop()
+        syncWorkers.stop()
         database.close()
         logger.info("stopped")
     }

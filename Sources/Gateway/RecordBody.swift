@@ -43,7 +43,8 @@ struct RecordBody {
         guard case .string(let raw) = v else { throw RecordBody.invalid(field, "must be a string") }
         let s = raw.trimmingCharacters(in: .whitespacesAndNewlines)
         if required || nonEmpty, s.isEmpty { throw RecordBody.invalid(field, "must not be empty") }
-        guard s.count <= max else { throw RecordBody.invalid(field, "must be at most \(max) characters") }
+        // Characters and bytes both: combining marks make one character of any number of bytes.
+        guard s.count <= max, s.utf8.count <= max * 4 else { throw RecordBody.invalid(field, "must be at most \(max) characters") }
         // Short fields are one line; long ones (descriptions) may break lines. No NUL anywhere.
         let allowed: Set<Unicode.Scalar> = max > 255 ? ["\t", "\n", "\r"] : []
         guard !s.unicodeScalars.contains(where: { ($0.value < 0x20 || $0.value == 0x7f) && !allowed.contains($0) }) else {
@@ -66,6 +67,8 @@ struct RecordBody {
     mutating func money(_ field: String) throws(HTTPError) -> Int64? {
         guard let v = value(field) else { return nil }
         guard case .number(_, let raw) = v else { throw RecordBody.invalid(field, "must be a number") }
+        // Any price fits in 40 characters; longer text is refused before it is looked at.
+        guard raw.utf8.count <= 40 else { throw RecordBody.invalid(field, "must have at most 4 decimals and be at most \(Money.maxText)") }
         guard !raw.hasPrefix("-") || Money.tenThousandths(raw) == 0 else { throw RecordBody.invalid(field, "must not be negative") }
         guard let units = Money.tenThousandths(raw) else {
             throw RecordBody.invalid(field, "must have at most 4 decimals and be at most \(Money.maxText)")

@@ -152,10 +152,13 @@ final class ConnectionGuard: Sendable {
     func sweep(now: UInt64) {
         registry.withLock { all in
             for (_, c) in all {
+                // Phase first (acquiring): `enter` stores `since` before it releases the phase,
+                // so the time read next belongs to this phase, never to the one before.
+                let phase = c.phase.load(ordering: .acquiring)
                 let since = c.since.load(ordering: .relaxed)
                 guard now > since else { continue }
                 let age = now - since
-                switch c.phase.load(ordering: .acquiring) {
+                switch phase {
                 case TrackedConnection.Phase.awaitingHeaders.rawValue:
                     if headerTimeoutNanos > 0 && age > headerTimeoutNanos {
                         headerTimeouts.add(1, ordering: .relaxed)

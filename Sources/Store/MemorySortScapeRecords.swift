@@ -29,7 +29,12 @@ final class MemoryRecordRepository<Record: StoredRecord>: RecordRepository {
 
     @discardableResult func update(_ record: Record) throws(StoreError) -> Record {
         let now = store.clock.timestamp()
-        return try store.tables.withLock { t throws(StoreError) in try Self.update(record, now: now, &t) }
+        return try store.tables.withLock { t throws(StoreError) in
+            guard let current = t[keyPath: Record.memory].rows.first(where: { $0.record.accountId == record.accountId && $0.record.id == record.id })?.record else {
+                throw RecordRules.notFound(String(Record.table.dropLast()), record.id)
+            }
+            return try Self.update(Record.keepingXeroState(of: current, record), now: now, &t)
+        }
     }
 
     /// Inserts as SQLite would: `conflict` for an unknown account, a duplicate id, a missing parent

@@ -22,6 +22,39 @@ protocol StoredRecord: Sendable, Equatable {
     /// What SQLite's constraints would refuse, for the memory store: the parent this record names
     /// missing from its account, or a duplicate Xero id.
     static func violation(_ record: Self, in tables: MemoryStore.Tables) -> String?
+
+    /// `edited` with the Xero state of `stored` kept (what a person's edit may not change).
+    static func keepingXeroState(of stored: Self, _ edited: Self) -> Self
+}
+
+extension StoredRecord {
+    static func keepingXeroState(of stored: Self, _ edited: Self) -> Self { edited }
+}
+
+extension ContactRecord {
+    /// The link is the sync's: an edit keeps the Xero contact and the sync state as stored.
+    static func keepingXeroState(of stored: ContactRecord, _ edited: ContactRecord) -> ContactRecord {
+        var r = edited
+        r.xeroContactId = stored.xeroContactId
+        r.syncState = stored.syncState
+        return r
+    }
+}
+
+extension MaterialRecord {
+    /// The link is the sync's, and a linked material's values are Xero's (R13): only archiving
+    /// is a person's to change on it.
+    static func keepingXeroState(of stored: MaterialRecord, _ edited: MaterialRecord) -> MaterialRecord {
+        var r = edited
+        r.xeroItemId = stored.xeroItemId
+        if stored.xeroItemId != nil {
+            r.name = stored.name
+            r.code = stored.code
+            r.description = stored.description
+            r.unitPrice = stored.unitPrice
+        }
+        return r
+    }
 }
 
 /// One memory table: rows in insertion order, each with its `seq` (the list cursor).

@@ -48,10 +48,19 @@ final class SQLiteRecordRepository<Record: StoredRecord>: RecordRepository {
         return stored
     }
 
+    /// What a person may change: the record's Xero state (its link, and a linked material's
+    /// Xero-owned values) is kept as stored, in the same transaction, so an edit read before a
+    /// sync linked the record cannot undo the link (R13, R7).
     @discardableResult func update(_ record: Record) throws(StoreError) -> Record {
         let now = clock.timestamp()
         let row = try RecordRules.attempt {
-            try db.write { c in try Self.update(record, now: now, c) }
+            try db.write { c -> Row in
+                guard let current = try c.query("SELECT \(Self.selectList) FROM \(Record.table) WHERE account_id = ? AND id = ?",
+                                                [.text(record.accountId), .text(record.id)]).first else {
+                    throw RecordRules.notFound(String(Record.table.dropLast()), record.id)
+                }
+                return try Self.update(Record.keepingXeroState(of: try Record(row: current), record), now: now, c)
+            }
         }
         return try Record(row: row)
     }

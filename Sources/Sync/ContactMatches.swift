@@ -48,6 +48,14 @@ public struct ContactMatches: Sendable {
         guard match.state == .pending else {
             throw StoreError(code: .conflict, message: "this match was already \(match.state.rawValue)")
         }
+        // Checked before Xero is written to: a contact linked meanwhile (by another match) can
+        // take no second Xero contact, and Xero must not be changed for a link that cannot happen.
+        guard let local = try records.contacts.get(accountId: accountId, id: match.contactId) else {
+            throw StoreError(code: .notFound, message: "the SortScape contact of this match no longer exists")
+        }
+        guard local.xeroContactId == nil else {
+            throw StoreError(code: .conflict, message: "this SortScape contact is already linked to another Xero contact; dismiss the match to import the Xero contact as a new one")
+        }
         guard let (client, tenantId) = try connector.accounting(for: accountId, observer: { _ in }) else {
             throw SyncError.notConnected
         }

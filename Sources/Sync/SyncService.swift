@@ -17,6 +17,9 @@ public final class SyncService: Sendable {
     let connector: any XeroConnector
     let workers: WorkerPool
     let onFinish: (@Sendable (SyncRunRecord) -> Void)?
+    /// Ended runs whose end the store refused to record (a busy or full disk); recorded again
+    /// before the next request, so a run can never stay `running` and hold the account's syncs.
+    private let unrecorded = Mutex<[SyncRunRecord]>([])
 
     public init(repository: any XeroSyncRepository, connector: any XeroConnector, workers: WorkerPool,
                 onFinish: (@Sendable (SyncRunRecord) -> Void)? = nil) {
@@ -29,9 +32,17 @@ public final class SyncService: Sendable {
     /// Starts a sync for the account, or returns the run already going (same id).
     @discardableResult
     public func requestSync(accountId: String, trigger: SyncTrigger) throws(StoreError) -> SyncRunRecord {
+        recordUnfinishedEnds()
         let (run, started) = try repository.startRun(accountId: accountId, trigger: trigger)
         if started { workers.submit { [self] in self.execute(run) } }
         return run
+    }
+
+    /// Records the ends the store refused earlier; keeps the ones it still refuses.
+    func recordUnfinishedEnds() {
+        let pending = unrecorded.withLock { p -> [SyncRunRecord] in defer { p = [] }; return p }
+        let failed = pending.filter { (try? repository.finishRun($0)) == nil }
+        if !failed.isEmpty { unrecorded.withLock { $0 += failed } }
     }
 
     /// Carries a run out and records how it ended. Runs on a worker thread.
@@ -52,8 +63,15 @@ public final class SyncService: Sendable {
         }
         run.counts = counts
         run.xeroCalls = calls.count
-        let finished = (try? repository.finishRun(run)) ?? run
-        onFinish?(finished)
+        // The end is recorded durably; a busy store gets a few more tries before giving up (a
+        // run left `running` is then closed by the next request, see `requestSync`).
+        var finished: SyncRunRecord?
+        for attempt in 0..<3 where finished == nil {
+            finished = try? repository.finishRun(run)
+            if finished == nil { Thread.sleep(forTimeInterval: 0.2 * Double(attempt + 1)) }
+        }
+        if finished == nil { unrecorded.withLock { $0.append(run) } }
+        onFinish?(finished ?? run)
     }
 }
 

@@ -22,9 +22,15 @@ public final class WorkerPool: Sendable {
         }
     }
 
-    /// Queues `work`; it runs on one of the pool's threads.
+    /// Queues `work`; it runs on one of the pool's threads (on the caller's once the pool has
+    /// stopped, so nothing handed in is ever dropped).
     public func submit(_ work: @escaping @Sendable () -> Void) {
-        state.withLock { $0.queue.append(work) }
+        let queued = state.withLock { s -> Bool in
+            guard !s.stopping else { return false }
+            s.queue.append(work)
+            return true
+        }
+        guard queued else { work(); return }
         condition.lock()
         condition.signal()
         condition.unlock()

@@ -24,6 +24,10 @@ public struct XeroImport: Sendable {
         self.newID = newID
     }
 
+    /// Suspected matches kept per Xero contact (the best ones): a shared switchboard number or
+    /// company name must not multiply rows.
+    static let maxCandidates = 5
+
     /// What a run did, by name (`contactsCreated`, `contactsSkippedSupplier`, …).
     public typealias Counts = [String: Int]
 
@@ -44,6 +48,7 @@ public struct XeroImport: Sendable {
         for c in existing where !c.archived { index.add(id: c.id, c.fields) }
 
         var page = 1
+        var lastPageFirstId: String?
         while true {
             let (contacts, pagination) = try accounting.contactsPage(tenantId: tenantId, page: page, pageSize: 1000,
                                                                      includeArchived: false, modifiedSince: nil)
@@ -60,7 +65,7 @@ public struct XeroImport: Sendable {
                 let candidates = index.matches(for: fields)
                 if !candidates.isEmpty {
                     let snapshot = XeroWire.bytes(xero.json(.standard))
-                    for candidate in candidates {
+                    for candidate in candidates.prefix(XeroImport.maxCandidates) {
                         batch.matches.append(ContactMatchRecord(
                             id: newID(), accountId: accountId, contactId: candidate.id, xeroContactId: xeroId, xero: fields,
                             reasons: candidate.reasons.map(\.rawValue), xeroContact: snapshot))
@@ -81,6 +86,9 @@ public struct XeroImport: Sendable {
             } else if contacts.count < 100 {
                 break
             }
+            // A server that ignored `page` would hand back page 1 forever: stop at a repeat.
+            if let first = contacts.first?.contactID, first == lastPageFirstId { break }
+            lastPageFirstId = contacts.first?.contactID
             page += 1
         }
     }

@@ -124,7 +124,7 @@ public final class XeroTokenManager: XeroAccessTokenSource {
         let sealed = SealedXeroTokens(
             accessToken: try cipher.seal(Array(response.accessToken.utf8), associatedData: ad),
             refreshToken: try cipher.seal(Array(refresh.utf8), associatedData: ad),
-            accessExpiresAt: clock.nowMilliseconds() + Int64(max(response.expiresIn, 0)) * 1000)
+            accessExpiresAt: clock.nowMilliseconds() + Int64(min(max(response.expiresIn, 0), 86_400)) * 1000)
         try store.saveTokens(accountId: accountId, sealed)
     }
 

@@ -132,7 +132,13 @@ func errorMessage(_ json: JSON) -> String { json["error"]?["message"]?.stringVal
         let id = try c.create("materials", #"{"name":"Gravel","unitPrice":5}"#)
         var m = try #require(try t.gateway.records.materials.get(accountId: c.accountId, id: id))
         m.xeroItemId = "item-1"
-        try t.gateway.records.materials.update(m)
+        _ = try t.gateway.sync.apply(ImportBatch(accountId: c.accountId, linkedMaterials: [m]))  // as the sync links it
+        // An edit read before the link cannot undo it or change Xero's values (R13), even straight at the store.
+        var stale = m
+        stale.xeroItemId = nil
+        stale.name = "Stale"
+        let kept = try t.gateway.records.materials.update(stale)
+        #expect(kept.xeroItemId == "item-1" && kept.name == "Gravel")
         let shown = try c.call("GET", "/api/v1/materials/\(id)")
         #expect(shown.json["readOnly"]?.boolValue == true && shown.json["xeroItemId"]?.stringValue == "item-1")
         let r = try c.call("PATCH", "/api/v1/materials/\(id)", #"{"name":"Gravel (fine)"}"#)

@@ -111,3 +111,20 @@ import Testing
         #expect(r.text == #"{"state":"inactive","tenantId":null,"tenantName":null,"connectedAt":null,"lastSync":null,"nextSyncAt":null,"pendingMatches":0,"waitingArchive":0,"apiCallsLeftToday":null}"#)
     }
 }
+
+@Suite struct LoginOriginTests {
+    @Test func r2_aSignInFormOnAnotherSiteCannotSignABrowserIn() throws {
+        let t = try TestGateway()
+        let admin = try t.gateway.accounts.createAccount(name: "Origin Co").token
+        let form = Array("token=\(admin)".utf8)
+        let type = ("Content-Type", "application/x-www-form-urlencoded")
+        let foreign = try t.request("POST", "/admin/login", headers: [type, ("Origin", "https://evil.example")], body: form)
+        #expect(foreign.status == 403 && foreign.header("Set-Cookie") == nil)
+        let referred = try t.request("POST", "/admin/login", headers: [type, ("Referer", "https://evil.example/x")], body: form)
+        #expect(referred.status == 403 && referred.header("Set-Cookie") == nil)
+        let own = try t.request("POST", "/admin/login", headers: [type, ("Origin", t.gateway.configuration.publicURL)], body: form)
+        #expect(own.status == 303 && own.header("Set-Cookie") != nil)
+        let plain = try t.request("POST", "/admin/login", headers: [type], body: form)  // no Origin: a script
+        #expect(plain.status == 303)
+    }
+}

@@ -286,11 +286,12 @@ final class RecordsHarness {
         // A settled match cannot be linked again.
         #expect { try h.sync.link(accountId: a, matchId: "m-ann", fields: chosen) } throws: { code($0) == .conflict }
         #expect { try h.sync.link(accountId: a, matchId: "m-anne", fields: chosen) } throws: { code($0) == .conflict }
-        // A contact already linked cannot take a second Xero contact; nothing changes.
-        try h.records.contacts.update({ var c = anne; c.xeroContactId = "x-other"; return c }())
-        #expect { try h.sync.link(accountId: a, matchId: "m-bob", fields: chosen) } throws: { code($0) == .conflict }
+        // A person's edit can neither make nor undo a link: the sync owns it.
+        let edited = try h.records.contacts.update({ var c = anne; c.xeroContactId = "x-other"; c.syncState = .linked; c.name = "Anne B"; return c }())
+        #expect(edited.xeroContactId == nil && edited.syncState == .unlinked && edited.name == "Anne B")
+        let unlinked = try h.records.contacts.update({ var c = linked; c.xeroContactId = nil; c.syncState = .unlinked; return c }())
+        #expect(unlinked.xeroContactId == "x-ann" && unlinked.syncState == .linked)
         #expect(try h.sync.match(accountId: a, id: "m-bob")?.state == .pending)
-        #expect(try h.records.contacts.get(accountId: a, id: anne.id)?.name == "Anne")
     }
 
     @Test(arguments: Backend.allCases)

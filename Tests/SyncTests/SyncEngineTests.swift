@@ -211,3 +211,25 @@ struct ArmedConnector: XeroConnector {
         (xero, "tenant-1")
     }
 }
+
+@Suite struct LinkGuardTests {
+    @Test func r7_aSecondXeroContactCannotBeLinkedToAnAlreadyLinkedContactAndXeroIsNotWritten() throws {
+        let h = try SyncHarness()
+        _ = try h.records.contacts.insert(ContactRecord(id: "s1", accountId: h.accountId, name: "Harbour Landscaping"))
+        h.xero.state.withLock { s in
+            s.contacts = [FakeXero.contact("x1", "Harbour Landscaping"), FakeXero.contact("x2", "HARBOUR LANDSCAPING")]
+        }
+        _ = try h.sync()
+        let matches = try h.repository.matches(accountId: h.accountId, state: .pending, limit: 10, cursor: nil).items
+        #expect(matches.count == 2 && matches.allSatisfy { $0.contactId == "s1" })
+        let service = ContactMatches(repository: h.repository, records: h.records, connector: FakeConnector(xero: h.xero))
+        _ = try service.link(accountId: h.accountId, matchId: matches[0].id, chosen: ContactFields(name: "Harbour Landscaping"))
+        #expect(throws: StoreError.self) {
+            try service.link(accountId: h.accountId, matchId: matches[1].id, chosen: ContactFields(name: "Harbour Landscaping"))
+        }
+        #expect(h.xero.calls.filter { $0 == "save contacts" }.count == 1)  // the refused link wrote nothing to Xero
+        // Dismissing it imports the Xero contact as a new one instead.
+        let imported = try service.dismiss(accountId: h.accountId, matchId: matches[1].id)
+        #expect(imported.xeroContactId == matches[1].xeroContactId && imported.id != "s1")
+    }
+}

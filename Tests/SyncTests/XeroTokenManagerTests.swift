@@ -93,7 +93,10 @@ final class FakeRefresher: XeroTokenRefresher {
     func r4_aServerErrorOrTimeoutIsNotInvalidGrant(_ mode: FakeRefresher.Mode) throws {
         refresher.mode.withLock { $0 = mode }
         clock.advance(milliseconds: 31 * 60 * 1000)
-        #expect { try manager.accessToken(for: "t1", rejected: nil) } throws: { ($0 as? XeroAPIError)?.code != .invalidGrant }
+        #expect { try manager.accessToken(for: "t1", rejected: nil) } throws: {
+            let code = ($0 as? XeroAPIError)?.code
+            return code == (mode == .timeout ? .timeout : .server)
+        }
         #expect(try accounts.connection(accountId: accountId)?.state == .connected)
         #expect(try manager.tokens(accountId: accountId)?.refreshToken == "refresh-0")
         refresher.mode.withLock { $0 = .rotate }

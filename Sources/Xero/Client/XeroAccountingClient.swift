@@ -30,6 +30,7 @@ extension XeroAccounting {
                             pageSize: Int = 1000) throws(XeroAPIError) -> [Contact] {
         var all: [Contact] = []
         var page = 1
+        var lastPageFirstId: String?
         while true {
             let (contacts, pagination) = try contactsPage(tenantId: tenantId, page: page, pageSize: pageSize,
                                                           includeArchived: includeArchived, modifiedSince: modifiedSince)
@@ -39,6 +40,9 @@ extension XeroAccounting {
             } else if contacts.count < min(pageSize, 100) || contacts.isEmpty {
                 return all
             }
+            // A server that ignored `page` would hand back page 1 forever: stop at a repeat.
+            if let first = contacts.first?.contactID, first == lastPageFirstId { return all }
+            lastPageFirstId = contacts.first?.contactID
             page += 1
         }
     }

@@ -115,7 +115,8 @@ public final class XeroRateLimiter: Sendable {
     /// and a 429 pauses the tenant (or the app) for `Retry-After` seconds, or 1 s without it.
     public func release(_ permit: Permit, status: Int, header: (String) -> String?) {
         let t = now()
-        let retryAfter = status == 429 ? header("Retry-After").flatMap(Double.init).map { max(0, $0) } : nil
+        // Clamped: a nonsense value (negative, infinite, years) must not shut a tenant out for good.
+        let retryAfter = status == 429 ? header("Retry-After").flatMap(Double.init).flatMap { $0.isFinite ? min(max(0, $0), 86_400) : nil } : nil
         // Calls Xero counts that we did not see leave its window when it says (Retry-After), or
         // at the latest a minute from now.
         let standIn = retryAfter.map { t + $0 - 60 } ?? t
