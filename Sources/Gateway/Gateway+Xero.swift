@@ -17,7 +17,7 @@ enum ConnectOutcome {
 
 extension Gateway {
     /// OAuth states are good for 10 minutes.
-    static let oauthStateLifetime: Int64 = 10 * 60 * 1000
+    static let oauthStateLifetime: Int64 = OAuthStateRecord.lifetime
 
     static func lockedMessage(_ tenantName: String?) -> String {
         "This SortScape account is connected to \(tenantName ?? "another Xero organisation"). To connect a different "

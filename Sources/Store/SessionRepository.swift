@@ -14,6 +14,11 @@ public struct AdminSession: Sendable, Equatable {
 /// An OAuth `state` handed out by `/oauth/xero/connect` (R2): bound to the session (by the
 /// hash of its cookie) and the account, valid until `expiresAt`.
 public struct OAuthStateRecord: Sendable, Equatable {
+    /// How long a state is good for (milliseconds): 10 minutes (R2).
+    public static let lifetime: Int64 = 10 * 60 * 1000
+    /// Live states one session may hold; a newer one retires the oldest.
+    public static let maxPerSession = 10
+
     public let sessionHash: [UInt8]
     public let accountId: String
     /// Milliseconds since the epoch.
@@ -85,6 +90,13 @@ public final class SQLiteSessionRepository: SessionRepository {
 
     public func createOAuthState(stateHash: [UInt8], record: OAuthStateRecord) throws {
         try db.write { c in
+            // States are not left to pile up: expired ones go (a state lives OAuthState.lifetime),
+            // and a session keeps only its newest few.
+            try c.run("DELETE FROM oauth_states WHERE expires_at <= ?", [.integer(record.expiresAt - OAuthStateRecord.lifetime)])
+            try c.run("""
+                DELETE FROM oauth_states WHERE session_hash = ? AND state_hash NOT IN
+                    (SELECT state_hash FROM oauth_states WHERE session_hash = ? ORDER BY expires_at DESC LIMIT ?)
+                """, [.blob(record.sessionHash), .blob(record.sessionHash), .integer(Int64(OAuthStateRecord.maxPerSession - 1))])
             try c.run("INSERT INTO oauth_states (state_hash, session_hash, account_id, expires_at) VALUES (?, ?, ?, ?)",
                       [.blob(stateHash), .blob(record.sessionHash), .text(record.accountId), .integer(record.expiresAt)])
         }
@@ -139,6 +151,10 @@ public final class MemorySessionRepository: SessionRepository {
         try store.tables.withLock { t in
             guard t.accounts[record.accountId] != nil else { throw MemoryAccountRepository.conflict("oauth_states.account_id") }
             guard t.oauthStates[stateHash] == nil else { throw MemoryAccountRepository.conflict("oauth_states.state_hash") }
+            t.oauthStates = t.oauthStates.filter { $0.value.expiresAt > record.expiresAt - OAuthStateRecord.lifetime }
+            let mine = t.oauthStates.filter { $0.value.sessionHash == record.sessionHash }
+                .sorted { $0.value.expiresAt > $1.value.expiresAt }
+            for old in mine.dropFirst(OAuthStateRecord.maxPerSession - 1) { t.oauthStates[old.key] = nil }
             t.oauthStates[stateHash] = record
         }
     }

@@ -50,10 +50,10 @@ extension ContactFields {
 /// How contacts are compared (R7): names case-, space- and Unicode-normalisation-insensitively,
 /// emails case-insensitively, phones by their digits.
 public enum ContactKeys {
-    /// Lowercase, NFKC, runs of white space as one space, trimmed: "  ACME  Ltd " and "acme ltd" agree.
+    /// Lowercase, NFKC, without white space: "  ACME  Ltd ", "acme ltd" and "ACMELtd" agree.
     public static func name(_ s: String) -> String {
-        s.precomposedStringWithCompatibilityMapping.lowercased()
-            .split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+        String(s.precomposedStringWithCompatibilityMapping.lowercased().unicodeScalars
+            .filter { !CharacterSet.whitespacesAndNewlines.contains($0) })
     }
 
     /// Trimmed and lowercase; empty when it is not an address at all.

@@ -113,4 +113,24 @@ import Timekeeping
         #expect(try h.sessions.session(tokenHash: s, now: now) == nil)
         #expect(try h.sessions.spendOAuthState(stateHash: state) == nil)   // gone with its session
     }
+
+    @Test(arguments: Backend.allCases)
+    func r2_oauthStatesDoNotPileUpASessionKeepsItsNewestTenAndExpiredOnesGo(_ backend: Backend) throws {
+        let h = try RepositoryHarness(backend)
+        let admin = try h.accounts.createAccount(name: "A")
+        let now = h.clock.nowMilliseconds()
+        let session = Array(repeating: UInt8(3), count: 32)
+        func state(_ n: Int) -> [UInt8] { Array(repeating: UInt8(n), count: 32) }
+        let expired = OAuthStateRecord(sessionHash: Array(repeating: UInt8(4), count: 32), accountId: admin.accountId!,
+                                       expiresAt: now - 1)
+        try h.sessions.createOAuthState(stateHash: state(99), record: expired)
+        for n in 1...12 {
+            try h.sessions.createOAuthState(stateHash: state(n), record: OAuthStateRecord(
+                sessionHash: session, accountId: admin.accountId!, expiresAt: now + OAuthStateRecord.lifetime + Int64(n)))
+        }
+        #expect(try h.sessions.spendOAuthState(stateHash: state(99)) == nil)  // expired: purged
+        #expect(try h.sessions.spendOAuthState(stateHash: state(1)) == nil)   // the oldest two retired
+        #expect(try h.sessions.spendOAuthState(stateHash: state(2)) == nil)
+        for n in 3...12 { #expect(try h.sessions.spendOAuthState(stateHash: state(n)) != nil) }
+    }
 }

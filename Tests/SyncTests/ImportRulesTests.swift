@@ -59,6 +59,9 @@ import Xero
         let m = index.matches(for: ContactFields(name: "  zoe\u{0308} o'brien "))
         #expect(m.map(\.id) == ["s1"] && m[0].reasons == [.name])
         #expect(index.matches(for: ContactFields(name: "Zoe O'Brien")).isEmpty)  // ë is not e
+        #expect(index.matches(for: ContactFields(name: "ZOË O'BRIEN")).map(\.id) == ["s1"])
+        #expect(index.matches(for: ContactFields(name: "Zoë\tO'Brien")).map(\.id) == ["s1"])
+        #expect(index.matches(for: ContactFields(name: "ZoëO'Brien")).map(\.id) == ["s1"])  // space-insensitive
     }
 
     @Test func r7_emailsMatchCaseInsensitivelyPhonesByDigits() {

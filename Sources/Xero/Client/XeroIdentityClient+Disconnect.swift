@@ -4,7 +4,7 @@ extension XeroIdentityClient {
     /// Removes one connection (one organisation) from the grant: `DELETE /connections/{id}`,
     /// 204 (FACTS §2.1). Unlike `revoke`, the grant's other connections stay. One try.
     public func disconnect(connectionId: String, accessToken: String) throws(XeroAPIError) {
-        let request = ClientRequest(method: "DELETE", url: endpoints.api + "/connections/" + connectionId,
+        let request = ClientRequest(method: "DELETE", url: endpoints.api + "/connections/" + FormEncoding.escape(connectionId),
                                     headers: [(name: "Authorization", value: "Bearer \(accessToken)"),
                                               (name: "Accept", value: "application/json")],
                                     body: [], timeout: retry.timeout, acceptEncoding: true)
