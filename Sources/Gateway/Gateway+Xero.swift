@@ -324,7 +324,7 @@ extension Gateway {
                                       tenantName: orgs[0].tenantName ?? "", previous: previous)
         } else {
             do {
-                try xeroTokens.save(accountId: accountId, tokens)
+                try xeroTokens.replace(accountId: accountId, tokens)
                 try accounts.setChoosing(accountId: accountId, tenants: orgs.map {
                     OfferedTenant(tenantId: $0.tenantId, tenantName: $0.tenantName ?? $0.tenantId)
                 })
@@ -352,7 +352,7 @@ extension Gateway {
         }
         let oldTokens = try? xeroTokens.tokens(accountId: accountId)
         do {
-            try xeroTokens.save(accountId: accountId, tokens)
+            try xeroTokens.replace(accountId: accountId, tokens)
         } catch {
             logger.error("tokens not stored", metadata: ["accountId": "\(accountId)", "error": "\(error)"])
             return .refused("The connection could not be stored; try again.")
@@ -360,7 +360,7 @@ extension Gateway {
         return connectTenant(accountId: accountId, tenantId: tenantId, tenantName: tenantName, previous: previous,
                              restore: { [self] in
                                  if let oldTokens {
-                                     try? xeroTokens.save(accountId: accountId, XeroTokenResponse(
+                                     try? xeroTokens.replace(accountId: accountId, XeroTokenResponse(
                                          idToken: nil, accessToken: oldTokens.accessToken,
                                          expiresIn: Int(max(0, (oldTokens.accessExpiresAt - clock.nowMilliseconds()) / 1000)),
                                          refreshToken: oldTokens.refreshToken, scope: ""))

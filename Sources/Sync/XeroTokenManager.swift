@@ -72,13 +72,7 @@ public final class XeroTokenManager: XeroAccessTokenSource {
     /// A usable access token for the account: the stored one while it has more than
     /// `refreshAhead` left (and is not `rejected`), else a refreshed one.
     public func accessToken(accountId: String, rejected: String? = nil) throws(XeroAPIError) -> String {
-        let gate = gates.withLock { g -> Gate in
-            if let existing = g[accountId] { return existing }
-            let new = Gate()
-            g[accountId] = new
-            return new
-        }
-        return try gate.lock.withLock { _ throws(XeroAPIError) -> String in
+        try gate(accountId).lock.withLock { _ throws(XeroAPIError) -> String in
             let state: ConnectionState?
             do { state = try accounts.connection(accountId: accountId)?.state } catch {
                 throw XeroAPIError(.unexpected, message: "token store unavailable: \(error)")
@@ -96,7 +90,9 @@ public final class XeroTokenManager: XeroAccessTokenSource {
 
             let response: XeroTokenResponse
             do throws(XeroAPIError) { response = try refresher.refresh(current.refreshToken) } catch {
-                if error.code == .invalidGrant {
+                // Only the grant this refresh used can be declared dead: tokens a new consent
+                // stored meanwhile (a reconnect) are not.
+                if error.code == .invalidGrant, (try? tokens(accountId: accountId))??.refreshToken == current.refreshToken {
                     _ = try? accounts.markNeedsReconnect(accountId: accountId)
                     onInvalidGrant(accountId)
                 }
@@ -114,6 +110,23 @@ public final class XeroTokenManager: XeroAccessTokenSource {
     }
 
     // MARK: - storing
+
+    /// The per-account lock every refresh and every consent's save take, so a refresh in flight
+    /// and a reconnect cannot overwrite each other's tokens.
+    func gate(_ accountId: String) -> Gate {
+        gates.withLock { g -> Gate in
+            if let existing = g[accountId] { return existing }
+            let new = Gate()
+            g[accountId] = new
+            return new
+        }
+    }
+
+    /// Stores the tokens of a new consent (a connect or a reconnect), after any refresh in
+    /// flight for the account has finished.
+    public func replace(accountId: String, _ response: XeroTokenResponse) throws {
+        try gate(accountId).lock.withLock { _ in try save(accountId: accountId, response) }
+    }
 
     /// Seals and stores a token response (from a code exchange or a refresh), durably.
     public func save(accountId: String, _ response: XeroTokenResponse, keepRefreshToken: String? = nil) throws {

@@ -12,10 +12,13 @@ final class FakeRefresher: XeroTokenRefresher {
     enum Mode { case rotate, invalidGrant, serverError, timeout }
     let calls = Mutex(0)
     let mode = Mutex(Mode.rotate)
+    /// Runs while a refresh is at Xero (to change the world meanwhile).
+    let during = Mutex<(@Sendable () -> Void)?>(nil)
 
     func refresh(_ refreshToken: String) throws(XeroAPIError) -> XeroTokenResponse {
         let n = calls.withLock { n -> Int in n += 1; return n }
         Thread.sleep(forTimeInterval: 0.05)   // long enough for every waiter to pile up
+        during.withLock { $0 }?()
         switch mode.withLock({ $0 }) {
         case .rotate:
             return XeroTokenResponse(idToken: nil, accessToken: "access-\(n)", expiresIn: 1800, refreshToken: "refresh-\(n)",
@@ -105,6 +108,21 @@ final class FakeRefresher: XeroTokenRefresher {
 
     @Test func anUnknownTenantIsRefused() {
         #expect { try manager.accessToken(for: "nobody", rejected: nil) } throws: { ($0 as? XeroAPIError)?.code == .forbidden }
+    }
+
+    @Test func r4_aRefusedRefreshOfAGrantAReconnectReplacedMeanwhileDoesNotMarkNeedsReconnect() throws {
+        let manager = self.manager, accountId = self.accountId
+        refresher.mode.withLock { $0 = .invalidGrant }
+        // While the old grant's refresh is at Xero, new tokens arrive (a store write outside the
+        // account's lock, as a reset or another process would make).
+        refresher.during.withLock { $0 = {
+            try? manager.save(accountId: accountId, XeroTokenResponse(idToken: nil, accessToken: "access-new", expiresIn: 1800,
+                                                                     refreshToken: "refresh-new", scope: "offline_access"))
+        } }
+        clock.advance(milliseconds: 31 * 60 * 1000)
+        #expect { try manager.accessToken(for: "t1", rejected: nil) } throws: { ($0 as? XeroAPIError)?.code == .invalidGrant }
+        #expect(try accounts.connection(accountId: accountId)?.state == .connected)
+        #expect(try manager.tokens(accountId: accountId)?.refreshToken == "refresh-new")
     }
 }
 
