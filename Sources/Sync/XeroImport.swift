@@ -47,11 +47,7 @@ public struct XeroImport: Sendable {
         var index = ContactMatchIndex()
         for c in existing where !c.archived { index.add(id: c.id, c.fields) }
 
-        var page = 1
-        var lastPageFirstId: String?
-        while true {
-            let (contacts, pagination) = try accounting.contactsPage(tenantId: tenantId, page: page, pageSize: 1000,
-                                                                     includeArchived: false, modifiedSince: nil)
+        try accounting.forEachContactsPage(tenantId: tenantId, includeArchived: false, modifiedSince: nil) { contacts in
             var batch = ImportBatch(accountId: accountId)
             for xero in contacts {
                 guard let xeroId = xero.contactID?.lowercased() else { continue }
@@ -81,15 +77,6 @@ public struct XeroImport: Sendable {
             counts["contactsCreated", default: 0] += outcome.contactsCreated
             counts["propertiesCreated", default: 0] += outcome.propertiesCreated
             counts["contactsMatched", default: 0] += Set(batch.matches.map(\.xeroContactId)).count
-            if let pagination, pagination.pageCount > 0 {
-                if page >= pagination.pageCount { break }
-            } else if contacts.count < 100 {
-                break
-            }
-            // A server that ignored `page` would hand back page 1 forever: stop at a repeat.
-            if let first = contacts.first?.contactID, first == lastPageFirstId { break }
-            lastPageFirstId = contacts.first?.contactID
-            page += 1
         }
     }
 

@@ -24,27 +24,35 @@ public protocol XeroAccounting: Sendable {
 }
 
 extension XeroAccounting {
-    /// Every contact, page after page: as many pages as Xero's `pagination` says, or until a
-    /// page comes back shorter than asked (whichever way Xero honours `pageSize`).
-    public func allContacts(tenantId: String, includeArchived: Bool, modifiedSince: Int64?,
-                            pageSize: Int = 1000) throws(XeroAPIError) -> [Contact] {
-        var all: [Contact] = []
+    /// Walks the contacts page by page, handing each page to `body`: as many pages as Xero's
+    /// `pagination` says, or until a page comes back shorter than Xero's default 100 (whichever
+    /// way Xero honours `pageSize`), or repeats the page before (a server ignoring `page`).
+    public func forEachContactsPage(tenantId: String, includeArchived: Bool, modifiedSince: Int64?, pageSize: Int = 1000,
+                                    _ body: ([Contact]) throws -> Void) throws {
         var page = 1
         var lastPageFirstId: String?
         while true {
             let (contacts, pagination) = try contactsPage(tenantId: tenantId, page: page, pageSize: pageSize,
                                                           includeArchived: includeArchived, modifiedSince: modifiedSince)
-            all += contacts
+            if let first = contacts.first?.contactID, first == lastPageFirstId { return }
+            try body(contacts)
             if let pagination, pagination.pageCount > 0 {
-                if page >= pagination.pageCount { return all }
-            } else if contacts.count < min(pageSize, 100) || contacts.isEmpty {
-                return all
+                if page >= pagination.pageCount { return }
+            } else if contacts.count < min(pageSize, 100) {
+                return
             }
-            // A server that ignored `page` would hand back page 1 forever: stop at a repeat.
-            if let first = contacts.first?.contactID, first == lastPageFirstId { return all }
             lastPageFirstId = contacts.first?.contactID
             page += 1
         }
+    }
+
+    /// Every contact (see `forEachContactsPage`).
+    public func allContacts(tenantId: String, includeArchived: Bool, modifiedSince: Int64?,
+                            pageSize: Int = 1000) throws -> [Contact] {
+        var all: [Contact] = []
+        try forEachContactsPage(tenantId: tenantId, includeArchived: includeArchived, modifiedSince: modifiedSince,
+                                pageSize: pageSize) { all += $0 }
+        return all
     }
 }
 
