@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "StrictJSON"]),
         .target(name: "HTTPClient", dependencies: ["CCurl"]),
         .target(name: "Crypto", dependencies: ["COpenSSL"]),
-        .target(name: "Store", dependencies: ["CSQLite", "Crypto", "Timekeeping"]),
+        .target(name: "Store", dependencies: ["CSQLite", "Crypto", "Timekeeping", "StrictJSON"]),
         .target(name: "Xero", dependencies: ["Crypto", "HTTPClient", "StrictJSON", "Timekeeping"]),
         // The rules R5–R18; reaches Store and Xero only through their protocols.
         .target(name: "Sync", dependencies: ["Xero", "Store", "StrictJSON", "Timekeeping", "Crypto"]),

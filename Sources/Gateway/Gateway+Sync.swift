@@ -39,14 +39,8 @@ extension Gateway {
         ("POST", "/api/v1/xero/matches/{id}/dismiss", { try $0.dismissMatch($1) }),
     ]
 
-    /// The account of an admin's request (operators have none: 403).
-    func adminAccount(_ request: Request) throws(HTTPError) -> String {
-        let user = try authorize(request, .admin)
-        guard let accountId = user.accountId else {
-            throw HTTPError(403, code: "forbidden", message: "operators see no account's data")
-        }
-        return accountId
-    }
+    /// The account of an admin's request (staff and operators: 403).
+    func adminAccount(_ request: Request) throws(HTTPError) -> String { try accountAdmin(request).1 }
 
     /// `POST /api/v1/xero/sync` → 202 `{"syncRunId"}`: starts a sync, or joins the one running.
     func startSync(_ request: Request) throws -> Response {
@@ -62,8 +56,8 @@ extension Gateway {
 
     func listSyncRuns(_ request: Request) throws -> Response {
         let accountId = try adminAccount(request)
-        let (limit, cursor) = try Gateway.listPage(request)
-        let page = try store { () throws(StoreError) in try sync.runs(accountId: accountId, limit: limit, cursor: cursor) }
+        let p = try Page(request)
+        let page = try store { () throws(StoreError) in try sync.runs(accountId: accountId, limit: p.limit, cursor: p.after.map(String.init)) }
         return .json(200, JSON.object([("items", .array(page.items.map(\.json))), ("nextCursor", page.nextCursor.map(JSON.string) ?? .null)]))
     }
 
@@ -85,8 +79,10 @@ extension Gateway {
             }
             state = MatchState(rawValue: s)
         }
-        let (limit, cursor) = try Gateway.listPage(request)
-        let page = try store { () throws(StoreError) in try sync.matches(accountId: accountId, state: state, limit: limit, cursor: cursor) }
+        let p = try Page(request)
+        let page = try store { () throws(StoreError) in
+            try sync.matches(accountId: accountId, state: state, limit: p.limit, cursor: p.after.map(String.init))
+        }
         let items = try page.items.map { m throws -> JSON in try matchService.review(m).json }
         return .json(200, JSON.object([("items", .array(items)), ("nextCursor", page.nextCursor.map(JSON.string) ?? .null)]))
     }
@@ -170,20 +166,6 @@ extension Gateway {
             logger.error("match call failed", metadata: ["error": "\(error)"])
             return HTTPError.storeUnavailable.response
         }
-    }
-
-    /// `?limit=&cursor=` of the sync lists (1…500, default 50; the cursor is opaque).
-    static func listPage(_ request: Request) throws(HTTPError) -> (Int, String?) {
-        var limit = 50
-        if let l = request.queryValue("limit") {
-            guard let n = Int(l), (1...500).contains(n) else {
-                throw HTTPError(400, code: "invalid_limit", message: "limit must be 1 to 500")
-            }
-            limit = n
-        }
-        let cursor = request.queryValue("cursor").flatMap { $0.isEmpty ? nil : $0 }
-        if let cursor, cursor.utf8.count > 100 { throw HTTPError(400, code: "invalid_cursor", message: "cursor is not one this API gave") }
-        return (limit, cursor)
     }
 }
 

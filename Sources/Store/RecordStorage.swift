@@ -1,3 +1,4 @@
+import StrictJSON
 import Foundation
 
 /// How one kind of SortScape record is kept, shared by the SQLite and memory repositories so the
@@ -112,28 +113,10 @@ enum RecordRules {
 
     // MARK: JSON texts (sync runs' counts and errors, matches' reasons)
 
-    static func quoted(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20:
-                let h = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
-    }
-
-    static func jsonArray(_ strings: [String]) -> String { "[" + strings.map(quoted).joined(separator: ",") + "]" }
+    static func jsonArray(_ strings: [String]) -> String { JSON.array(strings.map(JSON.string)).serialized }
 
     static func jsonObject(_ counts: [String: Int]) -> String {
-        "{" + counts.sorted { $0.key < $1.key }.map { "\(quoted($0.key)):\($0.value)" }.joined(separator: ",") + "}"
+        JSON.object(counts.sorted { $0.key < $1.key }.map { ($0.key, JSON.number($0.value)) }).serialized
     }
 
     /// The strings of a JSON array text, read by SQLite.
