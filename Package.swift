@@ -33,7 +33,8 @@ let package = Package(
         .target(name: "Store", dependencies: ["CSQLite", "Crypto", "Timekeeping", "StrictJSON"]),
         .target(name: "Xero", dependencies: ["Crypto", "HTTPClient", "StrictJSON", "Timekeeping"]),
         // The rules R5–R18; reaches Store and Xero only through their protocols.
-        .target(name: "Sync", dependencies: ["Xero", "Store", "StrictJSON", "Timekeeping", "Crypto"]),
+        .target(name: "Sync", dependencies: ["Xero", "Store", "StrictJSON", "Timekeeping", "Crypto",
+                                             .product(name: "Logging", package: "swift-log")]),
         .target(name: "Gateway", dependencies: [
             "HTTPServer", "Store", "Xero", "Crypto", "StrictJSON", "Timekeeping", "Sync",
             .product(name: "Logging", package: "swift-log"),
@@ -60,7 +61,8 @@ let package = Package(
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Timekeeping"]),
         .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"]),
-        .testTarget(name: "SyncTests", dependencies: ["Sync", "Xero", "Store", "StrictJSON", "Timekeeping", "Crypto"]),
+        .testTarget(name: "SyncTests", dependencies: ["Sync", "Xero", "Store", "StrictJSON", "Timekeeping", "Crypto",
+                                                      .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "XeroTests", dependencies: ["Xero", "Crypto", "StrictJSON", "HTTPClient", "HTTPServer", "XeroSimulator"]),
         .testTarget(name: "XeroSimulatorTests", dependencies: ["XeroSimulator", "Xero", "HTTPClient", "HTTPServer", "Crypto", "StrictJSON"]),
         // The gateway and the simulator together, over real HTTP.

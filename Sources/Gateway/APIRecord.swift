@@ -57,15 +57,22 @@ extension ContactRecord: APIRecord {
             try gateway.records.properties(accountId: accountId, contactIds: items.map(\.id))
         }
         let byContact = Dictionary(grouping: properties, by: \.contactId)
-        return items.map { $0.json(properties: byContact[$0.id] ?? []) }
+        let conflicts = try gateway.store { () throws(StoreError) in
+            try gateway.syncState.conflicts(accountId: accountId, contactIds: items.map(\.id))
+        }
+        return items.map { $0.json(properties: byContact[$0.id] ?? [], conflicts: conflicts[$0.id] ?? []) }
     }
 
-    func json(properties: [PropertyRecord]) -> JSON {
+    func json(properties: [PropertyRecord], conflicts: [ContactConflict] = []) -> JSON {
         .object([
             ("id", .string(id)), ("name", .string(name)), ("companyName", .string(companyName)), ("email", .string(email)),
             ("phone", .string(phone)), ("archived", .bool(archived)), ("xeroContactId", xeroContactId.map(JSON.string) ?? .null),
             ("syncState", .string(syncState.rawValue)), ("properties", .array(properties.map(\.json))),
-            ("updatedAt", .string(updatedAt)), ("conflicts", .array([])),
+            ("updatedAt", .string(updatedAt)),
+            ("conflicts", .array(conflicts.prefix(20).map { k in
+                .object([("field", .string(k.field)), ("sortscape", .string(k.sortscape)), ("xero", .string(k.xero)),
+                         ("kept", .string(k.kept)), ("at", .string(k.at))])
+            })),
         ])
     }
 }

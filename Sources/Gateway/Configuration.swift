@@ -25,6 +25,9 @@ public struct Configuration: Sendable {
     public var xeroIdentityURL: String
     public var xeroAPIURL: String
     public var syncIntervalSeconds: Int
+    /// Seconds a person's edit of a linked contact waits before it is pushed to Xero
+    /// (`SYNC_PUSH_DEBOUNCE_MS`, default 2000 ms), so quick edits go in one call.
+    public var pushDebounceSeconds: Double = 2
     /// Open connections allowed per client address (`GATEWAY_MAX_CONNECTIONS_PER_ADDRESS`,
     /// default 64; 0 turns the limit off, for a gateway behind a proxy).
     public var maxConnectionsPerAddress: Int = 64
@@ -70,8 +73,12 @@ public struct Configuration: Sendable {
                                      message: "GATEWAY_TLS_CERT and GATEWAY_TLS_KEY go together")
         }
         let interval = value("SYNC_INTERVAL_SECONDS") ?? "1800"
-        guard let seconds = Int(interval), seconds >= 10, seconds <= 86_400 else {
-            throw ConfigurationError(setting: "SYNC_INTERVAL_SECONDS", message: "must be a whole number of seconds from 10 to 86400")
+        guard let seconds = Int(interval), seconds >= 1, seconds <= 86_400 else {
+            throw ConfigurationError(setting: "SYNC_INTERVAL_SECONDS", message: "must be a whole number of seconds from 1 to 86400")
+        }
+        let debounceText = value("SYNC_PUSH_DEBOUNCE_MS") ?? "2000"
+        guard let debounce = Int(debounceText), debounce >= 0, debounce <= 60_000 else {
+            throw ConfigurationError(setting: "SYNC_PUSH_DEBOUNCE_MS", message: "must be a whole number of milliseconds from 0 to 60000")
         }
         let perAddressText = value("GATEWAY_MAX_CONNECTIONS_PER_ADDRESS") ?? "64"
         guard let perAddress = Int(perAddressText), perAddress >= 0, perAddress <= 100_000 else {
@@ -95,7 +102,8 @@ public struct Configuration: Sendable {
             xeroLoginURL: try origin(value("XERO_LOGIN_URL") ?? "https://login.xero.com", setting: "XERO_LOGIN_URL"),
             xeroIdentityURL: try origin(value("XERO_IDENTITY_URL") ?? "https://identity.xero.com", setting: "XERO_IDENTITY_URL"),
             xeroAPIURL: try origin(value("XERO_API_URL") ?? "https://api.xero.com", setting: "XERO_API_URL"),
-            syncIntervalSeconds: seconds, maxConnectionsPerAddress: perAddress, xeroScopes: scopes.joined(separator: " "))
+            syncIntervalSeconds: seconds, pushDebounceSeconds: Double(debounce) / 1000, maxConnectionsPerAddress: perAddress,
+            xeroScopes: scopes.joined(separator: " "))
     }
 
     static func parseListen(_ s: String) throws -> (String, UInt16) {

@@ -1,5 +1,6 @@
 import HTTPServer
 import Store
+import Sync
 import Xero
 import StrictJSON
 
@@ -67,5 +68,50 @@ extension InboxEvent {
             ("lastError", s(lastError)),
             ("receivedAt", .string(receivedAt)),
         ])
+    }
+}
+
+extension Gateway {
+    /// `POST /api/v1/xero/events/{id}/replay`: applies an event again (its account's admin, or an
+    /// operator); 202 with the event, now `pending`.
+    func replayEvent(_ request: Request) throws -> Response {
+        let user = try authorize(request, .admin)
+        guard user.role == .admin || user.role == .operator else {
+            throw HTTPError(403, code: "forbidden", message: "this needs an administrator of a SortScape account")
+        }
+        guard let id = request.pathParameter("id").flatMap({ $0.utf8.count <= 19 ? Int64($0) : nil }), id > 0 else {
+            throw HTTPError(404, code: "not_found", message: "no such event")
+        }
+        let event = try store { () throws(StoreError) in
+            try syncState.replay(accountId: user.role == .operator ? nil : user.accountId, eventId: id)
+        }
+        if let accountId = event.accountId { syncEngine.eventsArrived(accountIds: [accountId]) }
+        return .json(202, event.json)
+    }
+
+    /// `POST /api/v1/contacts/{id}/xero` (R11): creates the contact in Xero, or links it to the
+    /// one Xero already has under that name; 200 with the linked contact. The Xero calls run on
+    /// a worker thread through the sync engine; the request waits for them.
+    func createContactInXero(_ request: Request) throws -> HandlerResult {
+        let accountId = try adminAccount(request)
+        let contact = try existing(ContactRecord.self, accountId: accountId, request)
+        guard contact.xeroContactId == nil else {
+            throw HTTPError(409, code: "already_linked", message: "this contact is already linked to a Xero contact")
+        }
+        let connection = try currentConnection(accountId)
+        guard connection.state == .connected else {
+            throw HTTPError(409, code: "not_connected", message: SyncError.notConnected.message)
+        }
+        let engine = syncEngine, workers = interactiveWorkers, logger = self.logger, gateway = self
+        return .deferred { responder in
+            workers.submit {
+                do {
+                    let linked = try engine.createContactInXero(accountId: accountId, contactId: contact.id)
+                    responder.respond(try gateway.rendered(linked, 200))
+                } catch {
+                    responder.respond(Gateway.answer(for: error, logger: logger))
+                }
+            }
+        }
     }
 }

@@ -14,6 +14,7 @@ extension Gateway {
         ("GET", "/api/v1/contacts/{id}", { .respond(try $0.getRecord(ContactRecord.self, $1)) }),
         ("PATCH", "/api/v1/contacts/{id}", { .respond(try $0.patchRecord(ContactRecord.self, $1)) }),
         ("POST", "/api/v1/contacts/{id}/archive", { .respond(try $0.archiveRecord(ContactRecord.self, $1)) }),
+        ("POST", "/api/v1/contacts/{id}/xero", { try $0.createContactInXero($1) }),
         ("GET", "/api/v1/issues", { .respond(try $0.listRecords(IssueRecord.self, $1)) }),
         ("POST", "/api/v1/issues", { .respond(try $0.createRecord(IssueRecord.self, $1)) }),
         ("GET", "/api/v1/issues/{id}", { .respond(try $0.getRecord(IssueRecord.self, $1)) }),
@@ -79,9 +80,21 @@ extension Gateway {
         var record = try existing(R.self, accountId: accountId, request)
         if let m = record as? MaterialRecord, m.readOnly { throw HTTPError.managedInXero }
         var body = try RecordBody(request)
+        let given = body
         try record.patch(&body, self)
         try body.rejectOthers(readOnly: R.readOnlyFields)
-        let stored = try store { () throws(StoreError) in try R.repository(records).update(record) }
+        // The fields given are applied to the record as stored at the write, in one transaction,
+        // so a sync or another edit in between is not undone.
+        let gateway = self
+        let stored = try store { () throws(StoreError) in
+            try R.repository(records).modify(accountId: accountId, id: record.id) { (current: inout R) throws(StoreError) in
+                var b = given
+                do { try current.patch(&b, gateway) } catch {
+                    throw StoreError(code: .conflict, message: "the record changed while it was being edited")
+                }
+            }
+        }
+        if let c = stored as? ContactRecord, c.xeroContactId != nil { syncEngine.contactEdited(accountId: accountId) }
         return try rendered(stored, 200)
     }
 

@@ -50,7 +50,7 @@ extension Gateway {
         guard let c = connection, c.state == .connected else {
             throw HTTPError(409, code: "not_connected", message: SyncError.notConnected.message)
         }
-        let run = try store { () throws(StoreError) in try syncService.requestSync(accountId: accountId, trigger: .manual) }
+        let run = try store { () throws(StoreError) in try syncEngine.requestSync(accountId: accountId, trigger: .manual) }
         return .json(202, JSON.object([("syncRunId", .string(run.id))]))
     }
 
@@ -157,6 +157,8 @@ extension Gateway {
         case let e as StoreError where e.code == .conflict: return HTTPError(409, code: "conflict", message: e.message).response
         case let e as SyncError where e.message == SyncError.notConnected.message:
             return HTTPError(409, code: "not_connected", message: e.message).response
+        case let e as SyncError where e.message == SyncError.busy.message:
+            return HTTPError(503, code: "sync_running", message: e.message).response
         case let e as SyncError: return HTTPError(422, code: "xero_refused", message: e.message).response
         case let e as XeroAPIError where e.code == .validation:
             return HTTPError(422, code: "xero_refused", message: SyncError.sentence(for: e)).response

@@ -35,8 +35,10 @@ public final class Gateway: Sendable {
     let syncWorkers: WorkerPool
     /// Threads for Xero calls a person waits for (linking a match), apart from long syncs.
     let interactiveWorkers: WorkerPool
-    /// Sync runs: the import (R5–R7, R12), coalesced per account, recorded.
-    public let syncService: SyncService
+    /// The sync engine: every run for an account (R5–R17), one at a time, recorded.
+    public let syncEngine: SyncEngine
+    /// The engine's store: inbox claims, watermarks, bases, the outbox, conflicts.
+    public let syncState: any SyncEngineRepository
     /// R7: linking and dismissing suspected matches.
     let matchService: ContactMatches
     let templates: MustacheLibrary
@@ -84,11 +86,16 @@ public final class Gateway: Sendable {
         let connector = GatewayXeroConnector(accounts: accounts, tokens: xeroTokens, endpoints: identity.endpoints,
                                              limiter: xeroLimiter, retry: xeroRetry, metrics: metrics)
         let syncLog = logger
-        syncService = SyncService(repository: sync, connector: connector, workers: syncWorkers, onFinish: { run in
-            syncLog.info("sync run finished", metadata: ["accountId": "\(run.accountId)", "run": "\(run.id)",
-                                                          "state": "\(run.state.rawValue)", "xeroCalls": "\(run.xeroCalls)"])
-        })
-        matchService = ContactMatches(repository: sync, records: records, connector: connector)
+        syncState = SQLiteSyncEngineRepository(database: database, clock: clock)
+        syncEngine = SyncEngine(
+            stores: SyncStores(runs: sync, engine: syncState, records: records, accounts: accounts), connector: connector,
+            workers: syncWorkers, clock: clock,
+            settings: SyncSettings(sweepInterval: Double(configuration.syncIntervalSeconds),
+                                   pushDebounce: configuration.pushDebounceSeconds),
+            logger: logger)
+        matchService = ContactMatches(engine: syncEngine)
+        let engine = syncEngine
+        inbox.eventsRouted.withLock { $0 = { engine.eventsArrived(accountIds: $0) } }
         verifier = WebhookVerifier(webhookKey: configuration.xeroWebhookKey)
         writeHealth = StoreWriteHealth(database: database)
 
@@ -115,20 +122,27 @@ public final class Gateway: Sendable {
             m.observe(method: method, route: route, status: status, seconds: seconds)
         }
         box.gateway = self
-        let service = syncService, repository = sync, limiter = xeroLimiter, accounts = self.accounts
+        let repository = sync, limiter = xeroLimiter, accounts = self.accounts, syncState = self.syncState
         hooks = GatewayHooks(
             requestSync: { accountId, trigger in
-                do { try service.requestSync(accountId: accountId, trigger: trigger) } catch {
+                do { try engine.requestSync(accountId: accountId, trigger: trigger) } catch {
                     syncLog.error("sync could not start", metadata: ["accountId": "\(accountId)", "error": "\(error)"])
                 }
             },
             syncSummary: { accountId in
                 let tenant = (try? accounts.connection(accountId: accountId))??.tenantId
+                let last = (try? repository.lastFinishedRun(accountId: accountId)) ?? nil
                 return XeroSyncSummary(
-                    lastSync: (try? repository.lastFinishedRun(accountId: accountId))??.finishedAt,
+                    lastSync: last?.finishedAt,
+                    lastSyncState: last?.state.rawValue,
+                    lastSyncErrors: last?.errors ?? [],
+                    nextSyncAt: engine.nextSweepAt(accountId: accountId).map { Timestamp.format(millisecondsSinceEpoch: $0) },
+                    syncing: engine.isRunning(accountId: accountId),
                     pendingMatches: (try? repository.pendingMatchCount(accountId: accountId)) ?? 0,
+                    waitingArchive: (try? syncState.contactCount(accountId: accountId, syncState: .waitingArchive)) ?? 0,
                     apiCallsLeftToday: tenant.map { limiter.remainingToday($0) })
             })
+        syncEngine.startScheduler()
     }
 
     /// Starts listening; returns the bound port.
@@ -154,6 +168,7 @@ public final class Gateway: Sendable {
         if !server.shutdown(timeout: 10) {
             logger.error("deferred answers still outstanding after 10 s; leaving connections to the exiting process")
         }
+        syncEngine.stop()
         // After the server: a link request in flight still gets its worker.
         interactiveWorkers.stop()
         syncWorkers.stop()
@@ -180,6 +195,7 @@ public final class Gateway: Sendable {
         ("GET", "/healthz", { .respond($0.health($1)) }),
         ("GET", "/metrics", { .respond(try $0.metricsText($1)) }),
         ("GET", "/api/v1/xero/events", { .respond(try $0.listEvents($1)) }),
+        ("POST", "/api/v1/xero/events/{id}/replay", { .respond(try $0.replayEvent($1)) }),
         // Connecting (R1–R4): screens, OAuth and the JSON API.
         ("GET", "/admin", { .respond(try $0.adminHome($1)) }),
         ("POST", "/admin/login", { .respond(try $0.login($1)) }),

@@ -5,8 +5,13 @@ import Store
 public struct XeroSyncSummary: Sendable, Equatable {
     /// When the last sync run finished (ISO-8601), if any.
     public var lastSync: String?
+    /// How the last run ended (`succeeded`, `failed`), and its error sentences.
+    public var lastSyncState: String?
+    public var lastSyncErrors: [String]
     /// When the next scheduled sync is due (ISO-8601), if any.
     public var nextSyncAt: String?
+    /// Whether a run is going on.
+    public var syncing: Bool
     /// Suspected matches waiting for a decision (R7).
     public var pendingMatches: Int
     /// Contacts waiting to be archived (R10).
@@ -14,10 +19,13 @@ public struct XeroSyncSummary: Sendable, Equatable {
     /// Accounting calls left in today's budget for the tenant, if known (R18).
     public var apiCallsLeftToday: Int?
 
-    public init(lastSync: String? = nil, nextSyncAt: String? = nil, pendingMatches: Int = 0, waitingArchive: Int = 0,
-                apiCallsLeftToday: Int? = nil) {
+    public init(lastSync: String? = nil, lastSyncState: String? = nil, lastSyncErrors: [String] = [], nextSyncAt: String? = nil,
+                syncing: Bool = false, pendingMatches: Int = 0, waitingArchive: Int = 0, apiCallsLeftToday: Int? = nil) {
         self.lastSync = lastSync
+        self.lastSyncState = lastSyncState
+        self.lastSyncErrors = lastSyncErrors
         self.nextSyncAt = nextSyncAt
+        self.syncing = syncing
         self.pendingMatches = pendingMatches
         self.waitingArchive = waitingArchive
         self.apiCallsLeftToday = apiCallsLeftToday

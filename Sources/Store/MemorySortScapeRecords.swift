@@ -1,3 +1,4 @@
+import Timekeeping
 /// One table of SortScape records in memory; behaves as `SQLiteRecordRepository` does.
 final class MemoryRecordRepository<Record: StoredRecord>: RecordRepository {
     let store: MemoryStore
@@ -28,12 +29,22 @@ final class MemoryRecordRepository<Record: StoredRecord>: RecordRepository {
     }
 
     @discardableResult func update(_ record: Record) throws(StoreError) -> Record {
-        let now = store.clock.timestamp()
+        try modify(accountId: record.accountId, id: record.id) { $0 = record }
+    }
+
+    @discardableResult func modify(accountId: String, id: String, _ change: (inout Record) throws(StoreError) -> Void) throws(StoreError) -> Record {
+        let ms = store.clock.nowMilliseconds()
+        let now = Timestamp.format(millisecondsSinceEpoch: ms)
         return try store.tables.withLock { t throws(StoreError) in
-            guard let current = t[keyPath: Record.memory].rows.first(where: { $0.record.accountId == record.accountId && $0.record.id == record.id })?.record else {
-                throw RecordRules.notFound(String(Record.table.dropLast()), record.id)
+            guard let current = t[keyPath: Record.memory].rows.first(where: { $0.record.accountId == accountId && $0.record.id == id })?.record else {
+                throw RecordRules.notFound(String(Record.table.dropLast()), id)
             }
-            return try Self.update(Record.keepingXeroState(of: current, record), now: now, &t)
+            var edited = current
+            try change(&edited)
+            edited.id = current.id
+            let stored = try Self.update(Record.keepingXeroState(of: current, edited), now: now, &t)
+            Record.afterPersonUpdate(old: current, new: stored, nowMs: ms, &t)
+            return stored
         }
     }
 

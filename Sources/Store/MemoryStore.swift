@@ -21,6 +21,11 @@ public final class MemoryStore: Sendable {
         let expiresAt: Int64
     }
 
+    struct ContactKey: Hashable {
+        let accountId: String
+        let contactId: String
+    }
+
     struct Tables {
         var accounts: [String: StoredAccount] = [:]
         /// Users by the SHA-256 of their token (the token itself is never kept).
@@ -46,6 +51,13 @@ public final class MemoryStore: Sendable {
         var issues = MemoryTable<IssueRecord>()
         var matches = MemoryTable<ContactMatchRecord>()
         var runs = MemoryTable<SyncRunRecord>()
+        // The sync engine's tables (migration 5).
+        var eventRetries: [Int64: Int64] = [:]
+        var watermarks: [String: Int64] = [:]
+        var bases: [ContactKey: ContactFields] = [:]
+        var outbox: [ContactKey: OutboundContact] = [:]
+        /// Conflicts in the order recorded.
+        var conflicts: [(key: ContactKey, conflict: ContactConflict)] = []
 
         /// Tenant id (lowercase) → account id.
         var tenantRoutes: [String: String] {

@@ -28,6 +28,9 @@ public final class MemoryXeroSyncRepository: XeroSyncRepository {
             for (contact, property) in batch.contacts {
                 guard try Contacts.insertOrIgnore(BatchRules.stamped(contact, now), &t) else { continue }
                 outcome.contactsCreated += 1
+                if contact.xeroContactId != nil {
+                    t.bases[MemoryStore.ContactKey(accountId: batch.accountId, contactId: contact.id)] = contact.fields
+                }
                 if let property, try MemoryRecordRepository<PropertyRecord>.insertOrIgnore(BatchRules.stamped(property, now), &t) {
                     outcome.propertiesCreated += 1
                 }
@@ -115,6 +118,7 @@ public final class MemoryXeroSyncRepository: XeroSyncRepository {
             contact.xeroContactId = m.xeroContactId
             contact.syncState = .linked
             let stored = try Contacts.update(contact, now: now, &t)
+            t.bases[MemoryStore.ContactKey(accountId: accountId, contactId: contact.id)] = fields
             Self.setMatches(&t, now, to: .linked) { $0.accountId == accountId && $0.id == matchId }
             Self.setMatches(&t, now, to: .dismissed) {
                 $0.accountId == accountId && $0.xeroContactId == m.xeroContactId && $0.state == .pending
@@ -137,6 +141,7 @@ public final class MemoryXeroSyncRepository: XeroSyncRepository {
                 new.xeroContactId = m.xeroContactId
                 try BatchRules.check(new.accountId, accountId)
                 try Contacts.insert(new, &t)
+                t.bases[MemoryStore.ContactKey(accountId: accountId, contactId: new.id)] = new.fields
                 if var property {
                     property.contactId = new.id
                     try BatchRules.check(property.accountId, accountId)

@@ -222,6 +222,75 @@ enum Migrations {
             written_at TEXT NOT NULL
         );
         """),
+        // 5: keeping both sides in step (R8–R11, R16, R17): event retries, watermarks, the base of
+        // R9's three-way merge, the outbox of SortScape edits, conflicts, and the new run triggers.
+        (5, """
+        ALTER TABLE webhook_events ADD COLUMN next_attempt_at INTEGER; -- ms since the epoch; a failed event's retry
+        CREATE INDEX webhook_events_retry ON webhook_events (account_id, next_attempt_at) WHERE state = 'failed';
+        -- sync_runs again, for its trigger list (SQLite cannot alter a CHECK).
+        CREATE TABLE sync_runs_5 (
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            account_id TEXT NOT NULL REFERENCES accounts(id),
+            trigger TEXT NOT NULL CHECK (trigger IN ('initial', 'webhook', 'scheduled', 'manual', 'reconcile', 'link', 'push')),
+            state TEXT NOT NULL DEFAULT 'running' CHECK (state IN ('running', 'succeeded', 'failed')),
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            counts TEXT NOT NULL DEFAULT '{}',
+            xero_calls INTEGER NOT NULL DEFAULT 0,
+            errors TEXT NOT NULL DEFAULT '[]'
+        );
+        INSERT INTO sync_runs_5 SELECT seq, id, account_id, trigger, state, started_at, finished_at, counts, xero_calls, errors FROM sync_runs;
+        DROP TABLE sync_runs;
+        ALTER TABLE sync_runs_5 RENAME TO sync_runs;
+        CREATE INDEX sync_runs_list ON sync_runs (account_id);
+        CREATE UNIQUE INDEX sync_runs_running ON sync_runs (account_id) WHERE state = 'running';
+        -- How far each account has read each Xero resource (`contacts`, `items`: Xero's
+        -- UpdatedDateUTC in ms) and when it last reconciled everything (`reconcile`).
+        CREATE TABLE sync_watermarks (
+            account_id TEXT NOT NULL REFERENCES accounts(id),
+            resource TEXT NOT NULL,
+            value INTEGER NOT NULL,
+            PRIMARY KEY (account_id, resource)
+        );
+        -- R9: for each linked contact, the values last agreed with Xero.
+        CREATE TABLE contact_sync_base (
+            account_id TEXT NOT NULL,
+            contact_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            company_name TEXT NOT NULL,
+            email TEXT NOT NULL,
+            phone TEXT NOT NULL,
+            PRIMARY KEY (account_id, contact_id),
+            FOREIGN KEY (account_id, contact_id) REFERENCES contacts (account_id, id)
+        );
+        INSERT INTO contact_sync_base SELECT account_id, id, name, company_name, email, phone FROM contacts
+            WHERE xero_contact_id IS NOT NULL;
+        -- R9: linked contacts a person changed, waiting to be pushed to Xero (one row per contact).
+        CREATE TABLE contact_outbox (
+            account_id TEXT NOT NULL,
+            contact_id TEXT NOT NULL,
+            queued_at INTEGER NOT NULL,  -- ms: the first edit not yet pushed
+            edited_at INTEGER NOT NULL,  -- ms: the latest
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            PRIMARY KEY (account_id, contact_id),
+            FOREIGN KEY (account_id, contact_id) REFERENCES contacts (account_id, id)
+        );
+        -- R9: a field changed on both sides; recorded once.
+        CREATE TABLE contact_conflicts (
+            seq INTEGER PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            contact_id TEXT NOT NULL,
+            field TEXT NOT NULL,
+            sortscape TEXT NOT NULL,
+            xero TEXT NOT NULL,
+            kept TEXT NOT NULL CHECK (kept IN ('sortscape', 'xero')),
+            at TEXT NOT NULL,
+            UNIQUE (account_id, contact_id, field, sortscape, xero),
+            FOREIGN KEY (account_id, contact_id) REFERENCES contacts (account_id, id)
+        );
+        """),
     ]
 
     static func apply(to c: SQLiteConnection) throws {

@@ -26,10 +26,39 @@ protocol StoredRecord: Sendable, Equatable {
 
     /// `edited` with the Xero state of `stored` kept (what a person's edit may not change).
     static func keepingXeroState(of stored: Self, _ edited: Self) -> Self
+
+    /// What a person's edit sets going in the same transaction (a linked contact's push, R9).
+    static func afterPersonUpdate(old: Self, new: Self, nowMs: Int64, _ c: SQLiteConnection) throws
+    static func afterPersonUpdate(old: Self, new: Self, nowMs: Int64, _ t: inout MemoryStore.Tables)
 }
 
 extension StoredRecord {
     static func keepingXeroState(of stored: Self, _ edited: Self) -> Self { edited }
+    static func afterPersonUpdate(old: Self, new: Self, nowMs: Int64, _ c: SQLiteConnection) throws {}
+    static func afterPersonUpdate(old: Self, new: Self, nowMs: Int64, _ t: inout MemoryStore.Tables) {}
+}
+
+extension ContactRecord {
+    /// A person's change to a linked contact's shared fields is queued for Xero (R9), atomically
+    /// with the edit: the push reads the values when it runs, so one row per contact is enough.
+    static func afterPersonUpdate(old: ContactRecord, new: ContactRecord, nowMs: Int64, _ c: SQLiteConnection) throws {
+        guard SyncEngineRules.needsPush(old: old, new: new) else { return }
+        try c.run("""
+            INSERT INTO contact_outbox (account_id, contact_id, queued_at, edited_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT (account_id, contact_id) DO UPDATE SET edited_at = MAX(edited_at + 1, excluded.edited_at)
+            """, [.text(new.accountId), .text(new.id), .integer(nowMs), .integer(nowMs)])
+    }
+
+    static func afterPersonUpdate(old: ContactRecord, new: ContactRecord, nowMs: Int64, _ t: inout MemoryStore.Tables) {
+        guard SyncEngineRules.needsPush(old: old, new: new) else { return }
+        let key = MemoryStore.ContactKey(accountId: new.accountId, contactId: new.id)
+        if var row = t.outbox[key] {
+            row.editedAt = max(row.editedAt + 1, nowMs)
+            t.outbox[key] = row
+        } else {
+            t.outbox[key] = OutboundContact(contactId: new.id, queuedAt: nowMs, editedAt: nowMs)
+        }
+    }
 }
 
 extension ContactRecord {

@@ -207,6 +207,9 @@ public protocol RecordRepository<Record>: Sendable {
     func get(accountId: String, id: String) throws(StoreError) -> Record?
     @discardableResult func insert(_ record: Record) throws(StoreError) -> Record
     @discardableResult func update(_ record: Record) throws(StoreError) -> Record
+    /// Reads the record, lets `change` edit it and writes it back, in one transaction: two edits,
+    /// or an edit and a sync, cannot lose one another's changes. `change` may throw to write nothing.
+    @discardableResult func modify(accountId: String, id: String, _ change: (inout Record) throws(StoreError) -> Void) throws(StoreError) -> Record
 }
 
 /// SortScape's records of every kind, one repository each (they share a store, so a contact's

@@ -52,14 +52,25 @@ final class SQLiteRecordRepository<Record: StoredRecord>: RecordRepository {
     /// Xero-owned values) is kept as stored, in the same transaction, so an edit read before a
     /// sync linked the record cannot undo the link (R13, R7).
     @discardableResult func update(_ record: Record) throws(StoreError) -> Record {
-        let now = clock.timestamp()
+        try modify(accountId: record.accountId, id: record.id) { $0 = record }
+    }
+
+    @discardableResult func modify(accountId: String, id: String, _ change: (inout Record) throws(StoreError) -> Void) throws(StoreError) -> Record {
+        let ms = clock.nowMilliseconds()
+        let now = Timestamp.format(millisecondsSinceEpoch: ms)
         let row = try RecordRules.attempt {
             try db.write { c -> Row in
-                guard let current = try c.query("SELECT \(Self.selectList) FROM \(Record.table) WHERE account_id = ? AND id = ?",
-                                                [.text(record.accountId), .text(record.id)]).first else {
-                    throw RecordRules.notFound(String(Record.table.dropLast()), record.id)
+                guard let row = try c.query("SELECT \(Self.selectList) FROM \(Record.table) WHERE account_id = ? AND id = ?",
+                                            [.text(accountId), .text(id)]).first else {
+                    throw RecordRules.notFound(String(Record.table.dropLast()), id)
                 }
-                return try Self.update(Record.keepingXeroState(of: try Record(row: current), record), now: now, c)
+                let current = try Record(row: row)
+                var edited = current
+                try change(&edited)
+                edited.id = current.id
+                let stored = try Self.update(Record.keepingXeroState(of: current, edited), now: now, c)
+                try Record.afterPersonUpdate(old: current, new: try Record(row: stored), nowMs: ms, c)
+                return stored
             }
         }
         return try Record(row: row)

@@ -54,6 +54,9 @@ public final class SQLiteXeroSyncRepository: XeroSyncRepository {
                 try Contacts.insert(BatchRules.stamped(contact, now), c, orIgnore: true)
                 guard c.changes == 1 else { continue }
                 outcome.contactsCreated += 1
+                if contact.xeroContactId != nil {
+                    try SQLiteSyncEngineRepository.writeBase(accountId: batch.accountId, contactId: contact.id, contact.fields, c)
+                }
                 if let property {
                     try SQLiteRecordRepository<PropertyRecord>.insert(BatchRules.stamped(property, now), c, orIgnore: true)
                     outcome.propertiesCreated += c.changes
@@ -155,6 +158,7 @@ public final class SQLiteXeroSyncRepository: XeroSyncRepository {
             contact.xeroContactId = m.xeroContactId
             contact.syncState = .linked
             let stored = try Contacts.update(contact, now: now, c)
+            try SQLiteSyncEngineRepository.writeBase(accountId: accountId, contactId: contact.id, fields, c)
             try c.run("UPDATE contact_matches SET state = 'linked', updated_at = ? WHERE account_id = ? AND id = ?",
                       [.text(now), .text(accountId), .text(matchId)])
             try c.run("UPDATE contact_matches SET state = 'dismissed', updated_at = ? WHERE account_id = ? AND xero_contact_id = ? AND state = 'pending'",
@@ -175,6 +179,7 @@ public final class SQLiteXeroSyncRepository: XeroSyncRepository {
                 new.xeroContactId = m.xeroContactId
                 try BatchRules.check(new.accountId, accountId)
                 try Contacts.insert(new, c)
+                try SQLiteSyncEngineRepository.writeBase(accountId: accountId, contactId: new.id, new.fields, c)
                 if var property {
                     property.contactId = new.id
                     try BatchRules.check(property.accountId, accountId)

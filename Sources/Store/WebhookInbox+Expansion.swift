@@ -11,6 +11,7 @@ extension WebhookInbox {
         do {
             // Not fsynced: events and the cursor commit together and are rebuilt from the
             // durable deliveries if a crash loses them.
+            var routed = Set<String>()
             let through = try db.write(durable: false) { c -> Int64 in
                 let routes = try SQLiteAccountRepository.tenantRoutes(c)
                 let from = Int64(expandedThrough.load(ordering: .relaxed))
@@ -48,6 +49,7 @@ extension WebhookInbox {
                         ])
                         while try insertEvent.step() {}
                         insertEvent.reset()
+                        if let account, c.changes == 1 { routed.insert(account) }
                     }
                     guard !contents.problems.isEmpty, let insertQuarantine else { continue }
                     // The body is hashed once per delivery, never once per problem.
@@ -64,6 +66,7 @@ extension WebhookInbox {
             }
             let moved = Int(through) - expandedThrough.load(ordering: .relaxed)
             expandedThrough.store(Int(through), ordering: .relaxed)
+            if !routed.isEmpty, let wake = eventsRouted.withLock({ $0 }) { wake(routed) }
             return max(0, moved)
         } catch {
             failedBatches.add(1, ordering: .relaxed)

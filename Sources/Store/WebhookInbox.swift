@@ -74,6 +74,9 @@ public final class WebhookInbox: Sendable {
     let writerDone = Atomic<Bool>(false)
     let lastDelivery = Atomic<Int>(0)
     let expandedThrough = Atomic<Int>(0)
+    /// Told, on the writer thread, which accounts have new pending events once they are
+    /// committed (the sync engine's wake-up: events are applied at once, never polled for).
+    public let eventsRouted = Mutex<(@Sendable (Set<String>) -> Void)?>(nil)
     /// Deliveries the writer has committed, for metrics.
     public let committedDeliveries = Atomic<Int>(0)
     /// Commits and expansions that failed, for metrics.

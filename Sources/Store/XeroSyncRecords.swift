@@ -69,7 +69,10 @@ public struct ContactMatchRecord: Sendable, Equatable {
     }
 }
 
-public enum SyncTrigger: String, Sendable, CaseIterable { case initial, scheduled, manual, reconcile }
+/// What started a sync run (the CHECK list of `sync_runs.trigger`, in order): the first sync, a
+/// webhook, the sweep, "Sync with Xero", the daily reconciliation, a link or a contact sent to
+/// Xero by a person, and the push of SortScape edits.
+public enum SyncTrigger: String, Sendable, CaseIterable { case initial, webhook, scheduled, manual, reconcile, link, push }
 public enum SyncRunState: String, Sendable, CaseIterable { case running, succeeded, failed }
 
 /// One sync run (DESIGN §3 `sync run`).

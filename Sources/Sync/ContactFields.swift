@@ -20,10 +20,7 @@ extension ContactFields {
     /// The phone SortScape shows for a Xero contact: its default phone, else mobile, direct
     /// dial or office; country code, area code and number joined by spaces.
     static func phone(of c: Xero.Contact) -> String {
-        let order = [Phone.defaultType, Phone.mobile, Phone.ddi, Phone.office]
-        let phones = (c.phones ?? []).filter { !($0.phoneNumber ?? "").trimmingCharacters(in: .whitespaces).isEmpty }
-        guard let p = order.lazy.compactMap({ type in phones.first { ($0.phoneType ?? "").uppercased() == type } }).first
-                ?? phones.first(where: { ($0.phoneType ?? "").uppercased() != Phone.fax }) else { return "" }
+        guard let i = phoneIndex(of: c), let p = c.phones?[i] else { return "" }
         var parts: [String] = []
         if let cc = p.phoneCountryCode?.trimmingCharacters(in: .whitespaces), !cc.isEmpty {
             parts.append(cc.hasPrefix("+") ? cc : "+" + cc)
@@ -34,16 +31,88 @@ extension ContactFields {
         return parts.joined(separator: " ")
     }
 
-    /// These fields written onto a Xero contact (for a link or a push), other fields untouched.
-    public func apply(to c: inout Xero.Contact) {
-        c.name = companyName.isEmpty ? name : companyName
-        let words = name.split(separator: " ", omittingEmptySubsequences: true)
-        c.firstName = words.first.map(String.init) ?? ""
-        c.lastName = words.dropFirst().joined(separator: " ")
-        c.emailAddress = email
-        var phones = (c.phones ?? []).filter { ($0.phoneType ?? "").uppercased() != Phone.defaultType }
-        phones.insert(Phone(phoneType: Phone.defaultType, phoneNumber: phone, phoneAreaCode: "", phoneCountryCode: ""), at: 0)
-        c.phones = phones
+    /// Which of the contact's phones SortScape shows (see `phone(of:)`), if any.
+    static func phoneIndex(of c: Xero.Contact) -> Int? {
+        let phones = c.phones ?? []
+        func usable(_ p: Phone) -> Bool { !(p.phoneNumber ?? "").trimmingCharacters(in: .whitespaces).isEmpty }
+        for type in [Phone.defaultType, Phone.mobile, Phone.ddi, Phone.office] {
+            if let i = phones.firstIndex(where: { usable($0) && ($0.phoneType ?? "").uppercased() == type }) { return i }
+        }
+        return phones.firstIndex { usable($0) && ($0.phoneType ?? "").uppercased() != Phone.fax }
+    }
+
+    /// The same values, trimmed and with inner white space collapsed (what goes to Xero).
+    public var tidied: ContactFields {
+        ContactFields(name: ContactText.tidy(name), companyName: ContactText.tidy(companyName),
+                      email: ContactText.tidy(email), phone: ContactText.tidy(phone))
+    }
+}
+
+/// How SortScape's four fields are written onto a Xero contact without damaging it: only what
+/// changed is sent; a company's `Name` stays the company and never becomes a person's first and
+/// last name; a phone written back unchanged keeps Xero's split (country, area, number); names
+/// are trimmed and inner spaces collapsed.
+public enum XeroContactWrite {
+    /// The update that makes `original` (as Xero has it) carry `wanted`, or nil when it already does.
+    public static func update(_ original: Xero.Contact, to wanted: ContactFields) -> Xero.Contact? {
+        let f = wanted.tidied
+        let current = ContactFields(xero: original)
+        var out = Xero.Contact(contactID: original.contactID)
+        var changed = false
+        let isPerson = !ContactText.tidy([original.firstName, original.lastName].compactMap { $0 }.joined(separator: " ")).isEmpty
+        if !ContactMerge.same("name", f.name, current.name) || !ContactMerge.same("companyName", f.companyName, current.companyName) {
+            let xeroName = f.companyName.isEmpty ? f.name : f.companyName
+            if ContactText.tidy(original.name ?? "") != xeroName, !xeroName.isEmpty {
+                out.name = xeroName
+                changed = true
+            }
+            // A person's first and last name only where Xero already holds a person: a company's
+            // Name never becomes a person's first and last name.
+            if isPerson && !f.name.isEmpty && !ContactMerge.same("name", f.name, current.name) {
+                let words = f.name.split(separator: " ")
+                out.firstName = words.first.map(String.init) ?? ""
+                out.lastName = words.dropFirst().joined(separator: " ")
+                changed = true
+            }
+        }
+        if !ContactMerge.same("email", f.email, current.email) {
+            out.emailAddress = f.email
+            changed = true
+        }
+        if !ContactMerge.same("phone", f.phone, current.phone) {
+            var phones = original.phones ?? []
+            // The phone SortScape shows, else Xero's (empty) DEFAULT slot.
+            let read = ContactFields.phoneIndex(of: original)
+                ?? phones.firstIndex { ($0.phoneType ?? "").uppercased() == Phone.defaultType }
+            let type = read.map { phones[$0].phoneType ?? Phone.defaultType } ?? Phone.defaultType
+            let replacement = Phone(phoneType: type, phoneNumber: f.phone, phoneAreaCode: "", phoneCountryCode: "")
+            if let i = read { phones[i] = replacement } else { phones.insert(replacement, at: 0) }
+            out.phones = phones
+            changed = true
+        }
+        return changed ? out : nil
+    }
+
+    /// A new Xero contact carrying `fields` (R11): `Name` is the company when there is one, else
+    /// the name; a person's first and last name only beside a company.
+    public static func newContact(_ fields: ContactFields) -> Xero.Contact {
+        let f = fields.tidied
+        var c = Xero.Contact(contactID: nil, name: f.companyName.isEmpty ? f.name : f.companyName,
+                             emailAddress: f.email.isEmpty ? nil : f.email)
+        if !f.companyName.isEmpty, !f.name.isEmpty, !ContactMerge.same("name", f.name, f.companyName) {
+            let words = f.name.split(separator: " ")
+            c.firstName = words.first.map(String.init)
+            c.lastName = words.dropFirst().joined(separator: " ")
+        }
+        if !f.phone.isEmpty { c.phones = [Phone(phoneType: Phone.defaultType, phoneNumber: f.phone, phoneAreaCode: "", phoneCountryCode: "")] }
+        return c
+    }
+}
+
+/// Text as it goes to Xero: trimmed, inner white space collapsed to one space.
+public enum ContactText {
+    public static func tidy(_ s: String) -> String {
+        s.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
     }
 }
 

@@ -11,27 +11,24 @@ public struct MatchReview: Sendable, Equatable {
     public let sortscape: ContactFields
     public let proposed: ContactFields
 
-    /// The proposal: SortScape's value where it has one, else Xero's.
+    /// The proposal: Xero's value where Xero has one, with Xero's blanks filled from SortScape, so
+    /// accepting the defaults never renames a Xero record.
     public static func propose(xero: ContactFields, sortscape: ContactFields) -> ContactFields {
-        func pick(_ s: String, _ x: String) -> String { s.trimmingCharacters(in: .whitespaces).isEmpty ? x : s }
-        return ContactFields(name: pick(sortscape.name, xero.name), companyName: pick(sortscape.companyName, xero.companyName),
-                             email: pick(sortscape.email, xero.email), phone: pick(sortscape.phone, xero.phone))
+        func pick(_ x: String, _ s: String) -> String { x.trimmingCharacters(in: .whitespaces).isEmpty ? s : x }
+        return ContactFields(name: pick(xero.name, sortscape.name), companyName: pick(xero.companyName, sortscape.companyName),
+                             email: pick(xero.email, sortscape.email), phone: pick(xero.phone, sortscape.phone))
     }
 }
 
 /// R7's two answers to a suspected match: link (write the chosen values to both sides, Xero
-/// through one API call) or dismiss (import the Xero contact as a new one). Blocking: run on a
-/// worker thread.
+/// through the engine, as a `link` run) or dismiss (import the Xero contact as a new one).
+/// Blocking: run on a worker thread.
 public struct ContactMatches: Sendable {
-    let repository: any XeroSyncRepository
-    let records: any SortScapeRecords
-    let connector: any XeroConnector
+    let engine: SyncEngine
+    var repository: any XeroSyncRepository { engine.stores.runs }
+    var records: any SortScapeRecords { engine.stores.records }
 
-    public init(repository: any XeroSyncRepository, records: any SortScapeRecords, connector: any XeroConnector) {
-        self.repository = repository
-        self.records = records
-        self.connector = connector
-    }
+    public init(engine: SyncEngine) { self.engine = engine }
 
     public func review(_ match: ContactMatchRecord) throws -> MatchReview {
         let contact = try records.contacts.get(accountId: match.accountId, id: match.contactId)
@@ -39,8 +36,8 @@ public struct ContactMatches: Sendable {
         return MatchReview(match: match, sortscape: sortscape, proposed: MatchReview.propose(xero: match.xero, sortscape: sortscape))
     }
 
-    /// Writes `chosen` to the Xero contact (one call, with an idempotency key derived from the
-    /// match and the values, so a retried click cannot write twice), then links locally.
+    /// Writes `chosen` to the Xero contact (only what differs from what Xero holds, with an
+    /// idempotency key derived from the match and the values), then links locally.
     public func link(accountId: String, matchId: String, chosen: ContactFields) throws -> ContactRecord {
         guard let match = try repository.match(accountId: accountId, id: matchId) else {
             throw StoreError(code: .notFound, message: "no such match")
@@ -56,18 +53,7 @@ public struct ContactMatches: Sendable {
         guard local.xeroContactId == nil else {
             throw StoreError(code: .conflict, message: "this SortScape contact is already linked to another Xero contact; dismiss the match to import the Xero contact as a new one")
         }
-        guard let (client, tenantId) = try connector.accounting(for: accountId, observer: { _ in }) else {
-            throw SyncError.notConnected
-        }
-        var contact = Xero.Contact(contactID: match.xeroContactId)
-        chosen.apply(to: &contact)
-        let key = "link-" + match.id + "-" + Base64.encodeURL(Crypto.sha256(Array(
-            [chosen.name, chosen.companyName, chosen.email, chosen.phone].joined(separator: "\u{1f}").utf8)).prefix(12))
-        let saved = try client.saveContacts(tenantId: tenantId, [contact], idempotencyKey: key)
-        if let refused = saved.first(where: { !($0.validationErrors ?? []).isEmpty }) {
-            throw SyncError(message: "Xero refused the values: " + (refused.validationErrors ?? []).map(\.message).joined(separator: "; "))
-        }
-        return try repository.link(accountId: accountId, matchId: matchId, fields: chosen)
+        return try engine.perform(accountId: accountId, trigger: .link) { try $0.linkMatch(match, chosen: chosen.tidied) }
     }
 
     /// Imports the match's Xero contact as a new SortScape contact (with its property, R6).

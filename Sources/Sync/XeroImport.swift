@@ -35,12 +35,15 @@ public struct XeroImport: Sendable {
     /// before it stays (and is skipped by the next run).
     public func run(counts: inout Counts) throws -> Void {
         try importContacts(counts: &counts)
-        try importItems(counts: &counts)
+        try importItems(counts: &counts, modifiedSince: nil)
     }
 
     // MARK: - contacts
 
-    func importContacts(counts: inout Counts) throws {
+    /// Returns the newest `UpdatedDateUTC` seen (the contacts watermark).
+    @discardableResult
+    func importContacts(counts: inout Counts) throws -> Int64? {
+        var newest: Int64?
         let existing = try repository.allContacts(accountId: accountId)
         var linked = Set(existing.compactMap(\.xeroContactId))
         let matched = try repository.matchedXeroContactIds(accountId: accountId)
@@ -50,6 +53,7 @@ public struct XeroImport: Sendable {
         try accounting.forEachContactsPage(tenantId: tenantId, includeArchived: false, modifiedSince: nil) { contacts in
             var batch = ImportBatch(accountId: accountId)
             for xero in contacts {
+                if let u = xero.updatedDateUTC { newest = max(newest ?? u, u) }
                 guard let xeroId = xero.contactID?.lowercased() else { continue }
                 guard ImportRules.importsContact(xero) else {
                     counts[XeroImport.skipReason(xero), default: 0] += 1
@@ -78,6 +82,7 @@ public struct XeroImport: Sendable {
             counts["propertiesCreated", default: 0] += outcome.propertiesCreated
             counts["contactsMatched", default: 0] += Set(batch.matches.map(\.xeroContactId)).count
         }
+        return newest
     }
 
     static func skipReason(_ c: Xero.Contact) -> String {
@@ -94,8 +99,13 @@ public struct XeroImport: Sendable {
 
     // MARK: - items
 
-    func importItems(counts: inout Counts) throws {
-        let items = try accounting.items(tenantId: tenantId, modifiedSince: nil)
+    /// Items changed since `modifiedSince` (all when nil); returns the newest `UpdatedDateUTC`
+    /// seen and the ids of the items read.
+    @discardableResult
+    func importItems(counts: inout Counts, modifiedSince: Int64?) throws -> (newest: Int64?, itemIds: Set<String>) {
+        let items = try accounting.items(tenantId: tenantId, modifiedSince: modifiedSince)
+        var newest: Int64?
+        var ids = Set<String>()
         let materials = try repository.allMaterials(accountId: accountId)
         var byItem: [String: MaterialRecord] = [:]
         var byName: [String: MaterialRecord] = [:]
@@ -105,7 +115,9 @@ public struct XeroImport: Sendable {
         }
         var batch = ImportBatch(accountId: accountId)
         for item in items {
+            if let u = item.updatedDateUTC { newest = max(newest ?? u, u) }
             guard let itemId = item.itemID?.lowercased() else { continue }
+            ids.insert(itemId)
             let values = ImportRules.material(from: item)
             guard !values.name.isEmpty else { counts["itemsSkippedNameless", default: 0] += 1; continue }
             if var m = byItem[itemId] {
@@ -125,6 +137,7 @@ public struct XeroImport: Sendable {
         }
         let outcome = try repository.apply(batch)
         counts["materialsCreated", default: 0] += outcome.materialsCreated
+        return (newest, ids)
     }
 
     static func take(_ values: MaterialFields, into m: inout MaterialRecord) {

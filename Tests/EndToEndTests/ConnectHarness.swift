@@ -54,6 +54,7 @@ final class ConnectPair: Sendable {
         try gateway.start()
         let log = syncLog
         if !realSync {
+            gateway.syncEngine.stop()  // no sweeps of its own either
             gateway.hooks = GatewayHooks(requestSync: { a, t in log.requests.withLock { $0.append((a, t)) } })
         }
     }

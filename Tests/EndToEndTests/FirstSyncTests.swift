@@ -113,13 +113,16 @@ import Testing
         let m = try #require(matches.first)
         #expect(matches.count == 1 && m["reasons"]?.arrayValue?.compactMap(\.stringValue) == ["name"])
         #expect(m["xero"]?["email"]?.stringValue == "ops@harbour.nz" && m["sortscape"]?["phone"]?.stringValue == "09 300 1234")
-        #expect(m["proposed"]?["name"]?.stringValue == "Harbour Landscaping" && m["proposed"]?["email"]?.stringValue == "ops@harbour.nz")
+        // The proposal starts from Xero's values and fills Xero's blanks from SortScape.
+        #expect(m["proposed"]?["name"]?.stringValue == "HARBOUR  landscaping" && m["proposed"]?["email"]?.stringValue == "ops@harbour.nz")
+        #expect(m["proposed"]?["phone"]?.stringValue == "09 300 1234")
         let status = try json(p.request("GET", "/api/v1/xero/status", bearer: admin))
         #expect(status["pendingMatches"]?.intValue == 1 && status["lastSync"]?.stringValue != nil)
         let link = try p.request("POST", "/api/v1/xero/matches/\(m["id"]!.stringValue!)/link", bearer: admin,
                                  body: #"{"name":"Harbour Landscaping","companyName":"Harbour Landscaping Ltd"}"#)
         #expect(link.status == 200, "\(link.text)")
         let xeroContact = try p.sim("GET", "/sim/organisations/\(tenant)/contacts/\(m["xeroContactId"]!.stringValue!)")
+        #expect((xeroContact["FirstName"]?.stringValue ?? "").isEmpty && (xeroContact["LastName"]?.stringValue ?? "").isEmpty, "a company's Name never becomes a person's name")
         #expect(xeroContact["Name"]?.stringValue == "Harbour Landscaping Ltd" && xeroContact["Phones"]?.arrayValue?.contains {
             $0["PhoneType"]?.stringValue == "DEFAULT" && $0["PhoneNumber"]?.stringValue == "09 300 1234" } == true)
         let linked = try json(p.request("GET", "/api/v1/contacts/\(m["contactId"]!.stringValue!)", bearer: admin))

@@ -41,7 +41,7 @@ import Testing
         ("GATEWAY_SECRET_KEY", nil), ("GATEWAY_SECRET_KEY", "c2hvcnQ="), ("GATEWAY_SECRET_KEY", "not base64!"),
         ("XERO_WEBHOOK_KEY", nil), ("XERO_CLIENT_ID", nil), ("XERO_CLIENT_SECRET", nil),
         ("GATEWAY_LISTEN", "8080"), ("GATEWAY_LISTEN", "127.0.0.1:99999"), ("GATEWAY_PUBLIC_URL", "ftp://x"),
-        ("XERO_API_URL", "not a url"), ("SYNC_INTERVAL_SECONDS", "5"), ("SYNC_INTERVAL_SECONDS", "soon"),
+        ("XERO_API_URL", "not a url"), ("SYNC_INTERVAL_SECONDS", "0"), ("SYNC_INTERVAL_SECONDS", "soon"), ("SYNC_PUSH_DEBOUNCE_MS", "-1"),
         ("XERO_SCOPES", "openid accounting.contacts"), ("XERO_SCOPES", "offline_access \"x\""),
     ] as [(String, String?)])
     func aMissingOrMalformedSettingIsNamed(setting: String, value: String?) {

@@ -108,7 +108,7 @@ import Testing
         #expect(try g.get("/api/v1/xero/status", token: op).status == 403)
         let r = try g.get("/api/v1/xero/status", token: admin.token)
         #expect(r.status == 200)
-        #expect(r.text == #"{"state":"inactive","tenantId":null,"tenantName":null,"connectedAt":null,"lastSync":null,"nextSyncAt":null,"pendingMatches":0,"waitingArchive":0,"apiCallsLeftToday":null}"#)
+        #expect(r.text == #"{"state":"inactive","tenantId":null,"tenantName":null,"connectedAt":null,"lastSync":null,"lastSyncState":null,"lastSyncErrors":[],"syncing":false,"nextSyncAt":null,"pendingMatches":0,"waitingArchive":0,"apiCallsLeftToday":null}"#)
     }
 }
 

@@ -41,6 +41,11 @@ final class FakeXero: XeroAccounting {
         return state.withLock { s in s.contacts.filter { ids.contains($0.contactID ?? "") } }
     }
 
+    func contacts(tenantId: String, named name: String) throws(XeroAPIError) -> [Xero.Contact] {
+        try call("contacts named")
+        return state.withLock { s in s.contacts.filter { ($0.name ?? "").lowercased() == name.lowercased() && ($0.contactStatus ?? .active) == .active } }
+    }
+
     func items(tenantId: String, modifiedSince: Int64?) throws(XeroAPIError) -> [Item] {
         try call("items")
         return state.withLock { $0.items }
@@ -50,6 +55,7 @@ final class FakeXero: XeroAccounting {
         try call("save contacts")
         return state.withLock { s in
             s.saved.append((idempotencyKey, contacts))
+            var out: [Xero.Contact] = []
             for c in contacts {
                 if let i = s.contacts.firstIndex(where: { $0.contactID == c.contactID }) {
                     var merged = s.contacts[i]
@@ -57,10 +63,18 @@ final class FakeXero: XeroAccounting {
                     merged.firstName = c.firstName ?? merged.firstName
                     merged.lastName = c.lastName ?? merged.lastName
                     merged.emailAddress = c.emailAddress ?? merged.emailAddress
+                    merged.phones = c.phones ?? merged.phones
                     s.contacts[i] = merged
+                    out.append(merged)
+                } else {
+                    var created = c
+                    created.contactID = "x-new-\(s.contacts.count + 1)"
+                    created.contactStatus = .active
+                    s.contacts.append(created)
+                    out.append(created)
                 }
             }
-            return contacts
+            return out
         }
     }
 

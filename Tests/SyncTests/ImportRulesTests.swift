@@ -98,8 +98,9 @@ import Xero
                     Phone(phoneType: "MOBILE", phoneNumber: "555 0100", phoneAreaCode: "21", phoneCountryCode: "64")]
         let f = ContactFields(xero: c)
         #expect(f == ContactFields(name: "Mere Smith", companyName: "Smith Gardens Ltd", email: "mere@smith.nz", phone: "+64 21 555 0100"))
-        var back = Xero.Contact(contactID: "x")
-        f.apply(to: &back)
+        // Written back unchanged, nothing is sent; a new contact keeps the company as its Name.
+        #expect(XeroContactWrite.update(c, to: f) == nil)
+        let back = XeroContactWrite.newContact(f)
         #expect(back.name == "Smith Gardens Ltd" && back.firstName == "Mere" && back.lastName == "Smith")
         #expect(ContactFields(xero: back).name == "Mere Smith")
         let plain = ContactFields(xero: Xero.Contact(contactID: "y", name: "Bob Jones"))

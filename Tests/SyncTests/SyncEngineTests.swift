@@ -24,6 +24,7 @@ struct CountingXero: XeroAccounting {
         return try inner.contactsPage(tenantId: tenantId, page: page, pageSize: pageSize, includeArchived: includeArchived, modifiedSince: modifiedSince)
     }
     func contacts(tenantId: String, ids: [String]) throws(XeroAPIError) -> [Xero.Contact] { note("/Contacts"); return try inner.contacts(tenantId: tenantId, ids: ids) }
+    func contacts(tenantId: String, named name: String) throws(XeroAPIError) -> [Xero.Contact] { note("/Contacts"); return try inner.contacts(tenantId: tenantId, named: name) }
     func items(tenantId: String, modifiedSince: Int64?) throws(XeroAPIError) -> [Item] { note("/Items"); return try inner.items(tenantId: tenantId, modifiedSince: modifiedSince) }
     func saveContacts(tenantId: String, _ contacts: [Xero.Contact], idempotencyKey: String) throws(XeroAPIError) -> [Xero.Contact] {
         note("/Contacts"); return try inner.saveContacts(tenantId: tenantId, contacts, idempotencyKey: idempotencyKey)
@@ -32,19 +33,25 @@ struct CountingXero: XeroAccounting {
 
 /// An account on the in-memory store with a fake Xero and the sync service over them.
 struct SyncHarness {
-    let store = MemoryStore(clock: TestWallClock())
+    let clock = TestWallClock()
+    let store: MemoryStore
     let records: MemorySortScapeRecords
     let repository: MemoryXeroSyncRepository
     let xero = FakeXero()
-    let service: SyncService
+    let engineStore: MemorySyncEngineRepository
+    let service: SyncEngine
     let workers = WorkerPool(threads: 1, name: "sync-test")
     let accountId: String
 
     init() throws {
+        store = MemoryStore(clock: clock)
         records = MemorySortScapeRecords(store: store)
         repository = MemoryXeroSyncRepository(store: store)
         accountId = try MemoryAccountRepository(store: store).createAccount(name: "Harbour").accountId!
-        service = SyncService(repository: repository, connector: FakeConnector(xero: xero), workers: workers)
+        engineStore = MemorySyncEngineRepository(store: store)
+        service = SyncEngine(stores: SyncStores(runs: repository, engine: engineStore, records: records,
+                                                accounts: MemoryAccountRepository(store: store)),
+                             connector: FakeConnector(xero: xero), workers: workers, clock: clock)
     }
 
     func sync(_ trigger: SyncTrigger = .initial) throws -> SyncRunRecord {
@@ -54,6 +61,11 @@ struct SyncHarness {
     }
 
     func contacts() throws -> [ContactRecord] { try repository.allContacts(accountId: accountId) }
+
+    var stores: SyncStores {
+        SyncStores(runs: repository, engine: MemorySyncEngineRepository(store: store), records: records,
+                   accounts: MemoryAccountRepository(store: store))
+    }
 }
 
 @Suite struct SyncEngineTests {
@@ -166,7 +178,7 @@ struct SyncHarness {
         let matches = try h.repository.matches(accountId: h.accountId, state: .pending, limit: 10, cursor: nil).items
         let m1 = try #require(matches.first { $0.xeroContactId == "x1" })
         let m2 = try #require(matches.first { $0.xeroContactId == "x2" })
-        let service = ContactMatches(repository: h.repository, records: h.records, connector: FakeConnector(xero: h.xero))
+        let service = ContactMatches(engine: h.service)
         let review = try service.review(m1)
         #expect(review.proposed == ContactFields(name: "Harbour Landscaping", email: "ops@harbour.nz", phone: "09 300 1234"))
         let linked = try service.link(accountId: h.accountId, matchId: m1.id, chosen: review.proposed)
@@ -184,7 +196,7 @@ extension SyncHarness {
     /// A run in which Xero fails after the first page of contacts.
     func syncFailingAfterFirstPage() throws -> SyncRunRecord {
         let armed = ArmedXero(inner: xero)
-        let service = SyncService(repository: repository, connector: ArmedConnector(xero: armed), workers: workers)
+        let service = SyncEngine(stores: stores, connector: ArmedConnector(xero: armed), workers: workers, clock: clock)
         let run = try service.requestSync(accountId: accountId, trigger: .initial)
         #expect(workers.waitUntilIdle(timeout: 10))
         return try #require(try repository.run(accountId: accountId, id: run.id))
@@ -201,6 +213,7 @@ final class ArmedXero: XeroAccounting {
         return try inner.contactsPage(tenantId: tenantId, page: page, pageSize: pageSize, includeArchived: includeArchived, modifiedSince: modifiedSince)
     }
     func contacts(tenantId: String, ids: [String]) throws(XeroAPIError) -> [Xero.Contact] { [] }
+    func contacts(tenantId: String, named name: String) throws(XeroAPIError) -> [Xero.Contact] { [] }
     func items(tenantId: String, modifiedSince: Int64?) throws(XeroAPIError) -> [Item] { throw XeroAPIError(.server, status: 503, message: "x") }
     func saveContacts(tenantId: String, _ contacts: [Xero.Contact], idempotencyKey: String) throws(XeroAPIError) -> [Xero.Contact] { [] }
 }
@@ -222,8 +235,8 @@ struct ArmedConnector: XeroConnector {
         _ = try h.sync()
         let matches = try h.repository.matches(accountId: h.accountId, state: .pending, limit: 10, cursor: nil).items
         #expect(matches.count == 2 && matches.allSatisfy { $0.contactId == "s1" })
-        let service = ContactMatches(repository: h.repository, records: h.records, connector: FakeConnector(xero: h.xero))
-        _ = try service.link(accountId: h.accountId, matchId: matches[0].id, chosen: ContactFields(name: "Harbour Landscaping"))
+        let service = ContactMatches(engine: h.service)
+        _ = try service.link(accountId: h.accountId, matchId: matches[0].id, chosen: ContactFields(name: "Harbour Landscaping", email: "ops@harbour.nz"))
         #expect(throws: StoreError.self) {
             try service.link(accountId: h.accountId, matchId: matches[1].id, chosen: ContactFields(name: "Harbour Landscaping"))
         }

@@ -16,6 +16,8 @@ public protocol XeroAccounting: Sendable {
                       modifiedSince: Int64?) throws(XeroAPIError) -> (contacts: [Contact], pagination: Pagination?)
     /// The contacts with these ids (archived ones included).
     func contacts(tenantId: String, ids: [String]) throws(XeroAPIError) -> [Contact]
+    /// The active contacts named `name` (Xero's names are unique among active contacts).
+    func contacts(tenantId: String, named name: String) throws(XeroAPIError) -> [Contact]
     /// Every item (Items are not paged).
     func items(tenantId: String, modifiedSince: Int64?) throws(XeroAPIError) -> [Item]
     /// Creates or updates contacts in one call (`summarizeErrors=false`): each element comes back
@@ -98,11 +100,19 @@ public final class XeroAccountingClient: XeroAccounting {
         while start < ids.count {
             let chunk = ids[start..<min(ids.count, start + 50)]
             let envelope: ResponseEnvelope<Contact> = try get(
-                tenantId, "/Contacts", [("IDs", chunk.joined(separator: ",")), ("includeArchived", "true")], modifiedSince: nil)
+                // `page` makes Xero include MergedToContactID (an unpaged list leaves it out).
+                tenantId, "/Contacts", [("IDs", chunk.joined(separator: ",")), ("includeArchived", "true"), ("page", "1")],
+                modifiedSince: nil)
             all += envelope.elements
             start += 50
         }
         return all
+    }
+
+    public func contacts(tenantId: String, named name: String) throws(XeroAPIError) -> [Contact] {
+        let quoted = name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        let envelope: ResponseEnvelope<Contact> = try get(tenantId, "/Contacts", [("where", "Name==\"\(quoted)\"")], modifiedSince: nil)
+        return envelope.elements
     }
 
     public func items(tenantId: String, modifiedSince: Int64?) throws(XeroAPIError) -> [Item] {

@@ -1,0 +1,166 @@
+import Foundation
+import Store
+import Timekeeping
+import Xero
+
+/// The steps runs are made of, each found by its name: first import, apply inbox events,
+/// contacts since the watermark, items since the watermark, push outbound changes, archive
+/// retries, daily reconciliation.
+extension SyncContext {
+    /// Events claimed per slice.
+    static let eventSlice = 500
+
+    /// The first sync (R5–R7, R12): everything Xero has, then the watermarks from what it saw.
+    func firstImport() throws {
+        let importer = XeroImport(accountId: accountId, tenantId: tenantId, accounting: xero, repository: runs)
+        var c: XeroImport.Counts = [:]
+        let newestContact = try importer.importContacts(counts: &c)
+        let (newestItem, _) = try importer.importItems(counts: &c, modifiedSince: nil)
+        for (k, v) in c { count(k, v) }
+        if let newestContact { try store.setWatermark(accountId: accountId, .contacts, newestContact) }
+        if let newestItem { try store.setWatermark(accountId: accountId, .items, newestItem) }
+        try store.setWatermark(accountId: accountId, .reconcile, now)
+    }
+
+    /// R16: the account's pending events (and failed ones due again), a slice at a time: the
+    /// contacts they name fetched with `GET Contacts?IDs=…` and applied; the rest ignored with why.
+    func applyInboxEvents() throws {
+        var seen = Set<Int64>()
+        while true {
+            let events = try store.claimableEvents(accountId: accountId, now: now, limit: SyncContext.eventSlice)
+                .filter { !seen.contains($0.id) }
+            guard !events.isEmpty else { return }
+            for e in events { seen.insert(e.id) }
+            var outcomes: [(id: Int64, outcome: EventOutcome)] = []
+            var contactEvents: [InboxEvent] = []
+            for e in events {
+                switch e.category ?? "" {
+                case "CONTACT": contactEvents.append(e)
+                case "INVOICE": outcomes.append((e.id, .ignored("invoice events are kept for the invoices screen; nothing to apply yet")))
+                default: outcomes.append((e.id, .ignored("Xero sent an event category the gateway does not use")))
+                }
+            }
+            if !contactEvents.isEmpty {
+                let ids = Array(Set(contactEvents.compactMap { $0.resourceId?.lowercased() })).sorted()
+                do {
+                    let fetched = try xero.contacts(tenantId: tenantId, ids: ids)
+                    let results = try applyXeroContacts(fetched)
+                    for e in contactEvents {
+                        outcomes.append((e.id, results[e.resourceId?.lowercased() ?? ""] ?? .ignored("Xero has no contact with this id")))
+                    }
+                } catch {
+                    let sentence = SyncError.sentence(for: error)
+                    for e in contactEvents { outcomes.append((e.id, .failed(sentence, nextAttemptAt: retryAt(attempts: e.attempts + 1)))) }
+                    try store.settle(accountId: accountId, outcomes)
+                    count("eventsFailed", contactEvents.count)
+                    throw error
+                }
+            }
+            try store.settle(accountId: accountId, outcomes)
+            for (_, o) in outcomes {
+                switch o {
+                case .applied: count("eventsApplied")
+                case .ignored: count("eventsIgnored")
+                case .failed: count("eventsFailed")
+                }
+            }
+            if events.count < SyncContext.eventSlice { return }
+        }
+    }
+
+    /// When a failed event is tried again: the base delay doubling per attempt, at most an hour;
+    /// nil once it has had its attempts (it then waits for a replay).
+    func retryAt(attempts: Int) -> Int64? {
+        guard attempts < engine.settings.eventMaxAttempts else { return nil }
+        let delay = min(3600, engine.settings.eventRetryBase * pow(2, Double(max(0, attempts - 1))))
+        return now + Int64(delay * 1000)
+    }
+
+    /// R17: contacts Xero changed since the watermark (`If-Modified-Since`, archived ones included).
+    func contactsSinceWatermark() throws {
+        let since = try store.watermark(accountId: accountId, .contacts)
+        var newest = since
+        try xero.forEachContactsPage(tenantId: tenantId, includeArchived: true, modifiedSince: since) { page in
+            _ = try applyXeroContacts(page)
+            for c in page { if let u = c.updatedDateUTC { newest = max(newest ?? u, u) } }
+        }
+        if let newest, newest != since { try store.setWatermark(accountId: accountId, .contacts, newest) }
+    }
+
+    /// R12, R13, R17: items Xero changed since the watermark: linked materials take their values,
+    /// new items link to a same-named material or become materials.
+    func itemsSinceWatermark() throws {
+        let since = try store.watermark(accountId: accountId, .items)
+        let importer = XeroImport(accountId: accountId, tenantId: tenantId, accounting: xero, repository: runs)
+        var c: XeroImport.Counts = [:]
+        let (newest, _) = try importer.importItems(counts: &c, modifiedSince: since)
+        for (k, v) in c { count(k, v) }
+        if let newest { try store.setWatermark(accountId: accountId, .items, newest) }
+    }
+
+    /// R17's daily reconciliation: every contact (flag changes do not move `UpdatedDateUTC`) and
+    /// every item; a material whose item Xero no longer has is unlinked and editable again.
+    func dailyReconciliation() throws {
+        var newest: Int64?
+        try xero.forEachContactsPage(tenantId: tenantId, includeArchived: true, modifiedSince: nil) { page in
+            _ = try applyXeroContacts(page)
+            for c in page { if let u = c.updatedDateUTC { newest = max(newest ?? u, u) } }
+        }
+        if let newest { try store.setWatermark(accountId: accountId, .contacts, newest) }
+        let importer = XeroImport(accountId: accountId, tenantId: tenantId, accounting: xero, repository: runs)
+        var c: XeroImport.Counts = [:]
+        let (newestItem, itemIds) = try importer.importItems(counts: &c, modifiedSince: nil)
+        for (k, v) in c { count(k, v) }
+        if let newestItem { try store.setWatermark(accountId: accountId, .items, newestItem) }
+        let gone = try runs.allMaterials(accountId: accountId).filter { m in m.xeroItemId.map { !itemIds.contains($0) } ?? false }
+        count("materialsUnlinked", try store.unlinkMaterials(accountId: accountId, materialIds: gone.map(\.id)))
+        try store.setWatermark(accountId: accountId, .reconcile, now)
+    }
+
+    /// R9: linked contacts a person changed, 50 to a `POST Contacts`: each merged with what Xero
+    /// holds now, so a change made in Xero meanwhile is not overwritten.
+    func pushOutboundChanges() throws {
+        var done = Set<String>()
+        while true {
+            let rows = try store.outbound(accountId: accountId, limit: 50).filter { !done.contains($0.contactId) }
+            guard !rows.isEmpty else { return }
+            for r in rows { done.insert(r.contactId) }
+            let linked = try store.linkedContacts(accountId: accountId, contactIds: rows.map(\.contactId))
+            let byId = Dictionary(linked.map { ($0.contact.id, $0) }) { a, _ in a }
+            let unpushable = rows.filter { r in
+                guard let l = byId[r.contactId] else { return true }
+                return l.contact.xeroContactId == nil || l.contact.archived || l.contact.syncState != .linked
+            }.map(\.contactId)
+            try store.dropOutbound(accountId: accountId, contactIds: unpushable)
+            let live = rows.filter { !unpushable.contains($0.contactId) }
+            if !live.isEmpty {
+                let xeroIds = live.compactMap { byId[$0.contactId]?.contact.xeroContactId }
+                let fetched: [Xero.Contact]
+                do { fetched = try xero.contacts(tenantId: tenantId, ids: xeroIds) } catch {
+                    try store.failOutbound(accountId: accountId, contactIds: live.map(\.contactId), error: SyncError.sentence(for: error))
+                    throw error
+                }
+                let edits = Dictionary(live.compactMap { r in byId[r.contactId]?.contact.xeroContactId.map { ($0, r.editedAt) } }) { a, _ in a }
+                _ = try applyXeroContacts(fetched, outboxEdits: edits)
+                let missing = Set(xeroIds).subtracting(fetched.compactMap { $0.contactID?.lowercased() })
+                if !missing.isEmpty {
+                    note("Xero no longer has \(missing.count) linked contact(s); their SortScape changes were not sent.")
+                    try store.dropOutbound(accountId: accountId, contactIds: live.filter { byId[$0.contactId]?.contact.xeroContactId.map(missing.contains) ?? false }.map(\.contactId))
+                }
+            }
+            if rows.count < 50 { return }
+        }
+    }
+
+    /// R10: contacts waiting to be archived are archived once their work is resolved or deleted.
+    func archiveRetries() throws {
+        for contact in try store.contacts(accountId: accountId, syncState: .waitingArchive) {
+            if try store.hasPendingWork(accountId: accountId, contactId: contact.id) {
+                count("contactsWaitingArchive")
+                continue
+            }
+            let result = try store.applyContactUpdates(accountId: accountId, [ContactUpdate(expected: contact, syncState: .linked, archive: true)])
+            if result[contact.id] == .applied { count("contactsArchived") }
+        }
+    }
+}

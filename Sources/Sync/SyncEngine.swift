@@ -1,0 +1,407 @@
+import Foundation
+import Logging
+import Store
+import Synchronization
+import Timekeeping
+import Xero
+
+/// How often and how soon the engine acts.
+public struct SyncSettings: Sendable {
+    /// Seconds between sweeps of one account (R17; `SYNC_INTERVAL_SECONDS`).
+    public var sweepInterval: Double
+    /// Seconds a person's edit waits before it is pushed, so quick edits go in one call (R9).
+    public var pushDebounce: Double
+    /// Seconds events arriving together are gathered before they are applied (R16).
+    public var webhookWindow: Double
+    /// Seconds between full reconciliations of one account (R17).
+    public var reconcileInterval: Double
+    /// A failed event is tried again after this many seconds, doubling per attempt (capped at an hour).
+    public var eventRetryBase: Double
+    /// After this many attempts a failed event waits for a replay.
+    public var eventMaxAttempts: Int
+
+    public init(sweepInterval: Double = 1800, pushDebounce: Double = 2, webhookWindow: Double = 0.05,
+                reconcileInterval: Double = 86_400, eventRetryBase: Double = 5, eventMaxAttempts: Int = 8) {
+        self.sweepInterval = sweepInterval
+        self.pushDebounce = pushDebounce
+        self.webhookWindow = webhookWindow
+        self.reconcileInterval = reconcileInterval
+        self.eventRetryBase = eventRetryBase
+        self.eventMaxAttempts = eventMaxAttempts
+    }
+}
+
+/// The stores the engine works on.
+public struct SyncStores: Sendable {
+    public let runs: any XeroSyncRepository
+    public let engine: any SyncEngineRepository
+    public let records: any SortScapeRecords
+    public let accounts: any AccountRepository
+
+    public init(runs: any XeroSyncRepository, engine: any SyncEngineRepository, records: any SortScapeRecords,
+                accounts: any AccountRepository) {
+        self.runs = runs
+        self.engine = engine
+        self.records = records
+        self.accounts = accounts
+    }
+}
+
+/// The one way anything reaches Xero for an account. Every trigger — the first sync, webhooks,
+/// the sweep, "Sync with Xero", the daily reconciliation, pushes of SortScape edits, and a
+/// person's link — goes through it, one run at a time per account, each recorded as a sync run.
+/// A request while a run goes on joins it, and anything that came in meanwhile runs right after.
+///
+/// Runs are carried out on the worker pool's threads (blocking calls are fine there); a
+/// scheduler thread starts sweeps, gathered webhook events, debounced pushes and event retries
+/// when they are due.
+public final class SyncEngine: Sendable {
+    public let stores: SyncStores
+    let connector: any XeroConnector
+    let workers: WorkerPool
+    let clock: any WallClock
+    public let settings: SyncSettings
+    let logger: Logger
+    let state = Mutex(EngineState())
+    let wake = NSCondition()
+    let stopped = Atomic<Bool>(false)
+    let schedulerDone = Atomic<Bool>(true)
+
+    struct AccountState {
+        var running: SyncRunRecord?
+        /// Triggers that came in while a run went on.
+        var wanted: Set<SyncTrigger> = []
+        /// Wall clock (ms): shown as `nextSyncAt`, and moved by a test's clock.
+        var nextSweepAt: Int64?
+        /// Monotonic (ms, `monotonicNow`): short waits that must pass whatever the wall clock does.
+        var webhookDueAt: Int64?
+        var pushDueAt: Int64?
+        var sweeps = 0
+    }
+
+    struct EngineState {
+        var accounts: [String: AccountState] = [:]
+        /// Accounts whose end of run the store refused, to be recorded before their next run.
+        var unrecorded: [SyncRunRecord] = []
+        var lastStoreScan: Int64 = 0
+    }
+
+    public init(stores: SyncStores, connector: any XeroConnector, workers: WorkerPool, clock: any WallClock = SystemWallClock(),
+                settings: SyncSettings = SyncSettings(), logger: Logger = Logger(label: "xero-gateway.sync")) {
+        self.stores = stores
+        self.connector = connector
+        self.workers = workers
+        self.clock = clock
+        self.settings = settings
+        self.logger = logger
+    }
+
+    // MARK: - requests
+
+    /// Starts a run for the account, or joins the one going on (its record comes back).
+    @discardableResult
+    public func requestSync(accountId: String, trigger: SyncTrigger) throws(StoreError) -> SyncRunRecord {
+        recordUnfinishedEnds()
+        let joined = state.withLock { s -> SyncRunRecord? in
+            guard let running = s.accounts[accountId]?.running else { return nil }
+            s.accounts[accountId, default: AccountState()].wanted.insert(trigger)
+            return running
+        }
+        if let joined { return joined }
+        return try start(accountId: accountId, trigger: trigger)
+    }
+
+    /// Starts a run now (nothing runs for the account in this process).
+    func start(accountId: String, trigger: SyncTrigger) throws(StoreError) -> SyncRunRecord {
+        let (run, started) = try stores.runs.startRun(accountId: accountId, trigger: trigger)
+        guard started else { return run }  // another process runs it (the command line's `sync`)
+        let claimed = state.withLock { s -> Bool in
+            if s.accounts[accountId]?.running != nil {
+                s.accounts[accountId]?.wanted.insert(trigger)
+                return false
+            }
+            s.accounts[accountId, default: AccountState()].running = run
+            return true
+        }
+        guard claimed else {
+            var dropped = run
+            dropped.state = .succeeded
+            dropped.errors = []
+            dropped.counts = ["joinedAnotherRun": 1]
+            _ = try? stores.runs.finishRun(dropped)
+            return state.withLock { $0.accounts[accountId]?.running } ?? run
+        }
+        workers.submit { [self] in self.carryOut(run) }
+        return run
+    }
+
+    /// Carries a run out, records it, and starts what was asked for meanwhile.
+    func carryOut(_ started: SyncRunRecord) {
+        let finished = execute(started)
+        let next = state.withLock { s -> SyncTrigger? in
+            var a = s.accounts[started.accountId] ?? AccountState()
+            a.running = nil
+            if [.scheduled, .manual, .reconcile, .initial].contains(started.trigger) {
+                a.sweeps += 1
+                a.nextSweepAt = clock.nowMilliseconds() + sweepDelay(started.accountId, a.sweeps)
+            }
+            let next = SyncEngine.mostThorough(a.wanted)
+            a.wanted = []
+            s.accounts[started.accountId] = a
+            return next
+        }
+        logger.info("sync run finished", metadata: ["accountId": "\(finished.accountId)", "run": "\(finished.id)",
+                                                     "trigger": "\(finished.trigger.rawValue)", "state": "\(finished.state.rawValue)",
+                                                     "xeroCalls": "\(finished.xeroCalls)"])
+        if let next {
+            do { _ = try requestSync(accountId: started.accountId, trigger: next) } catch {
+                logger.error("sync could not start", metadata: ["accountId": "\(started.accountId)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// One run that does the work of all these triggers.
+    static func mostThorough(_ triggers: Set<SyncTrigger>) -> SyncTrigger? {
+        for t in [SyncTrigger.initial, .reconcile, .manual, .scheduled, .push, .webhook] where triggers.contains(t) { return t }
+        return triggers.first
+    }
+
+    /// Records the ends the store refused earlier; keeps the ones it still refuses.
+    func recordUnfinishedEnds() {
+        let pending = state.withLock { s -> [SyncRunRecord] in defer { s.unrecorded = [] }; return s.unrecorded }
+        guard !pending.isEmpty else { return }
+        let failed = pending.filter { (try? stores.runs.finishRun($0)) == nil }
+        if !failed.isEmpty { state.withLock { $0.unrecorded += failed } }
+    }
+
+    /// Runs `body` as a run of the account (a person's link or "Create contact in Xero"): waits up
+    /// to `wait` seconds for a run going on to end, then holds the account while `body` works.
+    /// Blocking: call from a worker thread.
+    public func perform<T>(accountId: String, trigger: SyncTrigger = .link, wait: Double = 25,
+                           _ body: (SyncContext) throws -> T) throws -> T {
+        let deadline = clock.nowMilliseconds() + Int64(wait * 1000)
+        var placeholder = SyncRunRecord(id: "", accountId: accountId, trigger: trigger)
+        while true {
+            let claimed = state.withLock { s -> Bool in
+                guard s.accounts[accountId]?.running == nil else { return false }
+                s.accounts[accountId, default: AccountState()].running = placeholder
+                return true
+            }
+            if claimed { break }
+            if clock.nowMilliseconds() >= deadline { throw SyncError.busy }
+            usleep(20_000)
+        }
+        defer {
+            let next = state.withLock { s -> SyncTrigger? in
+                s.accounts[accountId]?.running = nil
+                let next = SyncEngine.mostThorough(s.accounts[accountId]?.wanted ?? [])
+                s.accounts[accountId]?.wanted = []
+                return next
+            }
+            if let next { _ = try? requestSync(accountId: accountId, trigger: next) }
+        }
+        let (run, started) = try stores.runs.startRun(accountId: accountId, trigger: trigger)
+        guard started else { throw SyncError.busy }
+        placeholder = run
+        state.withLock { $0.accounts[accountId]?.running = run }
+        let calls = CallCounter()
+        var record = run
+        do {
+            guard let (client, tenantId) = try connector.accounting(for: accountId, observer: calls.record) else {
+                throw SyncError.notConnected
+            }
+            let context = SyncContext(engine: self, accountId: accountId, tenantId: tenantId, xero: client)
+            let result = try body(context)
+            record.state = .succeeded
+            record.counts = context.counts
+            record.errors = context.errors
+            record.xeroCalls = calls.count
+            finish(record)
+            return result
+        } catch {
+            record.state = .failed
+            record.errors.append(SyncError.sentence(for: error))
+            record.xeroCalls = calls.count
+            finish(record)
+            throw error
+        }
+    }
+
+    /// Carries out a run's steps and records how it ended. Runs on a worker thread.
+    @discardableResult
+    func execute(_ started: SyncRunRecord) -> SyncRunRecord {
+        var run = started
+        let calls = CallCounter()
+        var context: SyncContext?
+        do {
+            guard let (client, tenantId) = try connector.accounting(for: run.accountId, observer: calls.record) else {
+                throw SyncError.notConnected
+            }
+            let c = SyncContext(engine: self, accountId: run.accountId, tenantId: tenantId, xero: client)
+            context = c
+            try c.run(run.trigger)
+            run.state = .succeeded
+        } catch {
+            run.state = .failed
+            run.errors.append(SyncError.sentence(for: error))
+        }
+        if let context {
+            run.counts = context.counts
+            run.errors = context.errors + run.errors
+        }
+        run.xeroCalls = calls.count
+        return finish(run)
+    }
+
+    /// Records a run's end durably; a busy store gets a few more tries (a run left `running` is
+    /// closed before the account's next request).
+    @discardableResult
+    func finish(_ run: SyncRunRecord) -> SyncRunRecord {
+        var finished: SyncRunRecord?
+        for attempt in 0..<3 where finished == nil {
+            finished = try? stores.runs.finishRun(run)
+            if finished == nil { Thread.sleep(forTimeInterval: 0.2 * Double(attempt + 1)) }
+        }
+        if finished == nil { state.withLock { $0.unrecorded.append(run) } }
+        return finished ?? run
+    }
+
+    // MARK: - what starts runs
+
+    /// The inbox committed events for these accounts: they are applied after a short window
+    /// that gathers events arriving together into one `GET Contacts?IDs=…`.
+    public func eventsArrived(accountIds: Set<String>) {
+        guard !accountIds.isEmpty else { return }
+        let due = SyncEngine.monotonicNow() + Int64(settings.webhookWindow * 1000)
+        state.withLock { s in
+            for a in accountIds where s.accounts[a]?.webhookDueAt == nil { s.accounts[a, default: AccountState()].webhookDueAt = due }
+        }
+        signal()
+    }
+
+    /// A person changed a linked contact: it is pushed after the debounce (R9).
+    public func contactEdited(accountId: String) {
+        let due = SyncEngine.monotonicNow() + Int64(settings.pushDebounce * 1000)
+        state.withLock { s in
+            if s.accounts[accountId]?.pushDueAt == nil { s.accounts[accountId, default: AccountState()].pushDueAt = due }
+        }
+        signal()
+    }
+
+    /// When the account's next sweep is due (ms), if it is scheduled.
+    public func nextSweepAt(accountId: String) -> Int64? {
+        state.withLock { $0.accounts[accountId]?.nextSweepAt }
+    }
+
+    /// Whether a run of the account is going on in this process.
+    public func isRunning(accountId: String) -> Bool { state.withLock { $0.accounts[accountId]?.running != nil } }
+
+    /// The delay before a sweep: the interval, jittered by ±10 %; the first one is spread over
+    /// the interval by the account id, so accounts do not sweep together.
+    func sweepDelay(_ accountId: String, _ sweeps: Int) -> Int64 {
+        let interval = settings.sweepInterval * 1000
+        if sweeps == 0 {
+            var h: UInt64 = 1469598103934665603
+            for b in accountId.utf8 { h = (h ^ UInt64(b)) &* 1099511628211 }
+            return Int64(Double(h % 10_000) / 10_000 * interval)
+        }
+        return Int64(interval * Double.random(in: 0.9...1.1))
+    }
+
+    /// Milliseconds on the monotonic clock.
+    static func monotonicNow() -> Int64 { Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000) }
+
+    func signal() {
+        wake.lock()
+        wake.signal()
+        wake.unlock()
+    }
+
+    /// Starts the scheduler thread.
+    public func startScheduler() {
+        guard schedulerDone.exchange(false, ordering: .acquiringAndReleasing) else { return }
+        let t = Thread { [self] in
+            defer { schedulerDone.store(true, ordering: .releasing) }
+            while !stopped.load(ordering: .acquiring) {
+                tick()
+                wake.lock()
+                _ = wake.wait(until: Date().addingTimeInterval(0.1))
+                wake.unlock()
+            }
+        }
+        t.name = "sync-scheduler"
+        t.start()
+    }
+
+    /// Stops the scheduler (runs going on finish on their workers).
+    public func stop() {
+        stopped.store(true, ordering: .releasing)
+        signal()
+        while !schedulerDone.load(ordering: .acquiring) { usleep(1_000) }
+    }
+
+    /// Starts what is due. Every 2 s it also reads the store: connected accounts (to schedule
+    /// their sweeps), events whose retry is due, and pushes waiting since before a restart.
+    func tick() {
+        let now = clock.nowMilliseconds()
+        let mono = SyncEngine.monotonicNow()
+        let scan = state.withLock { s -> Bool in
+            guard now - s.lastStoreScan >= 2_000 || now < s.lastStoreScan else { return false }
+            s.lastStoreScan = now
+            return true
+        }
+        if scan { scanStore(now) }
+        let due = state.withLock { s -> [(String, SyncTrigger)] in
+            var due: [(String, SyncTrigger)] = []
+            for (id, a) in s.accounts where a.running == nil {
+                if let t = a.nextSweepAt, t <= now {
+                    due.append((id, .scheduled))
+                } else if let t = a.pushDueAt, t <= mono {
+                    due.append((id, .push))
+                } else if let t = a.webhookDueAt, t <= mono {
+                    due.append((id, .webhook))
+                } else { continue }
+                if s.accounts[id]?.webhookDueAt.map({ $0 <= mono }) == true { s.accounts[id]?.webhookDueAt = nil }
+                if s.accounts[id]?.pushDueAt.map({ $0 <= mono }) == true { s.accounts[id]?.pushDueAt = nil }
+                if s.accounts[id]?.nextSweepAt.map({ $0 <= now }) == true { s.accounts[id]?.nextSweepAt = nil }
+            }
+            return due
+        }
+        for (accountId, trigger) in due {
+            var t = trigger
+            if t == .scheduled, let last = try? stores.engine.watermark(accountId: accountId, .reconcile),
+               now - last >= Int64(settings.reconcileInterval * 1000) {
+                t = .reconcile
+            }
+            do { _ = try requestSync(accountId: accountId, trigger: t) } catch {
+                logger.error("sync could not start", metadata: ["accountId": "\(accountId)", "error": "\(error)"])
+            }
+        }
+    }
+
+    func scanStore(_ now: Int64) {
+        let connected = ((try? stores.accounts.connections()) ?? []).filter { $0.state == .connected }.map(\.accountId)
+        let retries = (try? stores.engine.nextEventRetries()) ?? [:]
+        let pending = Set((try? stores.engine.accountsWithClaimableEvents(now: now)) ?? [])
+        let pushes = (try? stores.engine.outboundQueued()) ?? [:]
+        let debounce = Int64(settings.pushDebounce * 1000)
+        let mono = SyncEngine.monotonicNow()
+        state.withLock { s in
+            let live = Set(connected)
+            for id in connected where s.accounts[id]?.nextSweepAt == nil && s.accounts[id]?.running == nil {
+                let sweeps = s.accounts[id]?.sweeps ?? 0
+                if sweeps == 0 { s.accounts[id, default: AccountState()].nextSweepAt = now + sweepDelay(id, 0) }
+            }
+            for (id, a) in s.accounts where !live.contains(id) && a.nextSweepAt != nil { s.accounts[id]?.nextSweepAt = nil }
+            for (id, t) in retries where live.contains(id) && t <= now && s.accounts[id]?.webhookDueAt == nil {
+                s.accounts[id, default: AccountState()].webhookDueAt = mono
+            }
+            for id in pending where live.contains(id) && s.accounts[id]?.webhookDueAt == nil && s.accounts[id]?.running == nil {
+                s.accounts[id, default: AccountState()].webhookDueAt = mono
+            }
+            for (id, queued) in pushes where live.contains(id) && s.accounts[id]?.pushDueAt == nil {
+                s.accounts[id, default: AccountState()].pushDueAt = mono + max(0, queued + debounce - now)
+            }
+        }
+    }
+}
