@@ -227,6 +227,32 @@ import XeroSimulator
         _ = try p.gateway.xeroTokens.accessToken(for: t1, rejected: nil)
     }
 
+    /// The gateway refuses another organisation itself, before it stores anything of the consent:
+    /// the store's lock (which refuses only the final connect) is not what keeps the account's
+    /// tokens and state as they were. One organisation offered, or several (which would otherwise
+    /// go to the chooser).
+    @Test func r3_anotherOrganisationIsRefusedBeforeAnythingOfTheConsentIsStored() throws {
+        let p = try ConnectPair()
+        let (account, admin) = try p.account()
+        let t1 = try p.organisation("First Ltd"), t2 = try p.organisation("Second Ltd"), t3 = try p.organisation("Third Ltd")
+        let login1 = try p.xeroLogin([t1]), login2 = try p.xeroLogin([t2, t3])
+        try p.activate(admin)
+        let cookie = try p.signIn(admin)
+        #expect(try p.dance(cookie: cookie, login: login1, tenants: [t1]).status == 303)
+        let before = try #require(try p.gateway.xeroTokens.tokens(accountId: account))
+        let statusBefore = try p.status(admin)
+        for offered in [[t2], [t2, t3]] {
+            p.clock.advance(milliseconds: 1500)  // time moves on: a rewrite of the tokens would show in their expiry
+            let refused = try p.dance(cookie: cookie, login: login2, tenants: offered)
+            #expect(refused.status == 409, "offered \(offered.count)")
+            #expect(refused.text.contains("This SortScape account is connected to First Ltd. To connect a different Xero organisation, contact support to reset the connection."))
+            #expect(try p.gateway.xeroTokens.tokens(accountId: account) == before, "offered \(offered.count)")
+            #expect(try p.status(admin) == statusBefore)
+            #expect(try p.gateway.accounts.connection(tenantId: t2) == nil && p.gateway.accounts.connection(tenantId: t3) == nil)
+        }
+        #expect(p.syncRequests == ["\(account) initial"])
+    }
+
     @Test func r3_anOrganisationAnotherAccountHoldsIsRefused() throws {
         let p = try ConnectPair()
         let (_, adminA) = try p.account("A"), (_, adminB) = try p.account("B")
