@@ -221,7 +221,8 @@ struct ArmedConnector: XeroConnector {
         }
         _ = try h.sync()
         let matches = try h.repository.matches(accountId: h.accountId, state: .pending, limit: 10, cursor: nil).items
-        #expect(matches.count == 2 && matches.allSatisfy { $0.contactId == "s1" })
+        try #require(matches.count == 2)
+        #expect(matches.allSatisfy { $0.contactId == "s1" })
         let service = ContactMatches(repository: h.repository, records: h.records, connector: FakeConnector(xero: h.xero))
         _ = try service.link(accountId: h.accountId, matchId: matches[0].id, chosen: ContactFields(name: "Harbour Landscaping"))
         #expect(throws: StoreError.self) {
