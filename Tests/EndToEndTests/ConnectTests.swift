@@ -59,7 +59,8 @@ import XeroSimulator
         let q = p.query(r0.header("Location") ?? "")
         #expect(q["response_type"] == "code" && q["client_id"] == ConnectPair.clientId)
         #expect(q["redirect_uri"] == ConnectPair.redirect && q["scope"] == Configuration.defaultXeroScopes)
-        let r = try p.callback(cookie, p.consent(login: login, tenants: [tenant], state: q["state"]!))
+        let state = try #require(q["state"])
+        let r = try p.callback(cookie, p.consent(login: login, tenants: [tenant], state: state))
         #expect(r.status == 303 && r.header("Location") == "/admin/xero?m=connected")
         let s = try p.status(admin)
         #expect(s["state"]?.stringValue == "connected" && s["tenantId"]?.stringValue == tenant)
@@ -201,7 +202,7 @@ import XeroSimulator
         try p.activate(admin)
         let cookie = try p.signIn(admin)
         #expect(try p.dance(cookie: cookie, login: login1, tenants: [t1]).status == 303)
-        let before = try p.gateway.xeroTokens.tokens(accountId: account)
+        let before = try #require(try p.gateway.xeroTokens.tokens(accountId: account))
         let statusBefore = try p.status(admin)
 
         let refused = try p.dance(cookie: cookie, login: login2, tenants: [t2])
@@ -214,7 +215,7 @@ import XeroSimulator
         #expect(try p.sim("GET", "/sim/calls?method=DELETE&path=/connections/")["calls"]?.arrayValue?.map { $0["status"]?.intValue } == [204])
 
         // The refresh token dies; the same organisation reconnects with new tokens.
-        try p.gateway.identity.revoke(before!.refreshToken)
+        try p.gateway.identity.revoke(before.refreshToken)
         p.clock.advance(milliseconds: 31 * 60 * 1000)
         #expect { try p.gateway.xeroTokens.accessToken(for: t1, rejected: nil) } throws: { ($0 as? XeroAPIError)?.code == .invalidGrant }
         #expect(try p.status(admin)["state"]?.stringValue == "needs_reconnect")
@@ -223,7 +224,7 @@ import XeroSimulator
         let s = try p.status(admin)
         #expect(s["state"]?.stringValue == "connected" && s["tenantId"]?.stringValue == t1)
         #expect(s["connectedAt"] == statusBefore["connectedAt"])
-        #expect(try p.gateway.xeroTokens.tokens(accountId: account)?.refreshToken != before?.refreshToken)
+        #expect(try p.gateway.xeroTokens.tokens(accountId: account)?.refreshToken != before.refreshToken)
         _ = try p.gateway.xeroTokens.accessToken(for: t1, rejected: nil)
     }
 
