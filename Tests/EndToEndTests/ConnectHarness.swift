@@ -80,7 +80,7 @@ final class ConnectPair: Sendable {
     }
 
     func organisation(_ name: String) throws -> String {
-        try sim("POST", "/sim/organisations", #"{"name":"\#(name)"}"#)["tenantId"]!.stringValue!
+        try #require(try sim("POST", "/sim/organisations", #"{"name":"\#(name)"}"#)["tenantId"]?.stringValue)
     }
 
     /// A Xero login with access to these organisations; returns its email.
@@ -94,10 +94,10 @@ final class ConnectPair: Sendable {
     /// What the consent page does: the redirect back to the gateway (code and state in its query).
     func consent(login: String, tenants: [String], state: String) throws -> [String: String] {
         let list = tenants.map { "\"\($0)\"" }.joined(separator: ",")
-        let redirect = try sim("POST", "/sim/consent", #"""
+        let redirect = try #require(try sim("POST", "/sim/consent", #"""
             {"login":"\#(login)","tenantIds":[\#(list)],"clientId":"\#(ConnectPair.clientId)",
              "redirectUri":"\#(ConnectPair.redirect)","state":"\#(state)","scope":"\#(Configuration.defaultXeroScopes)"}
-            """#)["redirect"]!.stringValue!
+            """#)["redirect"]?.stringValue)
         #expect(redirect.hasPrefix(ConnectPair.redirect + "?"))
         return query(redirect)
     }
@@ -136,7 +136,7 @@ final class ConnectPair: Sendable {
     /// A new account: its id and its first admin's token.
     func account(_ name: String = "Acme") throws -> (id: String, admin: String) {
         let u = try gateway.accounts.createAccount(name: name)
-        return (u.accountId!, u.token)
+        return (try #require(u.accountId), u.token)
     }
 
     /// Signs in with a token; the session cookie's value.
@@ -144,7 +144,7 @@ final class ConnectPair: Sendable {
         let r = try form("/admin/login", cookie: nil, [("token", token)])
         #expect(r.status == 303 && r.header("Location") == "/admin")
         let cookie = try #require(r.header("Set-Cookie"))
-        return String(cookie.split(separator: ";")[0].dropFirst("xg_session=".count))
+        return String(try #require(cookie.split(separator: ";").first).dropFirst("xg_session=".count))
     }
 
     /// The CSRF token of the session's forms, read from the Xero screen.

@@ -59,7 +59,8 @@ import XeroSimulator
         let q = p.query(r0.header("Location") ?? "")
         #expect(q["response_type"] == "code" && q["client_id"] == ConnectPair.clientId)
         #expect(q["redirect_uri"] == ConnectPair.redirect && q["scope"] == Configuration.defaultXeroScopes)
-        let r = try p.callback(cookie, p.consent(login: login, tenants: [tenant], state: q["state"]!))
+        let state = try #require(q["state"])
+        let r = try p.callback(cookie, p.consent(login: login, tenants: [tenant], state: state))
         #expect(r.status == 303 && r.header("Location") == "/admin/xero?m=connected")
         let s = try p.status(admin)
         #expect(s["state"]?.stringValue == "connected" && s["tenantId"]?.stringValue == tenant)
@@ -201,7 +202,7 @@ import XeroSimulator
         try p.activate(admin)
         let cookie = try p.signIn(admin)
         #expect(try p.dance(cookie: cookie, login: login1, tenants: [t1]).status == 303)
-        let before = try p.gateway.xeroTokens.tokens(accountId: account)
+        let before = try #require(try p.gateway.xeroTokens.tokens(accountId: account))
         let statusBefore = try p.status(admin)
 
         let refused = try p.dance(cookie: cookie, login: login2, tenants: [t2])
@@ -214,7 +215,7 @@ import XeroSimulator
         #expect(try p.sim("GET", "/sim/calls?method=DELETE&path=/connections/")["calls"]?.arrayValue?.map { $0["status"]?.intValue } == [204])
 
         // The refresh token dies; the same organisation reconnects with new tokens.
-        try p.gateway.identity.revoke(before!.refreshToken)
+        try p.gateway.identity.revoke(before.refreshToken)
         p.clock.advance(milliseconds: 31 * 60 * 1000)
         #expect { try p.gateway.xeroTokens.accessToken(for: t1, rejected: nil) } throws: { ($0 as? XeroAPIError)?.code == .invalidGrant }
         #expect(try p.status(admin)["state"]?.stringValue == "needs_reconnect")
@@ -223,8 +224,34 @@ import XeroSimulator
         let s = try p.status(admin)
         #expect(s["state"]?.stringValue == "connected" && s["tenantId"]?.stringValue == t1)
         #expect(s["connectedAt"] == statusBefore["connectedAt"])
-        #expect(try p.gateway.xeroTokens.tokens(accountId: account)?.refreshToken != before?.refreshToken)
+        #expect(try p.gateway.xeroTokens.tokens(accountId: account)?.refreshToken != before.refreshToken)
         _ = try p.gateway.xeroTokens.accessToken(for: t1, rejected: nil)
+    }
+
+    /// The gateway refuses another organisation itself, before it stores anything of the consent:
+    /// the store's lock (which refuses only the final connect) is not what keeps the account's
+    /// tokens and state as they were. One organisation offered, or several (which would otherwise
+    /// go to the chooser).
+    @Test func r3_anotherOrganisationIsRefusedBeforeAnythingOfTheConsentIsStored() throws {
+        let p = try ConnectPair()
+        let (account, admin) = try p.account()
+        let t1 = try p.organisation("First Ltd"), t2 = try p.organisation("Second Ltd"), t3 = try p.organisation("Third Ltd")
+        let login1 = try p.xeroLogin([t1]), login2 = try p.xeroLogin([t2, t3])
+        try p.activate(admin)
+        let cookie = try p.signIn(admin)
+        #expect(try p.dance(cookie: cookie, login: login1, tenants: [t1]).status == 303)
+        let before = try #require(try p.gateway.xeroTokens.tokens(accountId: account))
+        let statusBefore = try p.status(admin)
+        for offered in [[t2], [t2, t3]] {
+            p.clock.advance(milliseconds: 1500)  // time moves on: a rewrite of the tokens would show in their expiry
+            let refused = try p.dance(cookie: cookie, login: login2, tenants: offered)
+            #expect(refused.status == 409, "offered \(offered.count)")
+            #expect(refused.text.contains("This SortScape account is connected to First Ltd. To connect a different Xero organisation, contact support to reset the connection."))
+            #expect(try p.gateway.xeroTokens.tokens(accountId: account) == before, "offered \(offered.count)")
+            #expect(try p.status(admin) == statusBefore)
+            #expect(try p.gateway.accounts.connection(tenantId: t2) == nil && p.gateway.accounts.connection(tenantId: t3) == nil)
+        }
+        #expect(p.syncRequests == ["\(account) initial"])
     }
 
     @Test func r3_anOrganisationAnotherAccountHoldsIsRefused() throws {

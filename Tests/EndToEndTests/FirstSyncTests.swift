@@ -101,7 +101,8 @@ import Testing
         #expect(mulch["name"]?.stringValue == "Bark Mulch" && mulch["readOnly"]?.boolValue == true)
         #expect(mulch["unitPrice"].map { JSON.quotedNumber($0) } == "12.3456")
         #expect(materials.count == 2 && materials.allSatisfy { $0["readOnly"]?.boolValue == true })
-        #expect(try p.request("PATCH", "/api/v1/materials/\(mulch["id"]!.stringValue!)", bearer: admin, body: #"{"name":"x"}"#).status == 409)
+        let mulchId = try #require(mulch["id"]?.stringValue)
+        #expect(try p.request("PATCH", "/api/v1/materials/\(mulchId)", bearer: admin, body: #"{"name":"x"}"#).status == 409)
 
         // R18: one call for the contacts page and one for the items, with JSON asked for.
         let calls = try p.sim("GET", "/sim/calls?path=/api.xro&limit=1000")["calls"]?.arrayValue ?? []
@@ -118,16 +119,18 @@ import Testing
         #expect(m["proposed"]?["phone"]?.stringValue == "09 300 1234")
         let status = try json(p.request("GET", "/api/v1/xero/status", bearer: admin))
         #expect(status["pendingMatches"]?.intValue == 1 && status["lastSync"]?.stringValue != nil)
-        let link = try p.request("POST", "/api/v1/xero/matches/\(m["id"]!.stringValue!)/link", bearer: admin,
+        let matchId = try #require(m["id"]?.stringValue)
+        let xeroContactId = try #require(m["xeroContactId"]?.stringValue), contactId = try #require(m["contactId"]?.stringValue)
+        let link = try p.request("POST", "/api/v1/xero/matches/\(matchId)/link", bearer: admin,
                                  body: #"{"name":"Harbour Landscaping","companyName":"Harbour Landscaping Ltd"}"#)
         #expect(link.status == 200, "\(link.text)")
-        let xeroContact = try p.sim("GET", "/sim/organisations/\(tenant)/contacts/\(m["xeroContactId"]!.stringValue!)")
+        let xeroContact = try p.sim("GET", "/sim/organisations/\(tenant)/contacts/\(xeroContactId)")
         #expect((xeroContact["FirstName"]?.stringValue ?? "").isEmpty && (xeroContact["LastName"]?.stringValue ?? "").isEmpty, "a company's Name never becomes a person's name")
         #expect(xeroContact["Name"]?.stringValue == "Harbour Landscaping Ltd" && xeroContact["Phones"]?.arrayValue?.contains {
             $0["PhoneType"]?.stringValue == "DEFAULT" && $0["PhoneNumber"]?.stringValue == "09 300 1234" } == true)
-        let linked = try json(p.request("GET", "/api/v1/contacts/\(m["contactId"]!.stringValue!)", bearer: admin))
+        let linked = try json(p.request("GET", "/api/v1/contacts/\(contactId)", bearer: admin))
         #expect(linked["syncState"]?.stringValue == "linked" && linked["email"]?.stringValue == "ops@harbour.nz")
-        #expect(try p.request("POST", "/api/v1/xero/matches/\(m["id"]!.stringValue!)/link", bearer: admin).status == 409)
+        #expect(try p.request("POST", "/api/v1/xero/matches/\(matchId)/link", bearer: admin).status == 409)
         #expect(try json(p.request("GET", "/api/v1/xero/status", bearer: admin))["pendingMatches"]?.intValue == 0)
 
         // No secret in the clear after a connect and a sync.
@@ -148,15 +151,16 @@ import Testing
         let a = try p.request("POST", "/api/v1/xero/sync", bearer: admin)
         let b = try p.request("POST", "/api/v1/xero/sync", bearer: admin)
         #expect(a.status == 202 && b.status == 202)
-        let id = try json(a)["syncRunId"]?.stringValue
+        let id = try #require(try json(a)["syncRunId"]?.stringValue)
         let joined = try json(b)["syncRunId"]?.stringValue
-        #expect(id != nil && joined == id)
+        #expect(joined == id)
         try waitForRuns(p, admin, count: 2)
-        let run = try json(p.request("GET", "/api/v1/xero/sync-runs/\(id!)", bearer: admin))
+        let run = try json(p.request("GET", "/api/v1/xero/sync-runs/\(id)", bearer: admin))
         #expect(run["trigger"]?.stringValue == "manual" && run["state"]?.stringValue == "succeeded")
         // Nothing new in Xero, nothing new here.
         #expect(try all(p, admin, "contacts").count == 4)
-        let staff = try p.gateway.accounts.createUser(accountId: try p.gateway.accounts.accounts().first!.id, role: .staff).token
+        let accountId = try #require(try p.gateway.accounts.accounts().first?.id)
+        let staff = try p.gateway.accounts.createUser(accountId: accountId, role: .staff).token
         #expect(try p.request("POST", "/api/v1/xero/sync", bearer: staff).status == 403)
     }
 

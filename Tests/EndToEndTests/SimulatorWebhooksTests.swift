@@ -53,15 +53,15 @@ final class Pair: Sendable {
     /// An organisation with a login that has connected it to the app (consent + token exchange),
     /// so Xero sends its webhooks.
     func connectedOrganisation(_ name: String) throws -> String {
-        let tenant = try sim("POST", "/sim/organisations", #"{"name":"\#(name)"}"#)["tenantId"]!.stringValue!
+        let tenant = try #require(try sim("POST", "/sim/organisations", #"{"name":"\#(name)"}"#)["tenantId"]?.stringValue)
         let email = "\(UUID().uuidString.prefix(8))@example.com"
         try sim("POST", "/sim/logins", #"{"email":"\#(email)","tenantIds":["\#(tenant)"]}"#)
-        let redirect = try sim("POST", "/sim/consent", #"""
+        let redirect = try #require(try sim("POST", "/sim/consent", #"""
             {"login":"\#(email)","tenantIds":["\#(tenant)"],"clientId":"\#(Pair.clientId)",
              "redirectUri":"http://127.0.0.1/oauth/xero/callback","state":"s1",
              "scope":"openid offline_access accounting.contacts accounting.settings accounting.transactions"}
-            """#)["redirect"]!.stringValue!
-        let code = URLComponents(string: redirect)!.queryItems!.first { $0.name == "code" }!.value!
+            """#)["redirect"]?.stringValue)
+        let code = try #require(URLComponents(string: redirect)?.queryItems?.first { $0.name == "code" }?.value)
         let basic = Base64.encode(Array("\(Pair.clientId):\(Pair.clientSecret)".utf8))
         let token = try client.send(ClientRequest(
             method: "POST", url: simulator.baseURL + "/connect/token",
@@ -100,7 +100,7 @@ struct SimError: Error { let status: Int; let body: String }
             """#)
         let ids = try #require(created["ContactIDs"]?.arrayValue?.compactMap(\.stringValue) ?? created["ids"]?.arrayValue?.compactMap(\.stringValue),
                                "control API answered \(created.serialized)")
-        #expect(ids.count == 2)
+        try #require(ids.count == 2)
         try p.sim("PATCH", "/sim/organisations/\(tenant)/contacts/\(ids[0])", #"{"EmailAddress":"ada@gardens.example"}"#)
         try p.sim("POST", "/sim/organisations/\(tenant)/contacts/\(ids[1])/archive")
         #expect(p.waitForWebhooks())
@@ -110,11 +110,11 @@ struct SimError: Error { let status: Int; let body: String }
         #expect((status["counters"]?["eventsDelivered"]?.intValue ?? 0) >= 4)
 
         let events = try p.events().filter { $0["tenantId"]?.stringValue == tenant.lowercased() }
-        let byResource = Dictionary(grouping: events) { $0["resourceId"]!.stringValue! }
+        let byResource = Dictionary(grouping: events) { $0["resourceId"]?.stringValue ?? "(none)" }
         #expect(Set(byResource.keys) == Set(ids.map { $0.lowercased() }))
         #expect(events.allSatisfy { $0["category"]?.stringValue == "CONTACT" && $0["state"]?.stringValue == "unrouted" })
-        #expect(byResource[ids[0].lowercased()]?.map { $0["type"]!.stringValue! }.sorted() == ["CREATE", "UPDATE"])
-        #expect(byResource[ids[1].lowercased()]?.map { $0["type"]!.stringValue! }.sorted() == ["CREATE", "UPDATE"])
+        #expect(byResource[ids[0].lowercased()]?.map { $0["type"]?.stringValue ?? "(none)" }.sorted() == ["CREATE", "UPDATE"])
+        #expect(byResource[ids[1].lowercased()]?.map { $0["type"]?.stringValue ?? "(none)" }.sorted() == ["CREATE", "UPDATE"])
     }
 
     @Test func r16_duplicatedSimulatorDeliveriesAreStoredOnce() throws {

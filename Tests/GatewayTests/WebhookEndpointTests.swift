@@ -120,7 +120,7 @@ import StrictJSON
         #expect(try t.postWebhook(Array("this is not json {".utf8)).status == 200)
         #expect(t.gateway.inbox.waitUntilExpanded())
         let q = try t.allEvents(token: op, status: "quarantined")
-        #expect(q.count == 1)
+        try #require(q.count == 1)
         #expect(q[0]["lastError"]?.stringValue?.contains("not JSON") == true)
         #expect(try t.deliveryCount() == 2)
     }
@@ -135,7 +135,7 @@ import StrictJSON
         let t = try TestGateway()
         let op = try t.operatorToken()
         let account = try t.gateway.accounts.createAccount(name: "Acme")
-        try t.gateway.accounts.connect(accountId: account.accountId!, tenantId: tenantA, tenantName: "Acme Ltd")
+        try t.gateway.accounts.connect(accountId: try #require(account.accountId), tenantId: tenantA, tenantName: "Acme Ltd")
         let other = "99999999-0000-4000-8000-000000000000"
         #expect(try t.postWebhook(xeroPayload([
             (tenantA, "CONTACT", "UPDATE", "77777777-7777-4777-8777-777777777777", "2026-07-22T01:30:00.250"),

@@ -172,6 +172,41 @@ final class RecordsHarness {
         #expect(try h.sync.allMaterials(accountId: a).map(\.name) == ["M1", "M3", "M4"])
     }
 
+    @Test(arguments: Backend.allCases)
+    func r13_updatingALinkedMaterialKeepsXerosValuesAndAnUnlinkedOneTakesThePersons(_ backend: Backend) throws {
+        let h = try RecordsHarness(backend)
+        let a = try h.account()
+        let linked = try h.records.materials.insert(MaterialRecord(id: "", accountId: a, name: "Mulch", code: "MU",
+                                                                   description: "Bark mulch", unitPrice: 12_3456, xeroItemId: "item-1"))
+        var edit = linked
+        edit.name = "Cheap mulch"
+        edit.code = "CM"
+        edit.description = "Renamed by a person"
+        edit.unitPrice = 1
+        edit.xeroItemId = nil
+        edit.archived = true
+        h.clock.advance(milliseconds: 10)
+        let stored = try h.records.materials.update(edit)
+        let fetched = try #require(try h.records.materials.get(accountId: a, id: linked.id))
+        for m in [stored, fetched] {
+            #expect(m.name == "Mulch" && m.code == "MU" && m.description == "Bark mulch" && m.unitPrice == 12_3456)
+            #expect(m.xeroItemId == "item-1" && m.readOnly)
+            #expect(m.archived)  // archiving is a person's to change
+        }
+        // An unlinked material is the person's: every value is taken, and no link can be made by an edit.
+        let own = try h.records.materials.insert(MaterialRecord(id: "", accountId: a, name: "Gravel", code: "GR", unitPrice: 5))
+        var ownEdit = own
+        ownEdit.name = "Fine gravel"
+        ownEdit.code = "FG"
+        ownEdit.description = "10 mm"
+        ownEdit.unitPrice = 7_5000
+        ownEdit.xeroItemId = "item-2"
+        let ownStored = try h.records.materials.update(ownEdit)
+        #expect(ownStored.name == "Fine gravel" && ownStored.code == "FG" && ownStored.description == "10 mm" && ownStored.unitPrice == 7_5000)
+        #expect(ownStored.xeroItemId == nil && !ownStored.readOnly)
+        #expect(try h.records.materials.get(accountId: a, id: own.id) == ownStored)
+    }
+
     // MARK: import
 
     func batch(_ a: String) -> ImportBatch {

@@ -228,9 +228,9 @@ final class RepositoryHarness {
         for i in 0..<5 { h.deliver("ta CONTACT r\(i) 2024-01-01T00:00:00.000Z UPDATE", "tx CONTACT x\(i) 2024-01-01T00:00:00.000Z UPDATE") }
         let mine = try h.events.events(accountId: a, state: nil, limit: 2, afterId: nil)
         #expect(mine.map(\.resourceId) == ["r0", "r1"])
-        let next = try h.events.events(accountId: a, state: nil, limit: 2, afterId: mine.last!.id)
+        let next = try h.events.events(accountId: a, state: nil, limit: 2, afterId: try #require(mine.last).id)
         #expect(next.map(\.resourceId) == ["r2", "r3"])
-        #expect(try h.events.events(accountId: a, state: nil, limit: 10, afterId: next.last!.id).map(\.resourceId) == ["r4"])
+        #expect(try h.events.events(accountId: a, state: nil, limit: 10, afterId: try #require(next.last).id).map(\.resourceId) == ["r4"])
         #expect(try h.events.events(accountId: nil, state: nil, limit: 3, afterId: nil).map(\.resourceId) == ["r0", "x0", "r1"])
         #expect(try h.events.events(accountId: nil, state: .unrouted, limit: 10, afterId: 4).map(\.resourceId) == ["x2", "x3", "x4"])
         #expect(try h.events.events(accountId: a, state: .unrouted, limit: 10, afterId: nil).isEmpty)

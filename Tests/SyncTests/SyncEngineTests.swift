@@ -234,7 +234,8 @@ struct ArmedConnector: XeroConnector {
         }
         _ = try h.sync()
         let matches = try h.repository.matches(accountId: h.accountId, state: .pending, limit: 10, cursor: nil).items
-        #expect(matches.count == 2 && matches.allSatisfy { $0.contactId == "s1" })
+        try #require(matches.count == 2)
+        #expect(matches.allSatisfy { $0.contactId == "s1" })
         let service = ContactMatches(engine: h.service)
         _ = try service.link(accountId: h.accountId, matchId: matches[0].id, chosen: ContactFields(name: "Harbour Landscaping", email: "ops@harbour.nz"))
         #expect(throws: StoreError.self) {

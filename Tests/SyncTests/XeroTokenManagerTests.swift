@@ -30,6 +30,23 @@ final class FakeRefresher: XeroTokenRefresher {
     }
 }
 
+/// A token store whose writes can be made to fail (a full disk, a lost database), reads still
+/// working.
+final class FailingTokenStore: XeroTokenRepository {
+    struct WriteFailed: Error {}
+    let inner: any XeroTokenRepository
+    let failWrites = Mutex(false)
+
+    init(_ inner: any XeroTokenRepository) { self.inner = inner }
+
+    func saveTokens(accountId: String, _ tokens: SealedXeroTokens) throws {
+        if failWrites.withLock({ $0 }) { throw WriteFailed() }
+        try inner.saveTokens(accountId: accountId, tokens)
+    }
+    func tokens(accountId: String) throws -> SealedXeroTokens? { try inner.tokens(accountId: accountId) }
+    func deleteTokens(accountId: String) throws { try inner.deleteTokens(accountId: accountId) }
+}
+
 @Suite struct XeroTokenManagerTests {
     let clock = TestWallClock()
     let store: MemoryStore
@@ -104,6 +121,30 @@ final class FakeRefresher: XeroTokenRefresher {
         #expect(try manager.tokens(accountId: accountId)?.refreshToken == "refresh-0")
         refresher.mode.withLock { $0 = .rotate }
         #expect(try manager.accessToken(for: "t1", rejected: nil) == "access-2")
+    }
+
+    @Test func r4_whenTheRotatedTokensCannotBeStoredTheNewAccessTokenIsNotHandedOut() throws {
+        let failing = FailingTokenStore(tokens)
+        let manager = try XeroTokenManager(accounts: accounts, tokens: failing, refresher: refresher,
+                                           secretKey: Crypto.randomBytes(32), clock: clock)
+        try manager.save(accountId: accountId, XeroTokenResponse(idToken: nil, accessToken: "access-0", expiresIn: 1800,
+                                                                 refreshToken: "refresh-0", scope: "offline_access"))
+        clock.advance(milliseconds: 29 * 60 * 1000)   // under two minutes left: the next call refreshes
+        failing.failWrites.withLock { $0 = true }
+        var handedOut: String?
+        var refusal: XeroAPIError?
+        do throws(XeroAPIError) { handedOut = try manager.accessToken(for: "t1", rejected: nil) } catch { refusal = error }
+        #expect(handedOut == nil, "an access token was handed out though its rotated refresh token was not stored")
+        #expect(refusal != nil && refusal?.code != .invalidGrant)
+        #expect(refresher.calls.withLock { $0 } == 1)
+        // Nothing half-stored, and a store failure is not a refused grant.
+        #expect(try manager.tokens(accountId: accountId)?.refreshToken == "refresh-0")
+        #expect(try manager.tokens(accountId: accountId)?.accessToken == "access-0")
+        #expect(try accounts.connection(accountId: accountId)?.state == .connected)
+        // Once the store takes writes again, the next call refreshes and stores before handing out.
+        failing.failWrites.withLock { $0 = false }
+        #expect(try manager.accessToken(for: "t1", rejected: nil) == "access-2")
+        #expect(try manager.tokens(accountId: accountId)?.refreshToken == "refresh-2")
     }
 
     @Test func anUnknownTenantIsRefused() {

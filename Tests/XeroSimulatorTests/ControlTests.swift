@@ -22,7 +22,7 @@ struct ControlTests {
         let names = Set(all.compactMap { $0["Name"]?.stringValue })
         #expect(names.isSuperset(of: ["Harbour View Cafe", "Greenleaf Property Management", "Jane Smith"]))
         let cafe = try #require(all.first { $0["Name"]?.stringValue == "Harbour View Cafe" })
-        let lines = (cafe["Addresses"]?.arrayValue ?? []).map { ($0["AddressType"]!.stringValue!, $0["AddressLine1"]?.stringValue ?? "") }
+        let lines = (cafe["Addresses"]?.arrayValue ?? []).map { ($0["AddressType"]?.stringValue ?? "", $0["AddressLine1"]?.stringValue ?? "") }
         #expect(lines.contains { $0.0 == "STREET" && !$0.1.isEmpty } && lines.contains { $0.0 == "POBOX" && !$0.1.isEmpty })
         let phone = try #require(cafe["Phones"]?.arrayValue?.first { $0["PhoneType"]?.stringValue == "DEFAULT" })
         #expect(phone["PhoneCountryCode"]?.stringValue == "64" && phone["PhoneAreaCode"]?.stringValue == "04")
@@ -94,6 +94,7 @@ struct ControlTests {
         let c = try Connected(webhookURL: receiver.url)
         try c.h.control("POST", "/sim/webhooks/config", #"{"batchDelayMs":10}"#)
         let ids = try c.seedContacts(#"{"Contacts":[{"Name":"First Ltd"},{"Name":"Second Ltd"}],"webhooks":false}"#)
+        try #require(ids.count == 2)
         try c.h.control("POST", "/sim/faults", #"{"kind":"reorder"}"#)
         try c.h.control("PATCH", "/sim/organisations/\(c.tenant)/contacts/\(ids[0])", #"{"EmailAddress":"a@first.test"}"#)
         usleep(100_000)

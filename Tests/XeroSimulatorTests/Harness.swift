@@ -61,7 +61,7 @@ final class Harness: Sendable {
     }
 
     func organisation(_ name: String) throws -> String {
-        try control("POST", "/sim/organisations", #"{"name":"\#(name)"}"#)["tenantId"]!.stringValue!
+        try #require(try control("POST", "/sim/organisations", #"{"name":"\#(name)"}"#)["tenantId"]?.stringValue)
     }
 
     func login(_ email: String, tenants: [String]) throws {
@@ -81,12 +81,13 @@ final class Harness: Sendable {
         if let tenants { body += ",\"tenantIds\":[" + tenants.map { "\"\($0)\"" }.joined(separator: ",") + "]" }
         if let scope { body += ",\"scope\":\"\(scope)\"" }
         body += "}"
-        let redirect = try control("POST", "/sim/consent", body)["redirect"]!.stringValue!
+        let redirect = try #require(try control("POST", "/sim/consent", body)["redirect"]?.stringValue)
         let code = try #require(Harness.queryItem(redirect, "code"))
         #expect(Harness.queryItem(redirect, "state") == "st-1")
         let r = try tokenRequest("grant_type=authorization_code&code=\(code)&redirect_uri=\(FormEncode.encode(Harness.redirect))")
         #expect(r.status == 200, "\(r.text)")
-        return Tokens(access: r.json["access_token"]!.stringValue!, refresh: r.json["refresh_token"]!.stringValue!, json: r.json)
+        return Tokens(access: try #require(r.json["access_token"]?.stringValue), refresh: try #require(r.json["refresh_token"]?.stringValue),
+                      json: r.json)
     }
 
     func tokenRequest(_ form: String, basic: Bool = true) throws -> Reply {

@@ -46,7 +46,7 @@ struct IdentityTests {
         #expect(list.count == 2)
         #expect(Set(list.compactMap { $0["tenantId"]?.stringValue }) == [a, b])
         #expect(list.allSatisfy { $0["authEventId"]?.stringValue == authEvent && $0["tenantType"]?.stringValue == "ORGANISATION" })
-        let created = try #require(list[0]["createdDateUtc"]?.stringValue)
+        let created = try #require(list.first?["createdDateUtc"]?.stringValue)
         #expect(created.count == 27 && !created.hasSuffix("Z"), "\(created)")
         // The SDK spells it /Connections.
         #expect(try h.send("GET", "/Connections?authEventId=\(authEvent)", headers: [("Authorization", "Bearer \(t.access)")]).json.arrayValue?.count == 2)
@@ -85,7 +85,7 @@ struct IdentityTests {
         let h = try Harness()
         let a = try h.organisation("Alpha Ltd")
         try h.login("owner@alpha.test", tenants: [a])
-        let redirect = try h.control("POST", "/sim/consent", #"{"login":"owner@alpha.test","redirectUri":"\#(Harness.redirect)"}"#)["redirect"]!.stringValue!
+        let redirect = try #require(try h.control("POST", "/sim/consent", #"{"login":"owner@alpha.test","redirectUri":"\#(Harness.redirect)"}"#)["redirect"]?.stringValue)
         let code = try #require(Harness.queryItem(redirect, "code"))
         let wrongRedirect = try h.tokenRequest("grant_type=authorization_code&code=\(code)&redirect_uri=http%3A%2F%2Fevil.test%2Fcb")
         #expect(wrongRedirect.status == 400)
@@ -93,7 +93,7 @@ struct IdentityTests {
         let reuse = try h.tokenRequest("grant_type=authorization_code&code=\(code)&redirect_uri=\(FormEncode.encode(Harness.redirect))")
         #expect(reuse.json["error"]?.stringValue == "invalid_grant")
 
-        let redirect2 = try h.control("POST", "/sim/consent", #"{"login":"owner@alpha.test","redirectUri":"\#(Harness.redirect)"}"#)["redirect"]!.stringValue!
+        let redirect2 = try #require(try h.control("POST", "/sim/consent", #"{"login":"owner@alpha.test","redirectUri":"\#(Harness.redirect)"}"#)["redirect"]?.stringValue)
         let code2 = try #require(Harness.queryItem(redirect2, "code"))
         let ok = try h.tokenRequest("grant_type=authorization_code&code=\(code2)&redirect_uri=\(FormEncode.encode(Harness.redirect))")
         #expect(ok.status == 200)
@@ -115,7 +115,8 @@ struct IdentityTests {
         let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         func code() throws -> String {
             let r = try h.control("POST", "/sim/consent", #"{"login":"owner@alpha.test","redirectUri":"\#(Harness.redirect)","codeChallenge":"\#(challenge)"}"#)
-            return try #require(Harness.queryItem(r["redirect"]!.stringValue!, "code"))
+            let redirect = try #require(r["redirect"]?.stringValue)
+            return try #require(Harness.queryItem(redirect, "code"))
         }
         let form = "grant_type=authorization_code&client_id=\(Harness.clientId)&redirect_uri=\(FormEncode.encode(Harness.redirect))"
         let headers = [("Content-Type", "application/x-www-form-urlencoded")]
@@ -209,7 +210,7 @@ struct IdentityTests {
         #expect(expired.json["Detail"]?.stringValue?.hasPrefix("TokenExpired: token expired at ") == true)
 
         // A disconnected tenant is forbidden to a fresh token.
-        let fresh = try h.tokenRequest("grant_type=refresh_token&refresh_token=\(t.refresh)").json["access_token"]!.stringValue!
+        let fresh = try #require(try h.tokenRequest("grant_type=refresh_token&refresh_token=\(t.refresh)").json["access_token"]?.stringValue)
         let conn = try #require(h.send("GET", "/connections", headers: [("Authorization", "Bearer \(fresh)")]).json.arrayValue?.first?["id"]?.stringValue)
         #expect(try h.send("DELETE", "/connections/\(conn)", headers: [("Authorization", "Bearer \(fresh)")]).status == 204)
         #expect(try h.send("DELETE", "/connections/\(conn)", headers: [("Authorization", "Bearer \(fresh)")]).status == 404)

@@ -38,7 +38,7 @@ struct ModelTests {
         let source = try JSON.parse(Fixtures.text("contacts_get_page1.json"))
         let env = try ResponseEnvelope<Contact>(json: source)
         #expect(env.pagination == Pagination(page: 1, pageSize: 100, pageCount: 1, itemCount: 5))
-        #expect(env.elements.count == 5)
+        try #require(env.elements.count == 5)
         let cafe = env.elements[0]
         #expect(cafe.address(Address.street)?.addressLine1 == "12 Oriental Parade")
         #expect(cafe.phone(Phone.defaultType)?.formatted == "64 04 384 9921")
@@ -70,6 +70,7 @@ struct ModelTests {
 
         let post = try JSON.parse(Fixtures.text("contacts_post_summarize_errors_false.json"))
         let postEnv = try ResponseEnvelope<Contact>(json: post)
+        try #require(postEnv.elements.count == 2)
         #expect(postEnv.elements[1].validationErrors?.first?.message.hasPrefix("The contact name Harbour View Cafe Ltd") == true)
         #expect(same(postEnv.json(), post))
 
@@ -83,8 +84,9 @@ struct ModelTests {
 
     @Test("identity and problem fixtures")
     func identity() throws {
-        let conns = try JSON.parse(Fixtures.text("connections_get.json")).arrayValue!.map { try XeroConnection(json: $0) }
-        #expect(conns.count == 2 && conns[0].tenantName == "Harbour Hardware Ltd")
+        let conns = try #require(try JSON.parse(Fixtures.text("connections_get.json")).arrayValue).map { try XeroConnection(json: $0) }
+        try #require(conns.count == 2)
+        #expect(conns[0].tenantName == "Harbour Hardware Ltd")
         #expect(XeroConnection.formatDate(conns[0].createdDateUtc) == "2026-03-14T02:11:09.0030000")
         let token = try XeroTokenResponse(json: JSON.parse(Fixtures.text("token_response.json")))
         #expect(token.expiresIn == 1800 && token.refreshToken != nil)

@@ -33,7 +33,7 @@ final class SimulatedXero: Sendable {
                          redirectURI: SimulatedXero.redirect, scopes: SimulatedXero.scopes),
             retry: XeroRetryPolicy(baseDelay: 0.02, maxDelay: 0.1, timeout: 5),
             observer: calls.record)
-        tenant = try Self.control(sim, http, "POST", "/sim/organisations", #"{"name":"Client Tests Ltd"}"#)["tenantId"]!.stringValue!
+        tenant = try #require(try Self.control(sim, http, "POST", "/sim/organisations", #"{"name":"Client Tests Ltd"}"#)["tenantId"]?.stringValue)
         try Self.control(sim, http, "POST", "/sim/logins", #"{"email":"owner@clienttests.example","tenantIds":["\#(tenant)"]}"#)
     }
 
@@ -54,13 +54,13 @@ final class SimulatedXero: Sendable {
 
     /// The consent page's answer for this login, state and redirect: the code to exchange.
     func consentCode(state: String = "s1") throws -> String {
-        let redirect = try control("POST", "/sim/consent", """
+        let redirect = try #require(try control("POST", "/sim/consent", """
             {"login":"owner@clienttests.example","redirectUri":"\(SimulatedXero.redirect)","state":"\(state)",\
             "clientId":"\(SimulatedXero.clientId)","scope":"\(SimulatedXero.scopes)"}
-            """)["redirect"]!.stringValue!
-        let query = URLComponents(string: redirect)!.queryItems!
+            """)["redirect"]?.stringValue)
+        let query = try #require(URLComponents(string: redirect)?.queryItems)
         #expect(query.first { $0.name == "state" }?.value == state)
-        return query.first { $0.name == "code" }!.value!
+        return try #require(query.first { $0.name == "code" }?.value)
     }
 
     /// The accounting calls the simulator logged, oldest first.

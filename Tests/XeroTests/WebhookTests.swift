@@ -60,7 +60,7 @@ import StrictJSON
         let p = WebhookPayload.parse(try Fixtures.bytes("webhook_events.json"))
         #expect(p.problems.isEmpty)
         #expect(p.events.count == 2)
-        let e = p.events[0]
+        let e = try #require(p.events.first)
         #expect(e.eventCategory == "CONTACT" && e.eventType == "UPDATE")
         #expect(e.tenantId == "b8f3a2c1-6d4e-4f90-a1b7-3c5e9d0f2a64")
         #expect(e.eventDateUtc.hasSuffix("Z"))
@@ -79,9 +79,9 @@ import StrictJSON
         #expect(p.events.first?.eventCategory == "CREDITNOTE")
     }
 
-    @Test func r16_caseOfTypeAndIdsIsNormalisedForDeduplication() {
+    @Test func r16_caseOfTypeAndIdsIsNormalisedForDeduplication() throws {
         let body = #"{"events":[{"resourceUrl":"u","resourceId":"ABC-1","tenantId":"T-1","tenantType":"ORGANISATION","eventCategory":"contact","eventType":"Update","eventDateUtc":"2024-06-21T01:15:39.9"}],"firstEventSequence":1,"lastEventSequence":1,"entropy":"x"}"#
-        let e = WebhookPayload.parse(Array(body.utf8)).events[0]
+        let e = try #require(WebhookPayload.parse(Array(body.utf8)).events.first)
         #expect(e.resourceId == "abc-1" && e.tenantId == "t-1")
         #expect(e.eventCategory == "CONTACT" && e.eventType == "UPDATE")
         #expect(e.eventDateUtc == "2024-06-21T01:15:39.900Z")
@@ -98,7 +98,7 @@ import StrictJSON
         let p = WebhookPayload.parse(Array(body.utf8))
         #expect(p.events.isEmpty)
         #expect(p.problems.count == 1)
-        #expect(p.problems[0].contains(reason))
+        #expect(p.problems.first?.contains(reason) == true)
     }
 
     @Test(arguments: ["0000-01-01T00:00:00+23:59", "1899-12-31T23:59:59", "10000-01-01T00:00:00"])
@@ -114,6 +114,6 @@ import StrictJSON
         let p = WebhookPayload.parse(Array(body.utf8))
         #expect(p.events.map(\.resourceId) == ["a"])
         #expect(p.problems.count == 4)
-        #expect(p.problems[0].hasPrefix("events[1]"))
+        #expect(p.problems.first?.hasPrefix("events[1]") == true)
     }
 }

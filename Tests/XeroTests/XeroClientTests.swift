@@ -11,7 +11,7 @@ import Xero
     func connected(_ x: SimulatedXero, retry: XeroRetryPolicy = XeroRetryPolicy(baseDelay: 0.02, maxDelay: 0.1, timeout: 5))
         throws -> (XeroAccountingClient, StaticTokens, XeroTokenResponse) {
         let tokens = try x.identity.exchange(code: x.consentCode())
-        let refresh = tokens.refreshToken!
+        let refresh = try #require(tokens.refreshToken)
         let source = StaticTokens(tokens.accessToken) { () throws(XeroAPIError) -> String in
             try x.identity.refresh(refresh).accessToken
         }
@@ -46,10 +46,11 @@ import Xero
     @Test func r4_refreshRotatesAndARevokedGrantIsInvalidGrantNotATransientError() throws {
         let x = try SimulatedXero()
         let first = try x.identity.exchange(code: x.consentCode())
-        let second = try x.identity.refresh(first.refreshToken!)
+        let second = try x.identity.refresh(try #require(first.refreshToken))
         #expect(second.refreshToken != first.refreshToken)
-        try x.identity.revoke(second.refreshToken!)
-        #expect { try x.identity.refresh(second.refreshToken!) } throws: { ($0 as? XeroAPIError)?.code == .invalidGrant }
+        let secondRefresh = try #require(second.refreshToken)
+        try x.identity.revoke(secondRefresh)
+        #expect { try x.identity.refresh(secondRefresh) } throws: { ($0 as? XeroAPIError)?.code == .invalidGrant }
     }
 
     @Test func r4_aTimeoutOr5xxOnRefreshIsRetriedNotTakenForInvalidGrant() throws {
@@ -152,7 +153,7 @@ import Xero
         var contact = Contact()
         contact.name = "Once Only Ltd"
         let saved = try client.saveContacts(tenantId: x.tenant, [contact], idempotencyKey: "visit-42-contact")
-        #expect(saved.count == 1 && saved[0].name == "Once Only Ltd")
+        #expect(saved.count == 1 && saved.first?.name == "Once Only Ltd")
         let all = try client.allContacts(tenantId: x.tenant, includeArchived: true, modifiedSince: nil)
         #expect(all.filter { $0.name == "Once Only Ltd" }.count == 1)
         let keys = try x.loggedCalls(path: "/Contacts").filter { $0["method"]?.stringValue == "POST" }.map { $0["idempotencyKey"]?.stringValue }

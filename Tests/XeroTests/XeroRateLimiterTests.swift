@@ -91,6 +91,27 @@ final class TestClock: Sendable {
         guard case .wait = l.reserve("another-tenant") else { Issue.record("app-wide 429 ignored"); return }
     }
 
+    /// A `Retry-After` of other than 1 s holds the tenant (or the app) that long, not 1 s, even
+    /// without the `X-MinLimit-Remaining` header that would hold it back on its own.
+    @Test(arguments: [("3", 3.0, "minute"), ("7", 7.0, "appminute")])
+    func r18_a429HoldsCallsForItsOwnRetryAfterNotOneSecond(_ header: String, _ seconds: Double, _ problem: String) throws {
+        let clock = TestClock()
+        let l = limiter(XeroLimits(), clock)
+        l.release(try ok(l, tenant), status: 429) { ["Retry-After": header, "X-Rate-Limit-Problem": problem][$0] }
+        let held = problem == "appminute" ? "another-tenant" : tenant
+        guard case .wait(let w) = l.reserve(held) else { Issue.record("called again at once after a 429"); return }
+        #expect(w >= seconds - 0.01)
+        clock.advance(1.5)  // past a 1 s pause, inside Retry-After
+        guard case .wait(let left) = l.reserve(held) else {
+            Issue.record("called again 1.5 s after a 429 with Retry-After: \(header)")
+            return
+        }
+        #expect(abs(left - (seconds - 1.5)) < 0.01)
+        #expect(throws: XeroAPIError.self) { _ = try l.acquire(held, maxWait: 1) }
+        clock.advance(seconds - 1.5)
+        #expect(goes(l, held))
+    }
+
     @Test func r18_theAppMinuteIsSharedByAllTenants() throws {
         let clock = TestClock()
         let l = limiter(XeroLimits(concurrent: 100, appPerMinute: 3), clock)
