@@ -75,9 +75,10 @@ struct DemoCommand: ParsableCommand {
           Xero simulator   \(simulator.baseURL)   organisation "Harbour Landscaping Ltd" (\(tenant))
                            login \(Simulator.demoLoginEmail); control API under /sim/
 
-          Make a change "in Xero" and watch its webhook arrive:
+          Once connected, add a customer "in Xero": its webhook is applied within a second.
             curl -s -X POST \(simulator.baseURL)/sim/organisations/\(tenant)/contacts \\
-                 -H 'Content-Type: application/json' -d '{"Contacts":[{"Name":"Kowhai Nursery"}]}'
+                 -H 'Content-Type: application/json' -d '{"Contacts":[{"Name":"Kowhai Nursery","IsCustomer":true}]}'
+            curl -s -H 'Authorization: Bearer \(tokens.admin)' '\(publicURL)/api/v1/contacts?limit=500' | grep -o '"name":"Kowhai Nursery"'
             curl -s -H 'Authorization: Bearer \(tokens.operator)' \(publicURL)/api/v1/xero/events
 
 
