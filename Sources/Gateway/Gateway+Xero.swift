@@ -130,7 +130,7 @@ extension Gateway {
             // The organisations not chosen: their connections would linger at Xero.
             let others = Set(offered.map(\.tenantId)).subtracting([pick.tenantId])
             if !others.isEmpty {
-                DispatchQueue.global().async { [self] in disconnectStrays(accountId: accountId, tenants: others, listed: nil) }
+                interactiveWorkers.submit { [self] in disconnectStrays(accountId: accountId, tenants: others, listed: nil) }
             }
         }
         return outcome
@@ -288,7 +288,7 @@ extension Gateway {
         let accountId = record.accountId
         // Xero calls run on a worker thread, never on the server's.
         return .deferred { [self] answer in
-            DispatchQueue.global().async { [self] in
+            interactiveWorkers.submit { [self] in
                 answer.respond(completeConsent(accountId: accountId, code: code, session: session))
             }
         }

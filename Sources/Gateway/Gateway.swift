@@ -68,11 +68,10 @@ public final class Gateway: Sendable {
             app: XeroApp(clientId: configuration.xeroClientId, clientSecret: configuration.xeroClientSecret,
                          redirectURI: configuration.redirectURI, scopes: configuration.xeroScopes),
             retry: xeroRetry)
-        let log = logger
         xeroTokens = try XeroTokenManager(
             accounts: accounts, tokens: SQLiteXeroTokenRepository(database: database, clock: clock), refresher: identity,
             secretKey: configuration.secretKey, clock: clock,
-            onInvalidGrant: { log.warning("Xero refused the refresh token; connection needs reconnect", metadata: ["accountId": "\($0)"]) })
+            logger: logger)
         templates = try AdminTemplates.library()
         inbox = try WebhookInbox(database: database, reader: Gateway.readDelivery)
         inboxEvents = SQLiteWebhookEventRepository(database: database)

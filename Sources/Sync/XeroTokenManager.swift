@@ -1,3 +1,4 @@
+import Logging
 import Crypto
 import Store
 import Synchronization
@@ -37,8 +38,8 @@ public final class XeroTokenManager: XeroAccessTokenSource {
     public let refreshAhead: Int64
     /// One gate per account: the refresh (and the read before it) happens under it.
     private let gates = Mutex<[String: Gate]>([:])
-    /// Told after Xero refused an account's refresh token (state now `needs_reconnect`).
-    let onInvalidGrant: @Sendable (String) -> Void
+    /// Told (a warning) when Xero refused an account's refresh token (state now `needs_reconnect`).
+    let logger: Logger
 
     final class Gate: Sendable {
         let lock = Mutex(())
@@ -46,14 +47,14 @@ public final class XeroTokenManager: XeroAccessTokenSource {
 
     public init(accounts: any AccountRepository, tokens: any XeroTokenRepository, refresher: any XeroTokenRefresher,
                 secretKey: [UInt8], clock: any WallClock = SystemWallClock(), refreshAhead: Int64 = 120_000,
-                onInvalidGrant: @escaping @Sendable (String) -> Void = { _ in }) throws {
+                logger: Logger = Logger(label: "xero-gateway.tokens")) throws {
         self.accounts = accounts
         store = tokens
         self.refresher = refresher
         cipher = try AESGCM(key: secretKey)
         self.clock = clock
         self.refreshAhead = refreshAhead
-        self.onInvalidGrant = onInvalidGrant
+        self.logger = logger
     }
 
     // MARK: - XeroAccessTokenSource
@@ -94,7 +95,7 @@ public final class XeroTokenManager: XeroAccessTokenSource {
                 // stored meanwhile (a reconnect) are not.
                 if error.code == .invalidGrant, (try? tokens(accountId: accountId))??.refreshToken == current.refreshToken {
                     _ = try? accounts.markNeedsReconnect(accountId: accountId)
-                    onInvalidGrant(accountId)
+                    logger.warning("Xero refused the refresh token; connection needs reconnect", metadata: ["accountId": "\(accountId)"])
                 }
                 throw error
             }
