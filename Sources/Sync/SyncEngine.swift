@@ -77,6 +77,10 @@ public final class SyncEngine: Sendable {
         var webhookDueAt: Int64?
         var pushDueAt: Int64?
         var sweeps = 0
+        /// After a failed run, webhook and push runs wait this long (monotonic ms), doubling per
+        /// failure up to ten minutes, so a Xero that is down is not called every few seconds.
+        var backoff: Int64 = 0
+        var notBefore: Int64 = 0
     }
 
     struct EngineState {
@@ -144,6 +148,13 @@ public final class SyncEngine: Sendable {
             if [.scheduled, .manual, .reconcile, .initial].contains(started.trigger) {
                 a.sweeps += 1
                 a.nextSweepAt = clock.nowMilliseconds() + sweepDelay(started.accountId, a.sweeps)
+            }
+            if finished.state == .failed {
+                a.backoff = min(600_000, max(2_000, a.backoff * 2))
+                a.notBefore = SyncEngine.monotonicNow() + a.backoff
+            } else {
+                a.backoff = 0
+                a.notBefore = 0
             }
             let next = SyncEngine.mostThorough(a.wanted)
             a.wanted = []
@@ -356,6 +367,8 @@ public final class SyncEngine: Sendable {
             for (id, a) in s.accounts where a.running == nil {
                 if let t = a.nextSweepAt, t <= now {
                     due.append((id, .scheduled))
+                } else if mono < a.notBefore {
+                    continue
                 } else if let t = a.pushDueAt, t <= mono {
                     due.append((id, .push))
                 } else if let t = a.webhookDueAt, t <= mono {
