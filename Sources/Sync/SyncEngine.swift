@@ -60,6 +60,8 @@ public final class SyncEngine: Sendable {
     let connector: any XeroConnector
     let workers: WorkerPool
     let clock: any WallClock
+    /// For the short waits (webhook window, push debounce, backoff): tests move it instead of sleeping.
+    let monotonic: any MonotonicClock
     public let settings: SyncSettings
     let logger: Logger
     let state = Mutex(EngineState())
@@ -91,11 +93,13 @@ public final class SyncEngine: Sendable {
     }
 
     public init(stores: SyncStores, connector: any XeroConnector, workers: WorkerPool, clock: any WallClock = SystemWallClock(),
+                monotonic: any MonotonicClock = SystemMonotonicClock(),
                 settings: SyncSettings = SyncSettings(), logger: Logger = Logger(label: "xero-gateway.sync")) {
         self.stores = stores
         self.connector = connector
         self.workers = workers
         self.clock = clock
+        self.monotonic = monotonic
         self.settings = settings
         self.logger = logger
     }
@@ -151,7 +155,7 @@ public final class SyncEngine: Sendable {
             }
             if finished.state == .failed {
                 a.backoff = min(600_000, max(2_000, a.backoff * 2))
-                a.notBefore = SyncEngine.monotonicNow() + a.backoff
+                a.notBefore = monotonicNow() + a.backoff
             } else {
                 a.backoff = 0
                 a.notBefore = 0
@@ -190,7 +194,7 @@ public final class SyncEngine: Sendable {
     /// Blocking: call from a worker thread.
     public func perform<T>(accountId: String, trigger: SyncTrigger = .link, wait: Double = 25,
                            _ body: (SyncContext) throws -> T) throws -> T {
-        let deadline = clock.nowMilliseconds() + Int64(wait * 1000)
+        var tries = max(1, Int(wait / 0.02))  // real time: a test's clocks may stand still
         var placeholder = SyncRunRecord(id: "", accountId: accountId, trigger: trigger)
         while true {
             let claimed = state.withLock { s -> Bool in
@@ -199,7 +203,8 @@ public final class SyncEngine: Sendable {
                 return true
             }
             if claimed { break }
-            if clock.nowMilliseconds() >= deadline { throw SyncError.busy }
+            tries -= 1
+            if tries <= 0 { throw SyncError.busy }
             usleep(20_000)
         }
         defer {
@@ -283,7 +288,7 @@ public final class SyncEngine: Sendable {
     /// that gathers events arriving together into one `GET Contacts?IDs=…`.
     public func eventsArrived(accountIds: Set<String>) {
         guard !accountIds.isEmpty else { return }
-        let due = SyncEngine.monotonicNow() + Int64(settings.webhookWindow * 1000)
+        let due = monotonicNow() + Int64(settings.webhookWindow * 1000)
         state.withLock { s in
             for a in accountIds where s.accounts[a]?.webhookDueAt == nil { s.accounts[a, default: AccountState()].webhookDueAt = due }
         }
@@ -292,7 +297,7 @@ public final class SyncEngine: Sendable {
 
     /// A person changed a linked contact: it is pushed after the debounce (R9).
     public func contactEdited(accountId: String) {
-        let due = SyncEngine.monotonicNow() + Int64(settings.pushDebounce * 1000)
+        let due = monotonicNow() + Int64(settings.pushDebounce * 1000)
         state.withLock { s in
             if s.accounts[accountId]?.pushDueAt == nil { s.accounts[accountId, default: AccountState()].pushDueAt = due }
         }
@@ -320,7 +325,7 @@ public final class SyncEngine: Sendable {
     }
 
     /// Milliseconds on the monotonic clock.
-    static func monotonicNow() -> Int64 { Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000) }
+    func monotonicNow() -> Int64 { monotonic.nowMilliseconds() }
 
     func signal() {
         wake.lock()
@@ -355,7 +360,7 @@ public final class SyncEngine: Sendable {
     /// their sweeps), events whose retry is due, and pushes waiting since before a restart.
     func tick() {
         let now = clock.nowMilliseconds()
-        let mono = SyncEngine.monotonicNow()
+        let mono = monotonicNow()
         let scan = state.withLock { s -> Bool in
             guard now - s.lastStoreScan >= 2_000 || now < s.lastStoreScan else { return false }
             s.lastStoreScan = now
@@ -382,8 +387,10 @@ public final class SyncEngine: Sendable {
         }
         for (accountId, trigger) in due {
             var t = trigger
-            if t == .scheduled, let last = try? stores.engine.watermark(accountId: accountId, .reconcile),
-               now - last >= Int64(settings.reconcileInterval * 1000) {
+            // A sweep becomes the daily reconciliation when the last one is a day old, or there
+            // never was one (an account imported before the engine kept watermarks).
+            if t == .scheduled, let read = Result(catching: { try stores.engine.watermark(accountId: accountId, .reconcile) }).ok,
+               read.map({ now - $0 >= Int64(settings.reconcileInterval * 1000) }) ?? true {
                 t = .reconcile
             }
             do { _ = try requestSync(accountId: accountId, trigger: t) } catch {
@@ -398,7 +405,7 @@ public final class SyncEngine: Sendable {
         let pending = Set((try? stores.engine.accountsWithClaimableEvents(now: now)) ?? [])
         let pushes = (try? stores.engine.outboundQueued()) ?? [:]
         let debounce = Int64(settings.pushDebounce * 1000)
-        let mono = SyncEngine.monotonicNow()
+        let mono = monotonicNow()
         state.withLock { s in
             let live = Set(connected)
             for id in connected where s.accounts[id]?.nextSweepAt == nil && s.accounts[id]?.running == nil {
@@ -417,4 +424,9 @@ public final class SyncEngine: Sendable {
             }
         }
     }
+}
+
+extension Result {
+    /// The success value, or nil for a failure.
+    var ok: Success? { if case .success(let v) = self { return v } else { return nil } }
 }

@@ -1,0 +1,94 @@
+import Foundation
+import Store
+@testable import Sync
+import Testing
+import Timekeeping
+import Xero
+
+/// The engine's scheduler, driven by clocks the test moves: no sleeping for windows, debounces,
+/// sweeps or backoff.
+@Suite struct SchedulerTests {
+    /// A harness whose engine runs on a test monotonic clock, its account connected.
+    func harness(_ settings: SyncSettings = SyncSettings(sweepInterval: 60, pushDebounce: 2, webhookWindow: 0.05))
+        throws -> (SyncHarness, SyncEngine, TestMonotonicClock) {
+        let h = try SyncHarness()
+        try MemoryAccountRepository(store: h.store).connect(accountId: h.accountId, tenantId: "tenant-1", tenantName: "Harbour")
+        let mono = TestMonotonicClock()
+        let engine = SyncEngine(stores: SyncStores(runs: h.repository, engine: h.engineStore, records: h.records,
+                                                   accounts: MemoryAccountRepository(store: h.store)),
+                                connector: FakeConnector(xero: h.xero), workers: h.workers, clock: h.clock, monotonic: mono,
+                                settings: settings)
+        return (h, engine, mono)
+    }
+
+    func runs(_ h: SyncHarness) throws -> [SyncRunRecord] {
+        #expect(h.workers.waitUntilIdle(timeout: 10))
+        return try h.repository.runs(accountId: h.accountId, limit: 100, cursor: nil).items
+    }
+
+    @Test func r16_eventsAreAppliedOnceTheirWindowHasPassedAndNotBefore() throws {
+        let (h, engine, mono) = try harness()
+        engine.eventsArrived(accountIds: [h.accountId])
+        engine.tick()
+        #expect(try runs(h).isEmpty, "inside the 50 ms window")
+        mono.advance(milliseconds: 50)
+        engine.tick()
+        let r = try runs(h)
+        #expect(r.map(\.trigger) == [.webhook] && r.first?.state == .succeeded)
+    }
+
+    @Test func r9_aPushWaitsForItsDebounce() throws {
+        let (h, engine, mono) = try harness()
+        engine.contactEdited(accountId: h.accountId)
+        mono.advance(milliseconds: 1_999)
+        engine.tick()
+        #expect(try runs(h).isEmpty)
+        mono.advance(milliseconds: 1)
+        engine.tick()
+        #expect(try runs(h).map(\.trigger) == [.push])
+    }
+
+    @Test func r17_aConnectedAccountIsSweptEachIntervalAndADayOldReconciliationMakesTheSweepAFullOne() throws {
+        let (h, engine, _) = try harness()
+        engine.tick()  // schedules the first sweep, spread over one interval
+        let first = try #require(engine.nextSweepAt(accountId: h.accountId))
+        #expect(first >= h.clock.nowMilliseconds() && first <= h.clock.nowMilliseconds() + 60_000)
+        h.clock.set(millisecondsSinceEpoch: first)
+        engine.tick()
+        #expect(try runs(h).map(\.trigger) == [.reconcile], "never reconciled: the first sweep reads everything")
+        let next = try #require(engine.nextSweepAt(accountId: h.accountId))
+        #expect(next >= first + 54_000 && next <= first + 66_000, "the interval, ±10 %")
+        h.clock.set(millisecondsSinceEpoch: next)
+        engine.tick()
+        #expect(try runs(h).map(\.trigger) == [.reconcile, .scheduled])
+        h.clock.advance(milliseconds: 86_400_000)
+        engine.tick()
+        #expect(try runs(h).map(\.trigger) == [.reconcile, .scheduled, .reconcile])
+    }
+
+    @Test func aFailedRunHoldsWebhookAndPushRunsBackWithADoublingDelay() throws {
+        let (h, engine, mono) = try harness()
+        h.xero.state.withLock { $0.failures = Array(repeating: XeroAPIError(.server, status: 503, message: "down"), count: 2) }
+        // A push that fails (the outbox has a row to send).
+        _ = try h.records.contacts.insert(ContactRecord(id: "c1", accountId: h.accountId, name: "Kauri", xeroContactId: "x1", syncState: .linked))
+        try h.records.contacts.modify(accountId: h.accountId, id: "c1") { $0.email = "k@k.nz" }
+        engine.contactEdited(accountId: h.accountId)
+        mono.advance(milliseconds: 2_000)
+        engine.tick()
+        #expect(try runs(h).last?.state == .failed)
+        engine.contactEdited(accountId: h.accountId)
+        mono.advance(milliseconds: 1_999)
+        engine.tick()
+        #expect(try runs(h).count == 1, "held back 2 s")
+        mono.advance(milliseconds: 1)
+        engine.tick()
+        #expect(try runs(h).count == 2 && runs(h).last?.state == .failed)
+        engine.contactEdited(accountId: h.accountId)
+        mono.advance(milliseconds: 3_999)
+        engine.tick()
+        #expect(try runs(h).count == 2, "then 4 s")
+        mono.advance(milliseconds: 1)
+        engine.tick()
+        #expect(try runs(h).count == 3 && runs(h).last?.state == .succeeded)
+    }
+}
