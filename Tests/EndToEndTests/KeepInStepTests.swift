@@ -262,6 +262,30 @@ import Testing
         #expect(try p.request("POST", "/api/v1/contacts/nope/xero", bearer: admin).status == 404)
     }
 
+    // MARK: - R14
+
+    @Test func r14_aMaterialGoingToXeroLinksToASameNamedItemOrIsCreatedOnce() throws {
+        let (p, admin, tenant) = try connected()
+        let account = try #require(try p.gateway.accounts.accounts().first?.id)
+        func items() throws -> Int { try #require(try p.sim("GET", "/sim/state")["organisations"]?.arrayValue?.first { $0["tenantId"]?.stringValue == tenant }?["items"]?.intValue) }
+        let before = try items()
+        // A material SortScape made: created in Xero once, then linked and read-only.
+        let straw = try JSON.parse(p.request("POST", "/api/v1/materials", bearer: admin, body: #"{"name": "Pea Straw", "unitPrice": 9.5}"#).body)
+        let strawId = try #require(straw["id"]?.stringValue)
+        let sent = try p.gateway.syncEngine.materialToXero(accountId: account, materialId: strawId)
+        #expect(sent.xeroItemId != nil && sent.readOnly)
+        #expect(try items() == before + 1)
+        _ = try p.gateway.syncEngine.materialToXero(accountId: account, materialId: strawId)
+        #expect(try items() == before + 1, "not created twice")
+        // A material whose name Xero has already: linked to that item, which wins (R13).
+        let compost = try JSON.parse(p.request("POST", "/api/v1/materials", bearer: admin, body: #"{"name": "compost 30l", "unitPrice": 1}"#).body)
+        try p.sim("POST", "/sim/organisations/\(tenant)/items", #"{"Items": [{"Code": "COMPOST", "Name": "Compost 30L", "SalesDetails": {"UnitPrice": 18.9}}]}"#)
+        let linked = try p.gateway.syncEngine.materialToXero(accountId: account, materialId: try #require(compost["id"]?.stringValue))
+        #expect(linked.name == "Compost 30L" && linked.unitPrice == 189_000 && linked.code == "COMPOST")
+        #expect(try items() == before + 2, "linked, not duplicated")
+        #expect(try p.request("PATCH", "/api/v1/materials/\(linked.id)", bearer: admin, body: #"{"name": "x"}"#).status == 409)
+    }
+
     // MARK: - R17, R12, R13
 
     @Test func r17_theSweepReadsOnlyWhatChangedAndItemsFollowXero() throws {

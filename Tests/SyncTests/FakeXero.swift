@@ -46,6 +46,25 @@ final class FakeXero: XeroAccounting {
         return state.withLock { s in s.contacts.filter { ($0.name ?? "").lowercased() == name.lowercased() && ($0.contactStatus ?? .active) == .active } }
     }
 
+    func items(tenantId: String, named name: String) throws(XeroAPIError) -> [Item] {
+        try call("items named")
+        return state.withLock { s in s.items.filter { ($0.name ?? "").lowercased() == name.lowercased() } }
+    }
+
+    func saveItems(tenantId: String, _ items: [Item], idempotencyKey: String) throws(XeroAPIError) -> [Item] {
+        try call("save items")
+        return state.withLock { s in
+            var out: [Item] = []
+            for var i in items {
+                if i.itemID == nil { i.itemID = "item-new-\(s.items.count + 1)" }
+                s.items.removeAll { $0.itemID == i.itemID }
+                s.items.append(i)
+                out.append(i)
+            }
+            return out
+        }
+    }
+
     func items(tenantId: String, modifiedSince: Int64?) throws(XeroAPIError) -> [Item] {
         try call("items")
         return state.withLock { $0.items }

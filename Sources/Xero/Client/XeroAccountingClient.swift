@@ -18,6 +18,10 @@ public protocol XeroAccounting: Sendable {
     func contacts(tenantId: String, ids: [String]) throws(XeroAPIError) -> [Contact]
     /// The active contacts named `name` (Xero's names are unique among active contacts).
     func contacts(tenantId: String, named name: String) throws(XeroAPIError) -> [Contact]
+    /// The items named `name` (R14: a material going to Xero links to a same-named item).
+    func items(tenantId: String, named name: String) throws(XeroAPIError) -> [Item]
+    /// Creates or updates items in one call (`summarizeErrors=false`, 4 decimals).
+    func saveItems(tenantId: String, _ items: [Item], idempotencyKey: String) throws(XeroAPIError) -> [Item]
     /// Every item (Items are not paged).
     func items(tenantId: String, modifiedSince: Int64?) throws(XeroAPIError) -> [Item]
     /// Creates or updates contacts in one call (`summarizeErrors=false`): each element comes back
@@ -112,6 +116,21 @@ public final class XeroAccountingClient: XeroAccounting {
     public func contacts(tenantId: String, named name: String) throws(XeroAPIError) -> [Contact] {
         let quoted = name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
         let envelope: ResponseEnvelope<Contact> = try get(tenantId, "/Contacts", [("where", "Name==\"\(quoted)\"")], modifiedSince: nil)
+        return envelope.elements
+    }
+
+    public func items(tenantId: String, named name: String) throws(XeroAPIError) -> [Item] {
+        let quoted = name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        let envelope: ResponseEnvelope<Item> = try get(tenantId, "/Items", [("where", "Name==\"\(quoted)\""), ("unitdp", "4")],
+                                                       modifiedSince: nil)
+        return envelope.elements
+    }
+
+    public func saveItems(tenantId: String, _ items: [Item], idempotencyKey: String) throws(XeroAPIError) -> [Item] {
+        let body = JSON.object([("Items", .array(items.map { $0.json(.standard) }))])
+        let response = try send(tenantId: tenantId, method: "POST", path: "/Items", query: [("summarizeErrors", "false"), ("unitdp", "4")],
+                                body: XeroWire.bytes(body), idempotencyKey: idempotencyKey, modifiedSince: nil)
+        let envelope: ResponseEnvelope<Item> = try XeroAccountingClient.decode(response)
         return envelope.elements
     }
 
