@@ -7,23 +7,12 @@ import StrictJSON
 import Sync
 import Xero
 
-/// What a consent (or a choice among its organisations) came to.
-enum ConnectOutcome {
-    case connected(tenantName: String, first: Bool)
-    case choosing
-    /// Nothing changed; the message says why (R3's lock, or another account's organisation).
-    case refused(String)
-}
+typealias ConnectOutcome = XeroConnections.Outcome
 
 extension Gateway {
     /// OAuth states are good for 10 minutes.
     static let oauthStateLifetime: Int64 = OAuthStateRecord.lifetime
 
-    static func lockedMessage(_ tenantName: String?) -> String {
-        "This SortScape account is connected to \(tenantName ?? "another Xero organisation"). To connect a different "
-            + "Xero organisation, contact support to reset the connection."
-    }
-    static let takenMessage = "That Xero organisation is already connected to another SortScape account."
 
     /// Screen messages, by the `m` query value of a redirect (no request text is ever shown).
     static let screenMessages: [String: (String, Bool)] = [
@@ -114,26 +103,23 @@ extension Gateway {
         }
     }
 
-    /// Connects the account to one of its offered organisations.
+    /// Connects the account to one of its offered organisations; the others' connections are
+    /// removed at Xero on a worker thread.
     func choose(accountId: String, tenantId: String) throws(HTTPError) -> ConnectOutcome {
-        let c = try currentConnection(accountId)
-        guard c.state == .choosing else {
-            throw HTTPError(409, code: "not_choosing", message: "there is no organisation to choose: connect to Xero first")
-        }
-        let offered: [OfferedTenant]
-        do { offered = try accounts.offeredTenants(accountId: accountId) } catch { throw .storeUnavailable }
-        guard let pick = offered.first(where: { $0.tenantId == tenantId.lowercased() }) else {
-            throw HTTPError(422, code: "tenant_not_offered", message: "that organisation is not one Xero offered for this account")
-        }
-        let outcome = connectTenant(accountId: accountId, tenantId: pick.tenantId, tenantName: pick.tenantName, previous: c)
-        if case .connected = outcome {
-            // The organisations not chosen: their connections would linger at Xero.
-            let others = Set(offered.map(\.tenantId)).subtracting([pick.tenantId])
-            if !others.isEmpty {
-                interactiveWorkers.submit { [self] in disconnectStrays(accountId: accountId, tenants: others, listed: nil) }
+        do {
+            let (outcome, strays) = try xeroConnections.choose(accountId: accountId, tenantId: tenantId)
+            if !strays.isEmpty {
+                let connections = xeroConnections
+                interactiveWorkers.submit { connections.removeStrays(accountId: accountId, tenants: strays) }
+            }
+            return outcome
+        } catch {
+            switch error.code {
+            case XeroConnections.ChoiceError.notChoosing.code: throw HTTPError(409, code: error.code, message: error.message)
+            case XeroConnections.ChoiceError.notOffered.code: throw HTTPError(422, code: error.code, message: error.message)
+            default: throw .storeUnavailable
             }
         }
-        return outcome
     }
 
     // MARK: - screens
@@ -294,131 +280,22 @@ extension Gateway {
         }
     }
 
+    /// The page a consent ends on (R2, R3), once `XeroConnections` has decided.
     func completeConsent(accountId: String, code: String, session: BrowserSession) -> Response {
-        let tokens: XeroTokenResponse
-        let offered: [XeroConnection]
-        do {
-            tokens = try identity.exchange(code: code)
-            offered = try identity.connections(accessToken: tokens.accessToken,
-                                               authEventId: XeroIdentityClient.authEventId(fromAccessToken: tokens.accessToken))
-        } catch {
-            logger.error("xero consent could not be completed", metadata: ["accountId": "\(accountId)", "error": "\(error.code)"])
-            return Gateway.seeOther("/admin/xero?m=xero_error")
-        }
-        var seen = Set<String>()
-        let orgs = offered.filter { seen.insert($0.tenantId.lowercased()).inserted }
-        guard let previous = try? accounts.connection(accountId: accountId) else {
-            return page(503, title: "Unavailable", message: "The store is unavailable; try again.", session: session)
-        }
-        if orgs.isEmpty {
-            return page(400, title: "No organisation", message: "Xero gave access to no organisation. Connect again and tick one.",
-                        session: session)
-        }
-        let outcome: ConnectOutcome
-        if let locked = previous.tenantId {
-            if let same = orgs.first(where: { $0.tenantId.lowercased() == locked }) {
-                outcome = storeAndConnect(accountId: accountId, tokens: tokens, tenantId: locked,
-                                          tenantName: same.tenantName ?? previous.tenantName ?? "", previous: previous)
-            } else {
-                outcome = .refused(Gateway.lockedMessage(previous.tenantName))
-            }
-            disconnectStrays(accountId: accountId, tenants: Set(orgs.map { $0.tenantId.lowercased() }).subtracting([locked]),
-                             listed: (orgs, tokens.accessToken))
-        } else if orgs.count == 1 {
-            outcome = storeAndConnect(accountId: accountId, tokens: tokens, tenantId: orgs[0].tenantId.lowercased(),
-                                      tenantName: orgs[0].tenantName ?? "", previous: previous)
-        } else {
-            do {
-                try xeroTokens.replace(accountId: accountId, tokens)
-                try accounts.setChoosing(accountId: accountId, tenants: orgs.map {
-                    OfferedTenant(tenantId: $0.tenantId, tenantName: $0.tenantName ?? $0.tenantId)
-                })
-                outcome = .choosing
-            } catch {
-                logger.error("choosing not stored", metadata: ["accountId": "\(accountId)", "error": "\(error)"])
-                return page(503, title: "Unavailable", message: "The store is unavailable; try again.", session: session)
-            }
-        }
-        switch outcome {
+        switch xeroConnections.completeConsent(accountId: accountId, code: code) {
         case .connected(_, let first):
             return Gateway.seeOther(first ? "/admin/xero?m=connected" : "/admin/xero?m=reconnected")
         case .choosing:
             return Gateway.seeOther("/admin/xero?m=choose")
         case .refused(let message):
             return page(409, title: "Not connected", message: message, session: session)
-        }
-    }
-
-    /// Stores the consent's tokens and connects; the tokens are kept only if the connection is.
-    func storeAndConnect(accountId: String, tokens: XeroTokenResponse, tenantId: String, tenantName: String,
-                         previous: AccountConnection) -> ConnectOutcome {
-        if let holder = try? accounts.connection(tenantId: tenantId), holder.accountId != accountId {
-            return .refused(Gateway.takenMessage)
-        }
-        let oldTokens = try? xeroTokens.tokens(accountId: accountId)
-        do {
-            try xeroTokens.replace(accountId: accountId, tokens)
-        } catch {
-            logger.error("tokens not stored", metadata: ["accountId": "\(accountId)", "error": "\(error)"])
-            return .refused("The connection could not be stored; try again.")
-        }
-        return connectTenant(accountId: accountId, tenantId: tenantId, tenantName: tenantName, previous: previous,
-                             restore: { [self] in
-                                 if let oldTokens {
-                                     try? xeroTokens.replace(accountId: accountId, XeroTokenResponse(
-                                         idToken: nil, accessToken: oldTokens.accessToken,
-                                         expiresIn: Int(max(0, (oldTokens.accessExpiresAt - clock.nowMilliseconds()) / 1000)),
-                                         refreshToken: oldTokens.refreshToken, scope: ""))
-                                 } else {
-                                     try? xeroTokens.delete(accountId: accountId)
-                                 }
-                             })
-    }
-
-    /// Locks the account to the tenant (R3) and starts the first sync (R2).
-    func connectTenant(accountId: String, tenantId: String, tenantName: String, previous: AccountConnection,
-                       restore: () -> Void = {}) -> ConnectOutcome {
-        do {
-            try accounts.connect(accountId: accountId, tenantId: tenantId, tenantName: tenantName)
-        } catch let e as StoreError where e.code == .conflict || e.code == .locked {
-            restore()
-            return .refused(e.code == .locked ? Gateway.lockedMessage(previous.tenantName) : Gateway.takenMessage)
-        } catch {
-            restore()
-            logger.error("connection not stored", metadata: ["accountId": "\(accountId)", "error": "\(error)"])
-            return .refused("The connection could not be stored; try again.")
-        }
-        let first = previous.connectedAt == nil
-        logger.info("connected to xero", metadata: ["accountId": "\(accountId)", "tenantId": "\(tenantId)", "first": "\(first)"])
-        requestSync(accountId: accountId, trigger: first ? .initial : .manual)
-        return .connected(tenantName: tenantName, first: first)
-    }
-
-    /// Removes this consent's connections to `tenants` at Xero, so no stray connection lingers
-    /// (best effort; logged). Organisations another SortScape account uses are left alone (the
-    /// same Xero user may have made that connection). Not a revocation: Xero's revocation ends
-    /// every connection of that Xero user, the locked organisation's included (FACTS §2.1).
-    func disconnectStrays(accountId: String, tenants: Set<String>, listed: ([XeroConnection], String)?) {
-        guard !tenants.isEmpty else { return }
-        var list: [XeroConnection], token: String
-        if let listed {
-            (list, token) = listed
-        } else {
-            guard let t = try? xeroTokens.tokens(accountId: accountId),
-                  let l = try? identity.connections(accessToken: t.accessToken,
-                                                    authEventId: XeroIdentityClient.authEventId(fromAccessToken: t.accessToken))
-            else { logger.warning("stray xero connections not listed", metadata: ["accountId": "\(accountId)"]); return }
-            (list, token) = (l, t.accessToken)
-        }
-        for c in list where tenants.contains(c.tenantId.lowercased()) {
-            if let holder = try? accounts.connection(tenantId: c.tenantId), holder.accountId != accountId { continue }
-            do {
-                try identity.disconnect(connectionId: c.id, accessToken: token)
-                logger.info("stray xero connection removed", metadata: ["accountId": "\(accountId)", "tenantId": "\(c.tenantId)"])
-            } catch {
-                logger.warning("stray xero connection not removed",
-                               metadata: ["accountId": "\(accountId)", "tenantId": "\(c.tenantId)", "error": "\(error.code)"])
-            }
+        case .xeroError:
+            return Gateway.seeOther("/admin/xero?m=xero_error")
+        case .noOrganisation:
+            return page(400, title: "No organisation", message: "Xero gave access to no organisation. Connect again and tick one.",
+                        session: session)
+        case .storeUnavailable:
+            return page(503, title: "Unavailable", message: "The store is unavailable; try again.", session: session)
         }
     }
 }

@@ -41,6 +41,8 @@ public final class Gateway: Sendable {
     public let syncState: any SyncEngineRepository
     /// R7: linking and dismissing suspected matches.
     let matchService: ContactMatches
+    /// Connecting accounts to Xero (R2–R4): consents, choices, the lock, strays, resets.
+    public let xeroConnections: XeroConnections
     let templates: MustacheLibrary
     private let hooksStore = Mutex(GatewayHooks())
     let verifier: WebhookVerifier
@@ -93,6 +95,11 @@ public final class Gateway: Sendable {
                                    pushDebounce: configuration.pushDebounceSeconds),
             logger: logger)
         matchService = ContactMatches(engine: syncEngine)
+        // Routes and the connection service reach the gateway weakly through a box set below, to avoid a cycle.
+        let box = GatewayBox()
+        xeroConnections = XeroConnections(accounts: accounts, tokens: xeroTokens, identity: identity,
+                                          requestSync: { box.gateway?.requestSync(accountId: $0, trigger: $1) },
+                                          clock: clock, logger: logger)
         let engine = syncEngine
         inbox.eventsRouted.withLock { $0 = { engine.eventsArrived(accountIds: $0) } }
         verifier = WebhookVerifier(webhookKey: configuration.xeroWebhookKey)
@@ -114,8 +121,6 @@ public final class Gateway: Sendable {
                                                perAddressConnectionLimit: configuration.maxConnectionsPerAddress,
                                                tlsKeyPEM: tlsKey, tlsCertPEM: tlsCert)
         let m = metrics
-        // Routes capture the gateway weakly through a box set below, to avoid a cycle.
-        let box = GatewayBox()
         Gateway.addRoutes(to: &router, box)
         server = Server(configuration: serverConfig, router: router) { method, route, status, seconds in
             m.observe(method: method, route: route, status: status, seconds: seconds)

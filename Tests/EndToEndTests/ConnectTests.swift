@@ -269,6 +269,28 @@ import XeroSimulator
         _ = try p.gateway.xeroTokens.accessToken(for: t, rejected: "force a refresh: A's grant still works")
     }
 
+    @Test func r3_aSupportResetEndsOnlyItsOwnAccountsConnection() throws {
+        let p = try ConnectPair()
+        let (a, adminA) = try p.account("A"), (b, adminB) = try p.account("B")
+        let t1 = try p.organisation("First Ltd"), t2 = try p.organisation("Second Ltd")
+        let login = try p.xeroLogin([t1, t2])  // one Xero user connects both accounts
+        try p.activate(adminA)
+        try p.activate(adminB)
+        #expect(try p.dance(cookie: p.signIn(adminA), login: login, tenants: [t1]).status == 303)
+        #expect(try p.dance(cookie: p.signIn(adminB), login: login, tenants: [t2]).status == 303)
+        let out = try ConnectionReset.run(accountId: b, configuration: p.gateway.configuration, database: p.gateway.database)
+        #expect(out["disconnected"]?.boolValue == true && out["revoked"]?.boolValue == false, "\(out.serialized)")
+        #expect(out["revokeError"]?.stringValue?.contains("other organisation") == true)
+        // A still works: its tokens refresh and its tenant is still connected at Xero.
+        #expect(try p.status(adminA)["state"]?.stringValue == "connected")
+        p.clock.advance(milliseconds: 31 * 60_000)  // the access token expires: a refresh must still work
+        #expect(throws: Never.self) { _ = try p.gateway.xeroTokens.accessToken(accountId: a) }
+        #expect(try p.status(adminA)["state"]?.stringValue == "connected")
+        let connections = try p.sim("GET", "/sim/state")["connections"]?.arrayValue ?? []
+        #expect(connections.contains { $0["tenantId"]?.stringValue == t1 } && !connections.contains { $0["tenantId"]?.stringValue == t2 })
+        #expect(try p.status(adminB)["tenantId"]?.isNull == true)
+    }
+
     @Test func r3_supportResetRevokesTheGrantAndClearsTheLock() throws {
         let p = try ConnectPair()
         let (account, admin) = try p.account()
