@@ -89,7 +89,8 @@ public final class SyncEngine: Sendable {
         var accounts: [String: AccountState] = [:]
         /// Accounts whose end of run the store refused, to be recorded before their next run.
         var unrecorded: [SyncRunRecord] = []
-        var lastStoreScan: Int64 = 0
+        /// When the store was last read for work (monotonic ms).
+        var lastStoreScan: Int64?
     }
 
     public init(stores: SyncStores, connector: any XeroConnector, workers: WorkerPool, clock: any WallClock = SystemWallClock(),
@@ -362,8 +363,8 @@ public final class SyncEngine: Sendable {
         let now = clock.nowMilliseconds()
         let mono = monotonicNow()
         let scan = state.withLock { s -> Bool in
-            guard now - s.lastStoreScan >= 2_000 || now < s.lastStoreScan else { return false }
-            s.lastStoreScan = now
+            guard s.lastStoreScan == nil || mono - s.lastStoreScan! >= 2_000 else { return false }
+            s.lastStoreScan = mono
             return true
         }
         if scan { scanStore(now) }

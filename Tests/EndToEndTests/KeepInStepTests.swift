@@ -223,8 +223,11 @@ import Testing
                                 #"{"webhooks": false, "Contacts": [{"Name": "Rata Holdings", "IsSupplier": true, "IsCustomer": false, "EmailAddress": "hq@rata.nz"}]}"#)
         let survivor = try #require(created["ids"]?.arrayValue?.first?.stringValue, "\(created)")
         try p.sim("POST", "/sim/organisations/\(tenant)/contacts/\(xid)/merge", #"{"into": "\#(survivor)"}"#)
-        try eventually("relinked to the survivor") {
-            try contacts(p, admin).contains { $0["id"]?.stringValue == rata["id"]?.stringValue && $0["xeroContactId"]?.stringValue == survivor.lowercased() }
+        try eventually("relinked to the survivor, with its values") {
+            try contacts(p, admin).contains {
+                $0["id"]?.stringValue == rata["id"]?.stringValue && $0["xeroContactId"]?.stringValue == survivor.lowercased()
+                    && $0["email"]?.stringValue == "hq@rata.nz"
+            }
         }
         let relinked = try #require(try contacts(p, admin).first { $0["id"]?.stringValue == rata["id"]?.stringValue })
         let history = try f.runs(p, admin)

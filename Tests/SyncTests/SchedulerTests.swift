@@ -37,6 +37,21 @@ import Xero
         #expect(r.map(\.trigger) == [.webhook] && r.first?.state == .succeeded)
     }
 
+    @Test func r16_eventsLeftPendingWithoutAWakeUpAreFoundByTheStoreScanEveryTwoSeconds() throws {
+        let (h, engine, mono) = try harness()
+        engine.tick()  // the first scan: nothing yet
+        let input = InboxEventInput(tenantId: "tenant-1", category: "CONTACT", type: "UPDATE", resourceId: "x1",
+                                    eventDateUtc: "2026-01-01T00:00:00.000Z", eventDateMilliseconds: 1)
+        MemoryWebhookEventRepository(store: h.store).ingest([1], contents: DeliveryContents(events: [input]))
+        mono.advance(milliseconds: 1_999)
+        engine.tick()
+        #expect(try runs(h).isEmpty)
+        mono.advance(milliseconds: 1)
+        engine.tick()
+        let r = try runs(h)
+        #expect(r.map(\.trigger) == [.webhook] && r.first?.counts["eventsIgnored"] == 1, "\(r)")
+    }
+
     @Test func r9_aPushWaitsForItsDebounce() throws {
         let (h, engine, mono) = try harness()
         engine.contactEdited(accountId: h.accountId)
