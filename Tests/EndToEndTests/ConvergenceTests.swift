@@ -5,7 +5,7 @@ import StrictJSON
 import Testing
 
 /// Convergence under faults: Xero throttling, failing and hanging, webhooks dropped, duplicated,
-/// reordered and late, while both sides change the same contacts. Once the faults stop, the next
+/// reordered and late, and the refresh token revoked, while both sides change the same contacts. Once the faults stop, the next
 /// sync leaves both sides as a fault-free run does: the same values on both sides, no duplicate,
 /// no lost change, every conflict recorded once.
 @Suite(.serialized) struct ConvergenceTests {
@@ -17,7 +17,7 @@ import Testing
         return #"{"webhooks": false, "Contacts": [\#(contacts.joined(separator: ","))]}"#
     }
 
-    @Test func r9_r16_r17_afterFaultsBothSidesConvergeWithNoDuplicateNoLostChangeAndConflictsRecordedOnce() throws {
+    @Test func r4_r9_r16_r17_afterFaultsBothSidesConvergeWithNoDuplicateNoLostChangeAndConflictsRecordedOnce() throws {
         let p = try ConnectPair(extra: ["SYNC_PUSH_DEBOUNCE_MS": "100"], realSync: true)
         let (_, admin, tenant) = try f.connectedAndSynced(p, seed: { t in try p.sim("POST", "/sim/organisations/\(t)/contacts", Self.seed(20)) })
         p.simulator.setWebhookURL(p.base + "/webhooks/xero")
@@ -52,9 +52,23 @@ import Testing
         // New customers in Xero meanwhile, one lost with a dropped webhook.
         try p.sim("POST", "/sim/organisations/\(tenant)/contacts", #"{"webhooks": true, "Contacts": [{"Name": "Late Customer A", "IsCustomer": true}, {"Name": "Late Customer B", "IsCustomer": true}]}"#)
         usleep(2_000_000)
+        // The Xero user revokes the app meanwhile: the next refresh is refused, the account needs reconnecting.
+        let account = try #require(try p.gateway.accounts.accounts().first?.id)
+        let stored = try #require(try p.gateway.xeroTokens.tokens(accountId: account))
+        try p.gateway.identity.revoke(stored.refreshToken)
+        p.clock.advance(milliseconds: 31 * 60_000)
+        #expect(try p.request("POST", "/api/v1/xero/sync", bearer: admin).status == 202)
+        try k.eventually("needs reconnect") { try p.status(admin)["state"]?.stringValue == "needs_reconnect" }
+        try k.eventually("a failed run saying to reconnect") {
+            try f.runs(p, admin).contains {
+                $0["state"]?.stringValue == "failed" && ($0["errors"]?.arrayValue ?? []).contains { $0.stringValue?.contains("reconnect") == true }
+            }
+        }
 
-        // The faults stop; "Sync with Xero" until a run succeeds with nothing left to push.
+        // The faults stop and the admin reconnects; "Sync with Xero" until a run succeeds with nothing left to push.
         try p.sim("DELETE", "/sim/faults")
+        #expect(try p.dance(cookie: p.signIn(admin), login: p.xeroLogin([tenant]), tenants: [tenant]).status == 303)
+        #expect(try p.status(admin)["state"]?.stringValue == "connected")
         try k.eventually("a clean sync with nothing left to push", seconds: 60) {
             let before = try f.runs(p, admin).count
             guard try p.request("POST", "/api/v1/xero/sync", bearer: admin).status == 202 else { return false }
