@@ -21,12 +21,14 @@ protocol APIRecord: Sendable {
 
     var id: String { get }
     var archived: Bool { get set }
+    /// The `ETag`, and the record's `version` field.
+    var version: Int64 { get }
 }
 
 extension ContactRecord: APIRecord {
     static let kind = "contacts"
     static let noun = "contact"
-    static let readOnlyFields = ["id", "archived", "xeroContactId", "syncState", "properties", "updatedAt", "conflicts"]
+    static let readOnlyFields = ["id", "archived", "xeroContactId", "syncState", "properties", "updatedAt", "conflicts", "version"]
     static func repository(_ records: any SortScapeRecords) -> any RecordRepository<ContactRecord> { records.contacts }
 
     static func create(accountId: String, _ body: inout RecordBody, _ gateway: Gateway) throws(HTTPError) -> ContactRecord {
@@ -68,7 +70,7 @@ extension ContactRecord: APIRecord {
             ("id", .string(id)), ("name", .string(name)), ("companyName", .string(companyName)), ("email", .string(email)),
             ("phone", .string(phone)), ("archived", .bool(archived)), ("xeroContactId", xeroContactId.map(JSON.string) ?? .null),
             ("syncState", .string(syncState.rawValue)), ("properties", .array(properties.map(\.json))),
-            ("updatedAt", .string(updatedAt)),
+            ("updatedAt", .string(updatedAt)), ("version", .number(version)),
             ("conflicts", .array(conflicts.prefix(20).map { k in
                 .object([("field", .string(k.field)), ("sortscape", .string(k.sortscape)), ("xero", .string(k.xero)),
                          ("kept", .string(k.kept)), ("at", .string(k.at))])
@@ -80,7 +82,7 @@ extension ContactRecord: APIRecord {
 extension PropertyRecord: APIRecord {
     static let kind = "properties"
     static let noun = "property"
-    static let readOnlyFields = ["id", "archived", "source"]
+    static let readOnlyFields = ["id", "archived", "source", "version"]
     static func repository(_ records: any SortScapeRecords) -> any RecordRepository<PropertyRecord> { records.properties }
     static func render(_ items: [PropertyRecord], _ gateway: Gateway) throws(HTTPError) -> [JSON] { items.map(\.json) }
     static var lines: [(field: String, path: WritableKeyPath<PropertyRecord, String>)] {[
@@ -113,14 +115,14 @@ extension PropertyRecord: APIRecord {
     var json: JSON {
         .object([("id", .string(id)), ("contactId", .string(contactId))]
                 + Self.lines.map { ($0.field, JSON.string(self[keyPath: $0.path])) }
-                + [("source", .string(source.rawValue)), ("archived", .bool(archived))])
+                + [("source", .string(source.rawValue)), ("archived", .bool(archived)), ("version", .number(version))])
     }
 }
 
 extension MaterialRecord: APIRecord {
     static let kind = "materials"
     static let noun = "material"
-    static let readOnlyFields = ["id", "archived", "xeroItemId", "readOnly"]
+    static let readOnlyFields = ["id", "archived", "xeroItemId", "readOnly", "version"]
     static func repository(_ records: any SortScapeRecords) -> any RecordRepository<MaterialRecord> { records.materials }
     static func render(_ items: [MaterialRecord], _ gateway: Gateway) throws(HTTPError) -> [JSON] { items.map(\.json) }
 
@@ -145,7 +147,7 @@ extension MaterialRecord: APIRecord {
         .object([
             ("id", .string(id)), ("name", .string(name)), ("code", .string(code)), ("description", .string(description)),
             ("unitPrice", Money.json(unitPrice)), ("xeroItemId", xeroItemId.map(JSON.string) ?? .null),
-            ("readOnly", .bool(readOnly)), ("archived", .bool(archived)),
+            ("readOnly", .bool(readOnly)), ("archived", .bool(archived)), ("version", .number(version)),
         ])
     }
 }
@@ -163,7 +165,7 @@ protocol PropertyTask: APIRecord {
 }
 
 extension PropertyTask {
-    static var readOnlyFields: [String] { ["id", "archived"] }
+    static var readOnlyFields: [String] { ["id", "archived", "version"] }
     static func render(_ items: [Self], _ gateway: Gateway) throws(HTTPError) -> [JSON] { items.map(\.json) }
 
     static func create(accountId: String, _ body: inout RecordBody, _ gateway: Gateway) throws(HTTPError) -> Self {
@@ -185,7 +187,7 @@ extension PropertyTask {
 
     var json: JSON {
         .object([("id", .string(id)), ("propertyId", .string(propertyId)), ("title", .string(title)),
-                 ("status", .string(status.rawValue)), ("archived", .bool(archived))])
+                 ("status", .string(status.rawValue)), ("archived", .bool(archived)), ("version", .number(version))])
     }
 }
 

@@ -82,8 +82,17 @@ extension Gateway {
         guard let id = request.pathParameter("id").flatMap({ $0.utf8.count <= 19 ? Int64($0) : nil }), id > 0 else {
             throw HTTPError(404, code: "not_found", message: "no such event")
         }
-        let event = try store { () throws(StoreError) in
-            try syncState.replay(accountId: user.role == .operator ? nil : user.accountId, eventId: id)
+        let event: InboxEvent
+        do {
+            event = try syncState.replay(accountId: user.role == .operator ? nil : user.accountId, eventId: id)
+        } catch {
+            switch error.code {
+            case .notFound: throw HTTPError(404, code: "not_found", message: "no such event")
+            case .conflict: throw HTTPError(409, code: "not_replayable", message: error.message)
+            default:
+                logger.error("event replay failed", metadata: ["error": "\(error)"])
+                throw HTTPError.storeUnavailable
+            }
         }
         if let accountId = event.accountId { syncEngine.eventsArrived(accountIds: [accountId]) }
         return .json(202, event.json)

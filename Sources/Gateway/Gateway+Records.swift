@@ -5,6 +5,10 @@ import StrictJSON
 /// `/api/v1/{contacts,properties,materials,jobs,issues}`: list, get, create, patch, archive
 /// (DESIGN §3). Admins and staff of an account use them on that account's records only; another
 /// account's id is a 404, as an unknown one is. Operators get 403. Nothing here calls Xero (R8).
+///
+/// A record's answer carries its version as `ETag: "<version>"`; a PATCH or archive with an
+/// `If-Match` that is not the current one is a 412 and writes nothing (checked in the write's
+/// transaction), without `If-Match` it writes whatever the version.
 extension Gateway {
     typealias Route = (method: String, pattern: String, handle: @Sendable (Gateway, Request) throws -> HandlerResult)
 
@@ -79,6 +83,7 @@ extension Gateway {
         let accountId = try recordsAccount(request)
         var record = try existing(R.self, accountId: accountId, request)
         if let m = record as? MaterialRecord, m.readOnly { throw HTTPError.managedInXero }
+        let expected = try IfMatch.parse(request)?.expectedVersion(current: record.version)
         var body = try RecordBody(request)
         let given = body
         try record.patch(&body, self)
@@ -87,7 +92,7 @@ extension Gateway {
         // so a sync or another edit in between is not undone.
         let gateway = self
         let stored = try store { () throws(StoreError) in
-            try R.repository(records).modify(accountId: accountId, id: record.id) { (current: inout R) throws(StoreError) in
+            try R.repository(records).modify(accountId: accountId, id: record.id, expectedVersion: expected) { (current: inout R) throws(StoreError) in
                 var b = given
                 do { try current.patch(&b, gateway) } catch {
                     throw StoreError(code: .conflict, message: "the record changed while it was being edited")
@@ -100,16 +105,22 @@ extension Gateway {
 
     /// `POST /api/v1/{kind}/{id}/archive` → 200 with the archived record; a contact's properties
     /// are archived with it. Local only: Xero is never told (R8). Archiving a linked material is fine.
+    /// Archiving a record archived already writes nothing (a contact's is written again, for
+    /// properties added since).
     func archiveRecord<R: APIRecord>(_ type: R.Type, _ request: Request) throws(HTTPError) -> Response {
         let accountId = try recordsAccount(request)
-        var record = try existing(R.self, accountId: accountId, request)
+        let record = try existing(R.self, accountId: accountId, request)
+        let expected = try IfMatch.parse(request)?.expectedVersion(current: record.version)
         if R.self == ContactRecord.self {
-            let archived = try store { () throws(StoreError) in try records.archiveContact(accountId: accountId, id: record.id) }
+            let archived = try store { () throws(StoreError) in
+                try records.archiveContact(accountId: accountId, id: record.id, expectedVersion: expected)
+            }
             return try rendered(archived, 200)
         }
         guard !record.archived else { return try rendered(record, 200) }
-        record.archived = true
-        let stored = try store { () throws(StoreError) in try R.repository(records).update(record) }
+        let stored = try store { () throws(StoreError) in
+            try R.repository(records).modify(accountId: accountId, id: record.id, expectedVersion: expected) { $0.archived = true }
+        }
         return try rendered(stored, 200)
     }
 
@@ -140,17 +151,21 @@ extension Gateway {
         guard found != nil else { throw RecordBody.invalid(field, "no \(R.noun) with id \(id.prefix(100))") }
     }
 
+    /// The record's JSON with its `ETag`.
     func rendered<R: APIRecord>(_ record: R, _ status: Int) throws(HTTPError) -> Response {
-        .json(status, try R.render([record], self)[0])
+        var response = Response.json(status, try R.render([record], self)[0])
+        response.headers.add("ETag", ETag.header(record.version))
+        return response
     }
 
     /// Runs a store call, turning its errors into answers: unknown → 404, a refused write → 409,
-    /// a bad cursor → 400, anything else → 503 (logged).
+    /// a stale version → 412, a bad cursor → 400, anything else → 503 (logged).
     func store<T>(_ body: () throws(StoreError) -> T) throws(HTTPError) -> T {
         do { return try body() } catch {
             switch error.code {
             case .notFound: throw HTTPError(404, code: "not_found", message: error.message)
             case .invalidCursor: throw HTTPError(400, code: "invalid_cursor", message: "cursor is not one this API gave")
+            case .preconditionFailed: throw HTTPError.preconditionFailed
             case .conflict:
                 throw HTTPError(409, code: "conflict", message: "the change conflicts with another record; reload and try again")
             default:

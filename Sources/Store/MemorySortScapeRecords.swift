@@ -32,13 +32,15 @@ final class MemoryRecordRepository<Record: StoredRecord>: RecordRepository {
         try modify(accountId: record.accountId, id: record.id) { $0 = record }
     }
 
-    @discardableResult func modify(accountId: String, id: String, _ change: (inout Record) throws(StoreError) -> Void) throws(StoreError) -> Record {
+    @discardableResult func modify(accountId: String, id: String, expectedVersion: Int64?,
+                                   _ change: (inout Record) throws(StoreError) -> Void) throws(StoreError) -> Record {
         let ms = store.clock.nowMilliseconds()
         let now = Timestamp.format(millisecondsSinceEpoch: ms)
         return try store.tables.withLock { t throws(StoreError) in
             guard let current = t[keyPath: Record.memory].rows.first(where: { $0.record.accountId == accountId && $0.record.id == id })?.record else {
                 throw RecordRules.notFound(String(Record.table.dropLast()), id)
             }
+            try VersionRules.check(String(Record.table.dropLast()), id, stored: current.version, expected: expectedVersion)
             var edited = current
             try change(&edited)
             edited.id = current.id
@@ -52,6 +54,8 @@ final class MemoryRecordRepository<Record: StoredRecord>: RecordRepository {
     /// or a duplicate Xero id.
     static func insert(_ r: Record, _ t: inout MemoryStore.Tables) throws(StoreError) {
         if let why = insertViolation(r, t) { throw RecordRules.conflict(why) }
+        var r = r
+        r.version = 1
         t[keyPath: Record.memory].append(r)
     }
 
@@ -61,6 +65,8 @@ final class MemoryRecordRepository<Record: StoredRecord>: RecordRepository {
             if why.hasPrefix("FOREIGN KEY") { throw RecordRules.conflict(why) }  // IGNORE does not cover foreign keys
             return false
         }
+        var r = r
+        r.version = 1
         t[keyPath: Record.memory].append(r)
         return true
     }
@@ -79,8 +85,7 @@ final class MemoryRecordRepository<Record: StoredRecord>: RecordRepository {
         stored.createdAt = t[keyPath: Record.memory].rows[i].record.createdAt
         stored.updatedAt = now
         if let why = Record.violation(stored, in: t) { throw RecordRules.conflict(why) }
-        t[keyPath: Record.memory].rows[i].record = stored
-        return stored
+        return t[keyPath: Record.memory].write(at: i) { $0 = stored }
     }
 }
 
@@ -103,21 +108,31 @@ public final class MemorySortScapeRecords: SortScapeRecords {
         issues = MemoryRecordRepository<IssueRecord>(store: store)
     }
 
-    @discardableResult public func archiveContact(accountId: String, id: String) throws(StoreError) -> ContactRecord {
+    @discardableResult public func archiveContact(accountId: String, id: String, expectedVersion: Int64?) throws(StoreError) -> ContactRecord {
         let now = store.clock.timestamp()
         return try store.tables.withLock { t throws(StoreError) in
             guard let i = t.contacts.rows.firstIndex(where: { $0.record.accountId == accountId && $0.record.id == id }) else {
                 throw RecordRules.notFound("contact", id)
             }
-            t.contacts.rows[i].record.archived = true
-            t.contacts.rows[i].record.updatedAt = now
-            for j in t.properties.rows.indices
-            where t.properties.rows[j].record.accountId == accountId && t.properties.rows[j].record.contactId == id
-                && !t.properties.rows[j].record.archived {
-                t.properties.rows[j].record.archived = true
-                t.properties.rows[j].record.updatedAt = now
+            try VersionRules.check("contact", id, stored: t.contacts.rows[i].record.version, expected: expectedVersion)
+            let archived = t.contacts.write(at: i) {
+                $0.archived = true
+                $0.updatedAt = now
             }
-            return t.contacts.rows[i].record
+            Self.archiveProperties(accountId: accountId, contactId: id, now: now, &t)
+            return archived
+        }
+    }
+
+    /// Archives the contact's properties not archived yet (as one SQLite UPDATE does).
+    static func archiveProperties(accountId: String, contactId: String, now: String, _ t: inout MemoryStore.Tables) {
+        for j in t.properties.rows.indices
+        where t.properties.rows[j].record.accountId == accountId && t.properties.rows[j].record.contactId == contactId
+            && !t.properties.rows[j].record.archived {
+            t.properties.write(at: j) {
+                $0.archived = true
+                $0.updatedAt = now
+            }
         }
     }
 

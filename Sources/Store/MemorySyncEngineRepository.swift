@@ -141,12 +141,7 @@ public final class MemorySyncEngineRepository: SyncEngineRepository {
                 if contact != current { _ = try Contacts.update(contact, now: now, &t) }
                 let key = Key(accountId: accountId, contactId: id)
                 if u.archive {
-                    for j in t.properties.rows.indices
-                    where t.properties.rows[j].record.accountId == accountId && t.properties.rows[j].record.contactId == id
-                        && !t.properties.rows[j].record.archived {
-                        t.properties.rows[j].record.archived = true
-                        t.properties.rows[j].record.updatedAt = now
-                    }
+                    MemorySortScapeRecords.archiveProperties(accountId: accountId, contactId: id, now: now, &t)
                     t.outbox[key] = nil
                 }
                 if let b = u.base { t.bases[key] = b }
@@ -261,8 +256,10 @@ public final class MemorySyncEngineRepository: SyncEngineRepository {
             for i in t.materials.rows.indices
             where t.materials.rows[i].record.accountId == accountId && wanted.contains(t.materials.rows[i].record.id)
                 && t.materials.rows[i].record.xeroItemId != nil {
-                t.materials.rows[i].record.xeroItemId = nil
-                t.materials.rows[i].record.updatedAt = now
+                t.materials.write(at: i) {
+                    $0.xeroItemId = nil
+                    $0.updatedAt = now
+                }
                 n += 1
             }
             return n

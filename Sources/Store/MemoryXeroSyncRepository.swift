@@ -46,7 +46,7 @@ public final class MemoryXeroSyncRepository: XeroSyncRepository {
                 let old = t.materials.rows[i].record
                 guard let linked = BatchRules.linked(old, to: m, now: now) else { continue }
                 if MaterialRecord.violation(linked, in: t) != nil { continue }  // another material already has this item
-                t.materials.rows[i].record = linked
+                t.materials.write(at: i) { $0 = linked }
                 if old.xeroItemId == nil { outcome.materialsLinked += 1 }
             }
             tables = t

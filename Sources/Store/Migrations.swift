@@ -291,6 +291,27 @@ enum Migrations {
             FOREIGN KEY (account_id, contact_id) REFERENCES contacts (account_id, id)
         );
         """),
+        (6, """
+        -- Records carry a version (the API's ETag; a write with a stale If-Match gets 412). It
+        -- starts at 1 and moves with every UPDATE of the row, whoever writes it: a statement that
+        -- moves it itself (to read it back with RETURNING) is left alone, any other is moved by the
+        -- trigger (recursive triggers are off, and the WHEN stops the trigger's own UPDATE anyway).
+        ALTER TABLE contacts ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+        CREATE TRIGGER contacts_version AFTER UPDATE ON contacts FOR EACH ROW WHEN NEW.version = OLD.version
+        BEGIN UPDATE contacts SET version = OLD.version + 1 WHERE seq = NEW.seq; END;
+        ALTER TABLE properties ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+        CREATE TRIGGER properties_version AFTER UPDATE ON properties FOR EACH ROW WHEN NEW.version = OLD.version
+        BEGIN UPDATE properties SET version = OLD.version + 1 WHERE seq = NEW.seq; END;
+        ALTER TABLE materials ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+        CREATE TRIGGER materials_version AFTER UPDATE ON materials FOR EACH ROW WHEN NEW.version = OLD.version
+        BEGIN UPDATE materials SET version = OLD.version + 1 WHERE seq = NEW.seq; END;
+        ALTER TABLE jobs ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+        CREATE TRIGGER jobs_version AFTER UPDATE ON jobs FOR EACH ROW WHEN NEW.version = OLD.version
+        BEGIN UPDATE jobs SET version = OLD.version + 1 WHERE seq = NEW.seq; END;
+        ALTER TABLE issues ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+        CREATE TRIGGER issues_version AFTER UPDATE ON issues FOR EACH ROW WHEN NEW.version = OLD.version
+        BEGIN UPDATE issues SET version = OLD.version + 1 WHERE seq = NEW.seq; END;
+        """),
     ]
 
     static func apply(to c: SQLiteConnection) throws {

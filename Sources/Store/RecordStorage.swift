@@ -9,11 +9,14 @@ protocol StoredRecord: Sendable, Equatable {
     var archived: Bool { get set }
     var createdAt: String { get set }
     var updatedAt: String { get set }
+    /// Not among `columns`: the database starts it at 1 and every UPDATE of the row moves it
+    /// (migration 6's triggers), whoever writes it.
+    var version: Int64 { get set }
 
     /// The SQLite table.
     static var table: String { get }
-    /// Every stored column but `seq`, in `values` order; begins with `id, account_id`, ends with
-    /// `created_at, updated_at`.
+    /// Every stored column but `seq` and `version`, in `values` order; begins with `id, account_id`,
+    /// ends with `created_at, updated_at`.
     static var columns: [String] { get }
     var values: [SQLValue] { get }
     init(row: Row) throws(StoreError)
@@ -98,6 +101,20 @@ struct MemoryTable<Record: Sendable>: Sendable {
     }
 }
 
+extension MemoryTable where Record: StoredRecord {
+    /// Row `i` changed by `change`, its version moved as SQLite's trigger moves it: every write of
+    /// a SortScape record in memory goes through here.
+    @discardableResult
+    mutating func write<E: Error>(at i: Int, _ change: (inout Record) throws(E) -> Void) throws(E) -> Record {
+        var r = rows[i].record
+        let version = r.version
+        try change(&r)
+        r.version = version + 1
+        rows[i].record = r
+        return r
+    }
+}
+
 /// Ids, cursors and the few JSON texts the record tables keep.
 enum RecordRules {
     static func newID() -> String { UUID().uuidString.lowercased() }
@@ -132,6 +149,12 @@ enum RecordRules {
 
     static func corrupt(_ table: String, _ column: String, _ row: Row) -> StoreError {
         StoreError(code: .corrupt, message: "\(table).\(column) holds \(row.string(column) ?? "NULL")")
+    }
+
+    /// A row's `version`, or `corrupt`.
+    static func version(_ table: String, _ row: Row) throws(StoreError) -> Int64 {
+        guard case .integer(let v) = row["version"] else { throw corrupt(table, "version", row) }
+        return v
     }
 
     static func notFound(_ what: String, _ id: String) -> StoreError {
@@ -182,6 +205,7 @@ extension ContactRecord: StoredRecord {
                   phone: row.string("phone") ?? "", archived: row.int("archived") == 1,
                   xeroContactId: row.string("xero_contact_id"), syncState: state,
                   createdAt: row.string("created_at") ?? "", updatedAt: row.string("updated_at") ?? "")
+        version = try RecordRules.version(Self.table, row)
     }
     static var memory: WritableKeyPath<MemoryStore.Tables, MemoryTable<ContactRecord>> { \.contacts }
     static func violation(_ r: ContactRecord, in t: MemoryStore.Tables) -> String? {
@@ -210,6 +234,7 @@ extension PropertyRecord: StoredRecord {
                   city: row.string("city") ?? "", region: row.string("region") ?? "", postalCode: row.string("postal_code") ?? "",
                   country: row.string("country") ?? "", source: source, archived: row.int("archived") == 1,
                   createdAt: row.string("created_at") ?? "", updatedAt: row.string("updated_at") ?? "")
+        version = try RecordRules.version(Self.table, row)
     }
     static var memory: WritableKeyPath<MemoryStore.Tables, MemoryTable<PropertyRecord>> { \.properties }
     static func violation(_ r: PropertyRecord, in t: MemoryStore.Tables) -> String? {
@@ -232,6 +257,7 @@ extension MaterialRecord: StoredRecord {
                   code: row.string("code") ?? "", description: row.string("description") ?? "", unitPrice: price,
                   xeroItemId: row.string("xero_item_id"), archived: row.int("archived") == 1,
                   createdAt: row.string("created_at") ?? "", updatedAt: row.string("updated_at") ?? "")
+        version = try RecordRules.version(Self.table, row)
     }
     static var memory: WritableKeyPath<MemoryStore.Tables, MemoryTable<MaterialRecord>> { \.materials }
     static func violation(_ r: MaterialRecord, in t: MemoryStore.Tables) -> String? {
@@ -254,6 +280,7 @@ extension JobRecord: StoredRecord {
         self.init(id: row.string("id") ?? "", accountId: row.string("account_id") ?? "", propertyId: row.string("property_id") ?? "",
                   title: row.string("title") ?? "", status: status, archived: row.int("archived") == 1,
                   createdAt: row.string("created_at") ?? "", updatedAt: row.string("updated_at") ?? "")
+        version = try RecordRules.version(Self.table, row)
     }
     static var memory: WritableKeyPath<MemoryStore.Tables, MemoryTable<JobRecord>> { \.jobs }
     static func violation(_ r: JobRecord, in t: MemoryStore.Tables) -> String? {
@@ -274,6 +301,7 @@ extension IssueRecord: StoredRecord {
         self.init(id: row.string("id") ?? "", accountId: row.string("account_id") ?? "", propertyId: row.string("property_id") ?? "",
                   title: row.string("title") ?? "", status: status, archived: row.int("archived") == 1,
                   createdAt: row.string("created_at") ?? "", updatedAt: row.string("updated_at") ?? "")
+        version = try RecordRules.version(Self.table, row)
     }
     static var memory: WritableKeyPath<MemoryStore.Tables, MemoryTable<IssueRecord>> { \.issues }
     static func violation(_ r: IssueRecord, in t: MemoryStore.Tables) -> String? {

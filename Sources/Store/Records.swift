@@ -32,6 +32,8 @@ public struct ContactRecord: Sendable, Equatable {
     public var syncState: ContactSyncState
     public var createdAt: String
     public var updatedAt: String
+    /// 1 when created, one more with every write of the row, a person's or the sync's (the API's `ETag`).
+    public var version: Int64 = 1
 
     public init(id: String, accountId: String, name: String, companyName: String = "", email: String = "", phone: String = "",
                 archived: Bool = false, xeroContactId: String? = nil, syncState: ContactSyncState = .unlinked,
@@ -66,6 +68,8 @@ public struct PropertyRecord: Sendable, Equatable {
     public var archived: Bool
     public var createdAt: String
     public var updatedAt: String
+    /// 1 when created, one more with every write of the row, a person's or the sync's (the API's `ETag`).
+    public var version: Int64 = 1
 
     public init(id: String, accountId: String, contactId: String, addressLine1: String = "", addressLine2: String = "",
                 addressLine3: String = "", addressLine4: String = "", city: String = "", region: String = "",
@@ -102,6 +106,8 @@ public struct MaterialRecord: Sendable, Equatable {
     public var archived: Bool
     public var createdAt: String
     public var updatedAt: String
+    /// 1 when created, one more with every write of the row, a person's or the sync's (the API's `ETag`).
+    public var version: Int64 = 1
 
     public var readOnly: Bool { xeroItemId != nil }
 
@@ -130,6 +136,8 @@ public struct JobRecord: Sendable, Equatable {
     public var archived: Bool
     public var createdAt: String
     public var updatedAt: String
+    /// 1 when created, one more with every write of the row, a person's or the sync's (the API's `ETag`).
+    public var version: Int64 = 1
 
     public init(id: String, accountId: String, propertyId: String, title: String, status: JobStatus = .pending,
                 archived: Bool = false, createdAt: String = "", updatedAt: String = "") {
@@ -154,6 +162,8 @@ public struct IssueRecord: Sendable, Equatable {
     public var archived: Bool
     public var createdAt: String
     public var updatedAt: String
+    /// 1 when created, one more with every write of the row, a person's or the sync's (the API's `ETag`).
+    public var version: Int64 = 1
 
     public init(id: String, accountId: String, propertyId: String, title: String, status: IssueStatus = .open,
                 archived: Bool = false, createdAt: String = "", updatedAt: String = "") {
@@ -201,6 +211,9 @@ public struct RecordPage<Record: Sendable>: Sendable {
 /// keeps `createdAt`. A record naming a parent (a property's contact, a job's or issue's property)
 /// that its account does not have throws `conflict`, as does a duplicate id or Xero id.
 /// A malformed cursor throws `invalidCursor`.
+///
+/// Every write of a row, by any repository (a person's or the sync engine's), moves its `version`
+/// up by one; `insert` starts it at 1 and `update` ignores the `version` it is given.
 public protocol RecordRepository<Record>: Sendable {
     associatedtype Record: Sendable
     func list(_ query: RecordQuery) throws(StoreError) -> RecordPage<Record>
@@ -209,7 +222,18 @@ public protocol RecordRepository<Record>: Sendable {
     @discardableResult func update(_ record: Record) throws(StoreError) -> Record
     /// Reads the record, lets `change` edit it and writes it back, in one transaction: two edits,
     /// or an edit and a sync, cannot lose one another's changes. `change` may throw to write nothing.
-    @discardableResult func modify(accountId: String, id: String, _ change: (inout Record) throws(StoreError) -> Void) throws(StoreError) -> Record
+    /// With `expectedVersion`, a record whose version is another throws `preconditionFailed` and
+    /// nothing is written (the API's `If-Match`).
+    @discardableResult func modify(accountId: String, id: String, expectedVersion: Int64?,
+                                   _ change: (inout Record) throws(StoreError) -> Void) throws(StoreError) -> Record
+}
+
+extension RecordRepository {
+    /// `modify` whatever the record's version.
+    @discardableResult public func modify(accountId: String, id: String,
+                                          _ change: (inout Record) throws(StoreError) -> Void) throws(StoreError) -> Record {
+        try modify(accountId: accountId, id: id, expectedVersion: nil, change)
+    }
 }
 
 /// SortScape's records of every kind, one repository each (they share a store, so a contact's
@@ -221,9 +245,26 @@ public protocol SortScapeRecords: Sendable {
     var materials: any RecordRepository<MaterialRecord> { get }
     var jobs: any RecordRepository<JobRecord> { get }
     var issues: any RecordRepository<IssueRecord> { get }
-    /// Archives a contact and its properties (R8: never touches Xero).
-    @discardableResult func archiveContact(accountId: String, id: String) throws(StoreError) -> ContactRecord
+    /// Archives a contact and its properties (R8: never touches Xero). With `expectedVersion`, a
+    /// contact whose version is another throws `preconditionFailed` and nothing is written.
+    @discardableResult func archiveContact(accountId: String, id: String, expectedVersion: Int64?) throws(StoreError) -> ContactRecord
     /// The properties of these contacts of the account (archived ones too), oldest first: what a
     /// contact's `properties` shows, for a page of contacts in one query.
     func properties(accountId: String, contactIds: [String]) throws(StoreError) -> [PropertyRecord]
+}
+
+extension SortScapeRecords {
+    /// `archiveContact` whatever the contact's version.
+    @discardableResult public func archiveContact(accountId: String, id: String) throws(StoreError) -> ContactRecord {
+        try archiveContact(accountId: accountId, id: id, expectedVersion: nil)
+    }
+}
+
+/// The `preconditionFailed` of a record whose version is not the one a write expected.
+enum VersionRules {
+    static func check(_ what: String, _ id: String, stored: Int64, expected: Int64?) throws(StoreError) {
+        guard let expected, expected != stored else { return }
+        throw StoreError(code: .preconditionFailed,
+                         message: "\(what) \(id) is at version \(stored), not \(expected): it changed since it was read")
+    }
 }

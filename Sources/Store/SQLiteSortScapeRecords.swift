@@ -10,7 +10,7 @@ final class SQLiteRecordRepository<Record: StoredRecord>: RecordRepository {
         self.clock = clock
     }
 
-    static var selectList: String { "seq, " + Record.columns.joined(separator: ", ") }
+    static var selectList: String { "seq, version, " + Record.columns.joined(separator: ", ") }
 
     func list(_ query: RecordQuery) throws(StoreError) -> RecordPage<Record> {
         let after = try RecordRules.after(query.cursor)
@@ -55,7 +55,8 @@ final class SQLiteRecordRepository<Record: StoredRecord>: RecordRepository {
         try modify(accountId: record.accountId, id: record.id) { $0 = record }
     }
 
-    @discardableResult func modify(accountId: String, id: String, _ change: (inout Record) throws(StoreError) -> Void) throws(StoreError) -> Record {
+    @discardableResult func modify(accountId: String, id: String, expectedVersion: Int64?,
+                                   _ change: (inout Record) throws(StoreError) -> Void) throws(StoreError) -> Record {
         let ms = clock.nowMilliseconds()
         let now = Timestamp.format(millisecondsSinceEpoch: ms)
         let row = try RecordRules.attempt {
@@ -65,6 +66,7 @@ final class SQLiteRecordRepository<Record: StoredRecord>: RecordRepository {
                     throw RecordRules.notFound(String(Record.table.dropLast()), id)
                 }
                 let current = try Record(row: row)
+                try VersionRules.check(String(Record.table.dropLast()), id, stored: current.version, expected: expectedVersion)
                 var edited = current
                 try change(&edited)
                 edited.id = current.id
@@ -76,14 +78,7 @@ final class SQLiteRecordRepository<Record: StoredRecord>: RecordRepository {
         return try Record(row: row)
     }
 
-    func stamped(_ record: Record) -> Record {
-        var r = record
-        if r.id.isEmpty { r.id = RecordRules.newID() }
-        let now = clock.timestamp()
-        r.createdAt = now
-        r.updatedAt = now
-        return r
-    }
+    func stamped(_ record: Record) -> Record { BatchRules.stamped(record, clock.timestamp()) }
 
     static func insert(_ r: Record, _ c: SQLiteConnection, orIgnore: Bool = false) throws {
         let cols = Record.columns
@@ -91,13 +86,15 @@ final class SQLiteRecordRepository<Record: StoredRecord>: RecordRepository {
                   r.values)
     }
 
-    /// Updates every column but `id`, `account_id` and `created_at`; the stored row, or `notFound`.
+    /// Updates every column but `id`, `account_id` and `created_at`, and moves the version (here,
+    /// so that RETURNING shows it; the trigger moves it for any other UPDATE); the stored row, or
+    /// `notFound`.
     static func update(_ r: Record, now: String, _ c: SQLiteConnection) throws -> Row {
         var values = r.values
         values[values.count - 1] = .text(now)
         let settable = Array(Record.columns.indices.dropFirst(2)).filter { Record.columns[$0] != "created_at" }
         let set = settable.map { "\(Record.columns[$0]) = ?" }.joined(separator: ", ")
-        let rows = try c.query("UPDATE \(Record.table) SET \(set) WHERE account_id = ? AND id = ? RETURNING \(selectList)",
+        let rows = try c.query("UPDATE \(Record.table) SET \(set), version = version + 1 WHERE account_id = ? AND id = ? RETURNING \(selectList)",
                                settable.map { values[$0] } + [.text(r.accountId), .text(r.id)])
         guard let row = rows.first else { throw RecordRules.notFound(String(Record.table.dropLast()), r.id) }
         return row
@@ -125,12 +122,17 @@ public final class SQLiteSortScapeRecords: SortScapeRecords {
         issues = SQLiteRecordRepository<IssueRecord>(database: database, clock: clock)
     }
 
-    @discardableResult public func archiveContact(accountId: String, id: String) throws(StoreError) -> ContactRecord {
+    @discardableResult public func archiveContact(accountId: String, id: String, expectedVersion: Int64?) throws(StoreError) -> ContactRecord {
         let now = clock.timestamp()
         let row = try RecordRules.attempt {
             try db.write { c -> Row in
+                if let expectedVersion {
+                    guard let row = try c.query("SELECT version FROM contacts WHERE account_id = ? AND id = ?",
+                                                [.text(accountId), .text(id)]).first else { throw RecordRules.notFound("contact", id) }
+                    try VersionRules.check("contact", id, stored: try RecordRules.version("contacts", row), expected: expectedVersion)
+                }
                 let rows = try c.query("""
-                    UPDATE contacts SET archived = 1, updated_at = ? WHERE account_id = ? AND id = ?
+                    UPDATE contacts SET archived = 1, updated_at = ?, version = version + 1 WHERE account_id = ? AND id = ?
                     RETURNING \(SQLiteRecordRepository<ContactRecord>.selectList)
                     """, [.text(now), .text(accountId), .text(id)])
                 guard let row = rows.first else { throw RecordRules.notFound("contact", id) }

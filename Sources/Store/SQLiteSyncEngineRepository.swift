@@ -340,8 +340,8 @@ public final class SQLiteSyncEngineRepository: SyncEngineRepository {
 enum SyncEngineRules {
     /// Whether the stored contact still holds what the engine read (all a person or the engine may change).
     static func same(_ stored: ContactRecord, _ expected: ContactRecord) -> Bool {
-        stored.fields == expected.fields && stored.archived == expected.archived && stored.syncState == expected.syncState
-            && stored.xeroContactId == expected.xeroContactId
+        stored.version == expected.version && stored.fields == expected.fields && stored.archived == expected.archived
+            && stored.syncState == expected.syncState && stored.xeroContactId == expected.xeroContactId
     }
 
     /// Whether a person's edit of a linked contact is one the push must carry (R9).

@@ -299,6 +299,7 @@ enum BatchRules {
     static func stamped<R: StoredRecord>(_ r: R, _ now: String) -> R {
         var r = r
         if r.id.isEmpty { r.id = RecordRules.newID() }
+        r.version = 1
         r.createdAt = now
         r.updatedAt = now
         return r

@@ -28,6 +28,8 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         public static let corrupt = Code(rawValue: "corrupt")
         /// SQLite refused a statement (syntax, prepare, bind).
         public static let sqlite = Code(rawValue: "sqlite")
+        /// The record is not at the version the write expected (someone else wrote it since).
+        public static let preconditionFailed = Code(rawValue: "precondition_failed")
         /// A list cursor this store did not hand out.
         public static let invalidCursor = Code(rawValue: "invalid_cursor")
         /// The account is locked to another Xero organisation (R3): support must reset it first.

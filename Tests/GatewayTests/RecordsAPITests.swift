@@ -67,14 +67,14 @@ func errorMessage(_ json: JSON) -> String { json["error"]?["message"]?.stringVal
         #expect(created.json["updatedAt"]?.stringValue?.hasSuffix("Z") == true)
         let keys = Set(created.json.objectKeys)
         #expect(keys == ["id", "name", "companyName", "email", "phone", "archived", "xeroContactId", "syncState", "properties",
-                         "updatedAt", "conflicts"])
+                         "updatedAt", "conflicts", "version"])
 
         let pid = try c.create("properties", #"{"contactId":"\#(id)","addressLine1":"1 Main St","city":"Wellington","postalCode":"6011"}"#)
         let property = try c.call("GET", "/api/v1/properties/\(pid)")
         #expect(property.status == 200)
         #expect(property.json["source"]?.stringValue == "manual" && property.json["city"]?.stringValue == "Wellington")
         #expect(Set(property.json.objectKeys) == ["id", "contactId", "addressLine1", "addressLine2", "addressLine3", "addressLine4",
-                                                  "city", "region", "postalCode", "country", "source", "archived"])
+                                                  "city", "region", "postalCode", "country", "source", "archived", "version"])
 
         let patched = try c.call("PATCH", "/api/v1/contacts/\(id)", #"{"companyName":"Ann's Gardens"}"#)
         #expect(patched.status == 200)
@@ -91,7 +91,7 @@ func errorMessage(_ json: JSON) -> String { json["error"]?["message"]?.stringVal
         let property = try c.create("properties", #"{"contactId":"\#(contact)"}"#)
         let job = try c.call("POST", "/api/v1/jobs", #"{"propertyId":"\#(property)","title":"Prune roses"}"#)
         #expect(job.status == 201 && job.json["status"]?.stringValue == "pending")
-        #expect(Set(job.json.objectKeys) == ["id", "propertyId", "title", "status", "archived"])
+        #expect(Set(job.json.objectKeys) == ["id", "propertyId", "title", "status", "archived", "version"])
         let issue = try c.call("POST", "/api/v1/issues", #"{"propertyId":"\#(property)","title":"Leak","status":"open"}"#)
         #expect(issue.status == 201 && issue.json["status"]?.stringValue == "open")
         let jobId = try #require(job.json["id"]?.stringValue)

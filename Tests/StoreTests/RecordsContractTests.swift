@@ -9,6 +9,7 @@ final class RecordsHarness {
     let accounts: any AccountRepository
     let records: any SortScapeRecords
     let sync: any XeroSyncRepository
+    let engine: any SyncEngineRepository
     private let finish: () -> Void
 
     init(_ backend: RepositoryHarness.Backend) throws {
@@ -18,12 +19,14 @@ final class RecordsHarness {
             accounts = SQLiteAccountRepository(database: db, clock: clock)
             records = SQLiteSortScapeRecords(database: db, clock: clock)
             sync = SQLiteXeroSyncRepository(database: db, clock: clock)
+            engine = SQLiteSyncEngineRepository(database: db, clock: clock)
             finish = { db.close() }
         case .memory:
             let store = MemoryStore(clock: clock)
             accounts = MemoryAccountRepository(store: store)
             records = MemorySortScapeRecords(store: store)
             sync = MemoryXeroSyncRepository(store: store)
+            engine = MemorySyncEngineRepository(store: store)
             finish = {}
         }
     }

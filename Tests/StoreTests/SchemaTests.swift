@@ -67,6 +67,7 @@ import Timekeeping
             (.invalidRole, "invalid_role"), (.invalidAccount, "invalid_account"), (.stopping, "stopping"),
             (.schemaTooNew, "schema_too_new"), (.migrationFailed, "migration_failed"), (.openFailed, "open_failed"),
             (.corrupt, "corrupt"), (.sqlite, "sqlite"), (.store, "store"), (.sqlite(5), "sqlite_5"), (.locked, "locked"),
+            (.preconditionFailed, "precondition_failed"),
         ]
         for (code, raw) in codes { #expect(code.rawValue == raw && "\(code)" == raw) }
         #expect("\(StoreError(code: .notFound, message: "no account"))" == "not_found: no account")
