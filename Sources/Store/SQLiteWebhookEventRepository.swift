@@ -41,6 +41,37 @@ public final class SQLiteWebhookEventRepository: WebhookEventRepository {
             return m
         }
     }
+
+    public func pendingCount() throws -> Int {
+        try db.read { c in
+            try c.query("SELECT COUNT(*) AS n FROM webhook_events WHERE state = '\(InboxEventState.pending.rawValue)'").first?.int("n") ?? 0
+        }
+    }
+
+    public func pendingCounts(accountIds: [String]) throws -> [String: Int] {
+        guard !accountIds.isEmpty else { return [:] }
+        let marks = Array(repeating: "?", count: accountIds.count).joined(separator: ", ")
+        return try db.read { c in
+            var m: [String: Int] = [:]
+            for r in try c.query("""
+                SELECT account_id, COUNT(*) AS n FROM webhook_events
+                WHERE state = '\(InboxEventState.pending.rawValue)' AND account_id IN (\(marks)) GROUP BY account_id
+                """, accountIds.map { .text($0) }) {
+                if let a = r.string("account_id") { m[a] = r.int("n") ?? 0 }
+            }
+            return m
+        }
+    }
+
+    public func oldestUnattendedPendingEvent() throws -> Int64? {
+        try db.read { c in
+            try c.query("""
+                SELECT MIN(e.id) AS id FROM webhook_events e JOIN xero_connections c ON c.account_id = e.account_id
+                WHERE e.state = '\(InboxEventState.pending.rawValue)' AND c.state = '\(ConnectionState.connected.rawValue)'
+                  AND NOT EXISTS (SELECT 1 FROM sync_runs r WHERE r.account_id = e.account_id AND r.state = 'running')
+                """).first?.int("id").map(Int64.init)
+        }
+    }
 }
 
 extension InboxEvent {
