@@ -49,6 +49,8 @@ public final class Gateway: Sendable {
     let startedAt = Date()
     /// Whether the last durable write succeeded (webhook commits and probes), for `/healthz`.
     let writeHealth: StoreWriteHealth
+    /// What `/healthz` reads from the store, at most once a second.
+    let healthReadings: HealthReadings
     /// Budgets for log lines an attacker (or a broken disk) could repeat at will.
     let rejectedWebhookLog = RateLimitedLog()
     let failedWebhookLog = RateLimitedLog()
@@ -98,6 +100,7 @@ public final class Gateway: Sendable {
         inbox.eventsRouted.withLock { $0 = { engine.eventsArrived(accountIds: $0) } }
         verifier = WebhookVerifier(webhookKey: configuration.xeroWebhookKey)
         writeHealth = StoreWriteHealth(database: database)
+        healthReadings = HealthReadings(accounts: accounts, events: inboxEvents)
 
         var tlsKey: String?, tlsCert: String?
         if let k = configuration.tlsKeyPath, let c = configuration.tlsCertPath {
@@ -188,7 +191,7 @@ public final class Gateway: Sendable {
     }
 
     /// Every endpoint: method, path pattern, handler.
-    static let routes: [Route] = coreRoutes + recordRoutes + syncRoutes
+    static let routes: [Route] = coreRoutes + recordRoutes + syncRoutes + operatorRoutes
 
     static let coreRoutes: [Route] = [
         ("POST", "/webhooks/xero", { $0.receiveWebhook($1) }),

@@ -66,6 +66,10 @@ public final class SyncEngine: Sendable {
     let wake = NSCondition()
     let stopped = Atomic<Bool>(false)
     let schedulerDone = Atomic<Bool>(true)
+    /// When the scheduler last looked for due work (monotonic ms; 0: never), for `/healthz`.
+    let lastTick = Atomic<Int64>(0)
+    /// When a sweep of any account last ended in this process (wall ms; 0: none yet).
+    let lastSweepEnd = Atomic<Int64>(0)
 
     struct AccountState {
         var running: SyncRunRecord?
@@ -144,6 +148,7 @@ public final class SyncEngine: Sendable {
             if [.scheduled, .manual, .reconcile, .initial].contains(started.trigger) {
                 a.sweeps += 1
                 a.nextSweepAt = clock.nowMilliseconds() + sweepDelay(started.accountId, a.sweeps)
+                lastSweepEnd.store(clock.nowMilliseconds(), ordering: .relaxed)
             }
             let next = SyncEngine.mostThorough(a.wanted)
             a.wanted = []
@@ -323,6 +328,7 @@ public final class SyncEngine: Sendable {
         let t = Thread { [self] in
             defer { schedulerDone.store(true, ordering: .releasing) }
             while !stopped.load(ordering: .acquiring) {
+                lastTick.store(SyncEngine.monotonicNow(), ordering: .relaxed)
                 tick()
                 wake.lock()
                 _ = wake.wait(until: Date().addingTimeInterval(0.1))
