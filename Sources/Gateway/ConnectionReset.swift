@@ -16,12 +16,7 @@ public enum ConnectionReset {
         guard let before = try accounts.connection(accountId: accountId) else {
             throw StoreError(code: .notFound, message: "no account with id \(accountId)")
         }
-        let identity = XeroIdentityClient(
-            endpoints: XeroEndpoints(login: configuration.xeroLoginURL, identity: configuration.xeroIdentityURL,
-                                     api: configuration.xeroAPIURL),
-            app: XeroApp(clientId: configuration.xeroClientId, clientSecret: configuration.xeroClientSecret,
-                         redirectURI: configuration.redirectURI, scopes: configuration.xeroScopes),
-            retry: xeroRetry)
+        let identity = configuration.xeroIdentity(retry: xeroRetry)
         let tokens = try XeroTokenManager(accounts: accounts, tokens: SQLiteXeroTokenRepository(database: database),
                                           refresher: identity, secretKey: configuration.secretKey)
         var revoked = false

@@ -64,12 +64,7 @@ public final class Gateway: Sendable {
         database = try Database(path: configuration.databasePath)
         accounts = SQLiteAccountRepository(database: database, clock: clock)
         sessions = SQLiteSessionRepository(database: database)
-        identity = XeroIdentityClient(
-            endpoints: XeroEndpoints(login: configuration.xeroLoginURL, identity: configuration.xeroIdentityURL,
-                                     api: configuration.xeroAPIURL),
-            app: XeroApp(clientId: configuration.xeroClientId, clientSecret: configuration.xeroClientSecret,
-                         redirectURI: configuration.redirectURI, scopes: configuration.xeroScopes),
-            retry: xeroRetry)
+        identity = configuration.xeroIdentity(retry: xeroRetry)
         let log = logger
         xeroTokens = try XeroTokenManager(
             accounts: accounts, tokens: SQLiteXeroTokenRepository(database: database, clock: clock), refresher: identity,
