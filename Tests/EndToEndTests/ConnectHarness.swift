@@ -28,6 +28,8 @@ final class ConnectPair: Sendable {
     let dir: String
     let webhookKey = "connect-e2e-webhook-\(UUID().uuidString)"
     let syncLog = SyncLog()
+    /// The gateway's environment (a command run beside it reads the same).
+    let environment: [String: String]
     /// The sync hook's requests, as "accountId trigger".
     var syncRequests: [String] { syncLog.requests.withLock { $0.map { "\($0.0) \($0.1)" } } }
 
@@ -46,6 +48,7 @@ final class ConnectPair: Sendable {
             "XERO_LOGIN_URL": simulator.baseURL, "XERO_IDENTITY_URL": simulator.baseURL, "XERO_API_URL": simulator.baseURL,
         ]
         env.merge(extra) { $1 }
+        environment = env
         let logs = self.logs
         var logger = Logger(label: "xero-gateway") { _ in logs }
         logger.logLevel = .trace
