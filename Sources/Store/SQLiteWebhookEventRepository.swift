@@ -63,12 +63,17 @@ public final class SQLiteWebhookEventRepository: WebhookEventRepository {
         }
     }
 
+    /// Each account's oldest pending event from the partial index (so the cost follows the pending
+    /// events, never the accounts or the events of all time), then the connected accounts' oldest.
     public func oldestUnattendedPendingEvent() throws -> Int64? {
         try db.read { c in
             try c.query("""
-                SELECT MIN(e.id) AS id FROM webhook_events e JOIN xero_connections c ON c.account_id = e.account_id
-                WHERE e.state = '\(InboxEventState.pending.rawValue)' AND c.state = '\(ConnectionState.connected.rawValue)'
-                  AND NOT EXISTS (SELECT 1 FROM sync_runs r WHERE r.account_id = e.account_id AND r.state = 'running')
+                SELECT MIN(p.first) AS id
+                FROM (SELECT account_id, MIN(id) AS first FROM webhook_events
+                      WHERE state = '\(InboxEventState.pending.rawValue)' GROUP BY account_id) p
+                JOIN xero_connections c ON c.account_id = p.account_id
+                WHERE c.state = '\(ConnectionState.connected.rawValue)'
+                  AND NOT EXISTS (SELECT 1 FROM sync_runs r WHERE r.account_id = p.account_id AND r.state = 'running')
                 """).first?.int("id").map(Int64.init)
         }
     }
