@@ -7,8 +7,8 @@ import StrictJSON
 extension Gateway {
     /// `GET /healthz`, for anyone: the store, the inbox writer, the sync scheduler, the applier's
     /// backlog, the sweep's age and accounts counted by connection state; 503 when unhealthy,
-    /// with why in `problems`. Its size and cost do not grow with accounts (store readings are
-    /// at most a second old); each account's health is `GET /api/v1/operator/accounts`.
+    /// with why in `problems`. Its size and cost do not grow with accounts (it copies store
+    /// readings taken once a second); each account's health is `GET /api/v1/operator/accounts`.
     func health(_ request: Request) -> Response {
         let readings = healthReadings.current()
         let limits = healthReadings.limits.withLock { $0 }
@@ -17,7 +17,11 @@ extension Gateway {
         // The last durable write failed (a full disk, say): unhealthy until one succeeds.
         writeHealth.probeIfDue()
         let writable = writeHealth.writable
+        let readingsAge = Double(max(0, now - readings.takenAt)) / 1000
         if !readings.readable { problems.append("The store cannot be read.") }
+        if readingsAge > limits.readingsStale {
+            problems.append("The store has not answered health's reads for \(Int(readingsAge)) s.")
+        }
         if !writable { problems.append("The store cannot write: webhooks are not being acknowledged.") }
         let writer = inbox.writerAlive
         if !writer { problems.append("The inbox writer has stopped: webhooks are not being stored.") }
@@ -43,7 +47,7 @@ extension Gateway {
             ("problems", .array(problems.map(JSON.string))),
             ("uptimeSeconds", .number(Int(Date().timeIntervalSince(startedAt)))),
             ("store", .object([("ok", .bool(readings.readable && writable)), ("readable", .bool(readings.readable)),
-                               ("writable", .bool(writable))])),
+                               ("writable", .bool(writable)), ("readingsAgeSeconds", .number(Int(readingsAge)))])),
             ("workers", .object([
                 ("inboxWriter", .string(writer ? "running" : "stopped")),
                 ("inboxWriterQueue", .number(inbox.queueDepth)),

@@ -49,7 +49,7 @@ public final class Gateway: Sendable {
     let startedAt = Date()
     /// Whether the last durable write succeeded (webhook commits and probes), for `/healthz`.
     let writeHealth: StoreWriteHealth
-    /// What `/healthz` reads from the store, at most once a second.
+    /// What `/healthz` reads from the store, once a second on its own thread.
     let healthReadings: HealthReadings
     /// Budgets for log lines an attacker (or a broken disk) could repeat at will.
     let rejectedWebhookLog = RateLimitedLog()
@@ -141,6 +141,7 @@ public final class Gateway: Sendable {
                     apiCallsLeftToday: tenant.map { limiter.remainingToday($0) })
             })
         syncEngine.startScheduler()
+        healthReadings.start()
     }
 
     /// Starts listening; returns the bound port.
@@ -167,6 +168,7 @@ public final class Gateway: Sendable {
             logger.error("deferred answers still outstanding after 10 s; leaving connections to the exiting process")
         }
         syncEngine.stop()
+        healthReadings.stop()
         // After the server: a link request in flight still gets its worker.
         interactiveWorkers.stop()
         syncWorkers.stop()

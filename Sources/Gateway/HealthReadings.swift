@@ -10,21 +10,23 @@ struct HealthLimits: Sendable {
     /// worst, by the scheduler's store scan) unless a run holds the account; one seen waiting
     /// this long with no run going on means the applier has stopped.
     var applierStall = 300.0
-    /// Readings from the store are at most this old (the cost of a check does not grow with traffic).
-    var readingsMaxAge = 1.0
+    /// How often the store is read for health.
+    var readingsInterval = 1.0
+    /// Readings this old mean the store has stopped answering.
+    var readingsStale = 15.0
 }
 
-/// What `/healthz` reads from the store, at most once a `readingsMaxAge` however often it is
-/// asked: accounts by connection state (one GROUP BY), pending inbox events (counted on their
-/// partial index), and the oldest pending event of a connected account that no run works on,
-/// with when health checks first saw it waiting. A check that finds the readings stale refreshes
-/// them; checks meanwhile answer with the previous ones.
+/// What `/healthz` reads from the store, refreshed once a `readingsInterval` on its own thread
+/// so that a health check only copies them, whatever the number of accounts: accounts by
+/// connection state (one GROUP BY), pending inbox events (counted on their partial index), and
+/// the oldest pending event of a connected account that no run works on, with when the readings
+/// first saw it waiting.
 final class HealthReadings: Sendable {
     struct Snapshot: Sendable {
         var readable = true
         var accounts: [ConnectionState: Int] = [:]
         var pendingEvents = 0
-        /// The oldest pending event no run works on, and when (monotonic ms) a check first saw it.
+        /// The oldest pending event no run works on, and when (monotonic ms) the readings first saw it.
         var unattendedEvent: Int64?
         var unattendedSince: Int64 = 0
         /// Monotonic ms.
@@ -39,7 +41,10 @@ final class HealthReadings: Sendable {
     let accounts: any AccountRepository
     let events: any WebhookEventRepository
     let limits = Mutex(HealthLimits())
-    private let state = Mutex<(snapshot: Snapshot?, refreshing: Bool)>((nil, false))
+    private let snapshot = Mutex<Snapshot?>(nil)
+    private let wake = NSCondition()
+    private let stopped = Atomic<Bool>(false)
+    private let done = Atomic<Bool>(true)
 
     init(accounts: any AccountRepository, events: any WebhookEventRepository) {
         self.accounts = accounts
@@ -48,16 +53,16 @@ final class HealthReadings: Sendable {
 
     static func monotonicNow() -> Int64 { Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000) }
 
-    /// The readings, refreshed first when they are stale and no other check is refreshing them.
+    /// The latest readings (read now if there are none yet).
     func current() -> Snapshot {
+        if let s = snapshot.withLock({ $0 }) { return s }
+        return refresh()
+    }
+
+    /// Reads the store now.
+    @discardableResult
+    func refresh() -> Snapshot {
         let now = HealthReadings.monotonicNow()
-        let maxAge = Int64(limits.withLock { $0.readingsMaxAge } * 1000)
-        let cached = state.withLock { s -> Snapshot? in
-            if let snapshot = s.snapshot, now - snapshot.takenAt < maxAge || s.refreshing { return snapshot }
-            s.refreshing = true
-            return nil
-        }
-        if let cached { return cached }
         var fresh = Snapshot(takenAt: now)
         do {
             fresh.accounts = try accounts.connectionCounts()
@@ -66,17 +71,41 @@ final class HealthReadings: Sendable {
         } catch {
             fresh.readable = false
         }
-        return state.withLock { s in
-            let previous = s.snapshot
+        return snapshot.withLock { s in
             if !fresh.readable {
-                fresh.unattendedEvent = previous?.unattendedEvent
-                fresh.unattendedSince = previous?.unattendedSince ?? now
+                fresh.unattendedEvent = s?.unattendedEvent
+                fresh.unattendedSince = s?.unattendedSince ?? now
             } else if let id = fresh.unattendedEvent {
-                fresh.unattendedSince = previous?.unattendedEvent == id ? previous?.unattendedSince ?? now : now
+                fresh.unattendedSince = s?.unattendedEvent == id ? s?.unattendedSince ?? now : now
             }
-            s.snapshot = fresh
-            s.refreshing = false
+            s = fresh
             return fresh
         }
+    }
+
+    /// Starts the thread that refreshes the readings.
+    func start() {
+        guard done.exchange(false, ordering: .acquiringAndReleasing) else { return }
+        let t = Thread { [self] in
+            defer { done.store(true, ordering: .releasing) }
+            while !stopped.load(ordering: .acquiring) {
+                refresh()
+                let interval = max(0.01, limits.withLock { $0.readingsInterval })
+                wake.lock()
+                if !stopped.load(ordering: .acquiring) { _ = wake.wait(until: Date().addingTimeInterval(interval)) }
+                wake.unlock()
+            }
+        }
+        t.name = "health-readings"
+        t.start()
+    }
+
+    /// Stops the thread (before the store closes).
+    func stop() {
+        stopped.store(true, ordering: .releasing)
+        wake.lock()
+        wake.signal()
+        wake.unlock()
+        while !done.load(ordering: .acquiring) { usleep(1_000) }
     }
 }

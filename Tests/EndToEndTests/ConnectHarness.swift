@@ -181,6 +181,17 @@ final class ConnectPair: Sendable {
         #expect(try request("POST", "/api/v1/xero/activate", bearer: admin).status == 200)
     }
 
+    /// `/healthz` once `check` holds of it (the store is read for health once a second), or as it is after 3 s.
+    func health(until check: (JSON) -> Bool) throws -> JSON {
+        let deadline = Date().addingTimeInterval(3)
+        var h = try JSON.parse(request("GET", "/healthz").body)
+        while !check(h), Date() < deadline {
+            usleep(50_000)
+            h = try JSON.parse(request("GET", "/healthz").body)
+        }
+        return h
+    }
+
     func status(_ admin: String) throws -> JSON { try JSON.parse(request("GET", "/api/v1/xero/status", bearer: admin).body) }
 
     func tokenRows() throws -> Int {
