@@ -15,12 +15,7 @@ public enum ConnectionReset {
                            xeroRetry: XeroRetryPolicy = XeroRetryPolicy(attempts: 2, timeout: 15),
                            logger: Logger = Logger(label: "xero-gateway")) throws -> JSON {
         let accounts = SQLiteAccountRepository(database: database)
-        let identity = XeroIdentityClient(
-            endpoints: XeroEndpoints(login: configuration.xeroLoginURL, identity: configuration.xeroIdentityURL,
-                                     api: configuration.xeroAPIURL),
-            app: XeroApp(clientId: configuration.xeroClientId, clientSecret: configuration.xeroClientSecret,
-                         redirectURI: configuration.redirectURI, scopes: configuration.xeroScopes),
-            retry: xeroRetry)
+        let identity = configuration.xeroIdentity(retry: xeroRetry)
         let tokens = try XeroTokenManager(accounts: accounts, tokens: SQLiteXeroTokenRepository(database: database),
                                           refresher: identity, secretKey: configuration.secretKey, logger: logger)
         let connections = XeroConnections(accounts: accounts, tokens: tokens, identity: identity, requestSync: { _, _ in },

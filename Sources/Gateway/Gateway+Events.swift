@@ -37,19 +37,22 @@ struct Page {
     var after: Int64?
 
     init(_ request: Request) throws(HTTPError) {
-        limit = 50
-        if let l = request.queryValue("limit") {
-            guard let n = Int(l), (1...500).contains(n) else {
-                throw HTTPError(400, code: "invalid_limit", message: "limit must be 1 to 500")
-            }
-            limit = n
-        }
+        limit = try Page.limit(request)
         if let c = request.queryValue("cursor"), !c.isEmpty {
             guard let n = Int64(c), n >= 0 else {
                 throw HTTPError(400, code: "invalid_cursor", message: "cursor is not one this API gave")
             }
             after = n
         }
+    }
+
+    /// `?limit=`: 1 to 500, 50 when left out.
+    static func limit(_ request: Request) throws(HTTPError) -> Int {
+        guard let l = request.queryValue("limit") else { return 50 }
+        guard let n = Int(l), (1...500).contains(n) else {
+            throw HTTPError(400, code: "invalid_limit", message: "limit must be 1 to 500")
+        }
+        return n
     }
 }
 

@@ -5,57 +5,67 @@ import Xero
 import StrictJSON
 
 extension Gateway {
-    /// `GET /healthz`: store, workers, connections, inbox backlog; 503 when unhealthy. Anyone
-    /// sees accounts counted by connection state; an operator's token shows each account.
+    /// `GET /healthz`, for anyone: the store, the inbox writer, the sync scheduler, the applier's
+    /// backlog, the sweep's age and accounts counted by connection state; 503 when unhealthy,
+    /// with why in `problems`. Its size and cost do not grow with accounts (it copies store
+    /// readings taken once a second); each account's health is `GET /api/v1/operator/accounts`.
     func health(_ request: Request) -> Response {
-        let detailed = request.headers["Authorization"] != nil
-            && (try? authorize(request, .operator)) != nil
-        var healthy = true
-        var storeOK = true
-        var connections: [AccountConnection] = []
-        var pending: [String: Int] = [:]
-        do {
-            connections = try accounts.connections()
-            pending = try inboxEvents.pendingByAccount()
-        } catch {
-            storeOK = false
-            healthy = false
-        }
-        let writer = inbox.writerAlive
-        if !writer { healthy = false }
+        let readings = healthReadings.current()
+        let limits = healthReadings.limits.withLock { $0 }
+        let now = HealthReadings.monotonicNow()
+        var problems: [String] = []
         // The last durable write failed (a full disk, say): unhealthy until one succeeds.
         writeHealth.probeIfDue()
         let writable = writeHealth.writable
-        if !writable { healthy = false }
-        let accountsJSON: JSON
-        if detailed {
-            accountsJSON = .array(connections.map { c in
-                .object([
-                    ("accountId", .string(c.accountId)),
-                    ("connection", .string(c.state.rawValue)),
-                    ("tenantId", c.tenantId.map(JSON.string) ?? .null),
-                    ("inboxBacklog", .number(pending[c.accountId] ?? 0)),
-                ])
-            })
-        } else {
-            var byState: [String: Int] = [:]
-            for c in connections { byState[c.state.rawValue, default: 0] += 1 }
-            accountsJSON = .object(byState.sorted { $0.key < $1.key }.map { ($0.key, JSON.number($0.value)) })
+        let readingsAge = Double(max(0, now - readings.takenAt)) / 1000
+        if !readings.readable { problems.append("The store cannot be read.") }
+        if readingsAge > limits.readingsStale {
+            problems.append("The store has not answered health's reads for \(Int(readingsAge)) s.")
         }
+        if !writable { problems.append("The store cannot write: webhooks are not being acknowledged.") }
+        let writer = inbox.writerAlive
+        if !writer { problems.append("The inbox writer has stopped: webhooks are not being stored.") }
+        let tickAge = syncEngine.secondsSinceSchedulerTick
+        let scheduler: String
+        if !syncEngine.schedulerRunning {
+            scheduler = "stopped"
+            problems.append("The sync scheduler has stopped: no sweeps, webhooks or pushes start.")
+        } else if let tickAge, tickAge > limits.schedulerStall {
+            scheduler = "stalled"
+            problems.append("The sync scheduler has not run for \(Int(tickAge)) s: no sweeps, webhooks or pushes start.")
+        } else {
+            scheduler = "running"
+        }
+        let waiting = readings.unattendedSeconds(now: now)
+        let applierStalled = waiting > limits.applierStall
+        if applierStalled {
+            problems.append("A connected account's inbox event has waited \(Int(waiting)) s with no run applying it: the applier has stopped.")
+        }
+        let sweepAge = syncEngine.lastSweepEndedAt.map { max(0, clock.nowMilliseconds() - $0) / 1000 }
         let body: JSON = .object([
-            ("status", .string(healthy ? "ok" : "unhealthy")),
+            ("status", .string(problems.isEmpty ? "ok" : "unhealthy")),
+            ("problems", .array(problems.map(JSON.string))),
             ("uptimeSeconds", .number(Int(Date().timeIntervalSince(startedAt)))),
-            ("store", .object([("ok", .bool(storeOK && writable)), ("readable", .bool(storeOK)), ("writable", .bool(writable))])),
+            ("store", .object([("ok", .bool(readings.readable && writable)), ("readable", .bool(readings.readable)),
+                               ("writable", .bool(writable)), ("readingsAgeSeconds", .number(Int(readingsAge)))])),
             ("workers", .object([
                 ("inboxWriter", .string(writer ? "running" : "stopped")),
                 ("inboxWriterQueue", .number(inbox.queueDepth)),
                 ("unexpandedDeliveries", .number(inbox.unexpandedDeliveries)),
+                ("syncScheduler", .string(scheduler)),
+                ("syncSchedulerTickAgeSeconds", tickAge.map { .number(Int($0)) } ?? .null),
             ])),
-            ("inboxBacklog", .number(pending.values.reduce(0, +))),
-            ("accounts", accountsJSON),
-            ("lastSweepAgeSeconds", .null),
+            ("inboxBacklog", .number(readings.pendingEvents)),
+            ("applier", .object([
+                ("state", .string(applierStalled ? "stalled" : "running")),
+                ("pendingEvents", .number(readings.pendingEvents)),
+                ("oldestUnattendedSeconds", .number(Int(waiting))),
+            ])),
+            ("lastSweepAgeSeconds", sweepAge.map { .number($0) } ?? .null),
+            ("accounts", .object(readings.accounts.sorted { $0.key.rawValue < $1.key.rawValue }
+                .map { ($0.key.rawValue, JSON.number($0.value)) })),
         ])
-        var r = Response.json(healthy ? 200 : 503, body)
+        var r = Response.json(problems.isEmpty ? 200 : 503, body)
         r.headers.add("Cache-Control", "no-store")
         return r
     }

@@ -51,6 +51,8 @@ public final class Gateway: Sendable {
     let startedAt = Date()
     /// Whether the last durable write succeeded (webhook commits and probes), for `/healthz`.
     let writeHealth: StoreWriteHealth
+    /// What `/healthz` reads from the store, once a second on its own thread.
+    let healthReadings: HealthReadings
     /// Budgets for log lines an attacker (or a broken disk) could repeat at will.
     let rejectedWebhookLog = RateLimitedLog()
     let failedWebhookLog = RateLimitedLog()
@@ -64,12 +66,7 @@ public final class Gateway: Sendable {
         database = try Database(path: configuration.databasePath)
         accounts = SQLiteAccountRepository(database: database, clock: clock)
         sessions = SQLiteSessionRepository(database: database)
-        identity = XeroIdentityClient(
-            endpoints: XeroEndpoints(login: configuration.xeroLoginURL, identity: configuration.xeroIdentityURL,
-                                     api: configuration.xeroAPIURL),
-            app: XeroApp(clientId: configuration.xeroClientId, clientSecret: configuration.xeroClientSecret,
-                         redirectURI: configuration.redirectURI, scopes: configuration.xeroScopes),
-            retry: xeroRetry)
+        identity = configuration.xeroIdentity(retry: xeroRetry)
         xeroTokens = try XeroTokenManager(
             accounts: accounts, tokens: SQLiteXeroTokenRepository(database: database, clock: clock), refresher: identity,
             secretKey: configuration.secretKey, clock: clock,
@@ -104,6 +101,7 @@ public final class Gateway: Sendable {
         inbox.eventsRouted.withLock { $0 = { engine.eventsArrived(accountIds: $0) } }
         verifier = WebhookVerifier(webhookKey: configuration.xeroWebhookKey)
         writeHealth = StoreWriteHealth(database: database)
+        healthReadings = HealthReadings(accounts: accounts, events: inboxEvents)
 
         var tlsKey: String?, tlsCert: String?
         if let k = configuration.tlsKeyPath, let c = configuration.tlsCertPath {
@@ -147,6 +145,7 @@ public final class Gateway: Sendable {
                     apiCallsLeftToday: tenant.map { limiter.remainingToday($0) })
             })
         syncEngine.startScheduler()
+        healthReadings.start()
     }
 
     /// Starts listening; returns the bound port.
@@ -173,6 +172,7 @@ public final class Gateway: Sendable {
             logger.error("deferred answers still outstanding after 10 s; leaving connections to the exiting process")
         }
         syncEngine.stop()
+        healthReadings.stop()
         // After the server: a link request in flight still gets its worker.
         interactiveWorkers.stop()
         syncWorkers.stop()
@@ -192,7 +192,7 @@ public final class Gateway: Sendable {
     }
 
     /// Every endpoint: method, path pattern, handler.
-    static let routes: [Route] = coreRoutes + recordRoutes + syncRoutes
+    static let routes: [Route] = coreRoutes + recordRoutes + syncRoutes + operatorRoutes
 
     static let coreRoutes: [Route] = [
         ("POST", "/webhooks/xero", { $0.receiveWebhook($1) }),

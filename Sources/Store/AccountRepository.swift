@@ -105,6 +105,13 @@ public protocol AccountRepository: Sendable {
     func reset(accountId: String) throws
     /// The connection locked to `tenantId` (any case), if any.
     func connection(tenantId: String) throws -> AccountConnection?
+
+    // MARK: operators
+
+    /// How many accounts are in each connection state; states with none are absent.
+    func connectionCounts() throws -> [ConnectionState: Int]
+    /// A page of connections by account id: at most `limit` (1 to 1000), with ids after `afterAccountId`.
+    func connections(afterAccountId: String?, limit: Int) throws -> [AccountConnection]
 }
 
 /// One organisation a consent offered while the connection is `choosing`.

@@ -125,6 +125,22 @@ public final class MemoryAccountRepository: AccountRepository {
         return store.tables.withLock { t in t.connections.values.first { $0.tenantId == tenant } }
     }
 
+    public func connectionCounts() throws -> [ConnectionState: Int] {
+        store.tables.withLock { t in
+            var m: [ConnectionState: Int] = [:]
+            for c in t.connections.values { m[c.state, default: 0] += 1 }
+            return m
+        }
+    }
+
+    public func connections(afterAccountId: String?, limit: Int) throws -> [AccountConnection] {
+        let after = afterAccountId ?? ""
+        return store.tables.withLock { t in
+            Array(t.connections.values.filter { $0.accountId > after }.sorted { $0.accountId < $1.accountId }
+                .prefix(max(1, min(limit, 1000))))
+        }
+    }
+
     /// The error SQLite's UNIQUE constraint gives.
     static func conflict(_ column: String) -> StoreError {
         StoreError(code: .conflict, message: "UNIQUE constraint failed: \(column)")

@@ -69,3 +69,30 @@ public final class MemoryWebhookEventRepository: WebhookEventRepository {
         }
     }
 }
+
+extension MemoryWebhookEventRepository {
+    public func pendingCount() throws -> Int {
+        store.tables.withLock { t in t.events.lazy.filter { $0.state == .pending }.count }
+    }
+
+    public func pendingCounts(accountIds: [String]) throws -> [String: Int] {
+        let wanted = Set(accountIds)
+        return store.tables.withLock { t in
+            var m: [String: Int] = [:]
+            for e in t.events where e.state == .pending {
+                if let a = e.accountId, wanted.contains(a) { m[a, default: 0] += 1 }
+            }
+            return m
+        }
+    }
+
+    public func oldestUnattendedPendingEvent() throws -> Int64? {
+        store.tables.withLock { t in
+            let running = Set(t.runs.rows.filter { $0.record.state == .running }.map(\.record.accountId))
+            return t.events.first { e in
+                guard e.state == .pending, let a = e.accountId else { return false }
+                return t.connections[a]?.state == .connected && !running.contains(a)
+            }?.id
+        }
+    }
+}

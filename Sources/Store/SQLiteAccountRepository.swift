@@ -164,6 +164,25 @@ public final class SQLiteAccountRepository: AccountRepository {
         }
     }
 
+    public func connectionCounts() throws -> [ConnectionState: Int] {
+        try db.read { c in
+            var m: [ConnectionState: Int] = [:]
+            for r in try c.query("SELECT state, COUNT(*) AS n FROM xero_connections GROUP BY state") {
+                if let s = r.string("state").flatMap(ConnectionState.init(rawValue:)) { m[s] = r.int("n") ?? 0 }
+            }
+            return m
+        }
+    }
+
+    public func connections(afterAccountId: String?, limit: Int) throws -> [AccountConnection] {
+        try db.read { c in
+            try c.query("""
+                SELECT account_id, state, tenant_id, tenant_name, connected_at FROM xero_connections
+                WHERE account_id > ? ORDER BY account_id LIMIT ?
+                """, [.text(afterAccountId ?? ""), .integer(Int64(max(1, min(limit, 1000))))]).map(AccountConnection.init(row:))
+        }
+    }
+
     /// Tenant id (lowercase) → account id, for every account with a tenant. Read it inside the
     /// transaction that uses it, so a connection made meanwhile cannot be missed.
     static func tenantRoutes(_ c: SQLiteConnection) throws -> [String: String] {

@@ -41,6 +41,42 @@ public final class SQLiteWebhookEventRepository: WebhookEventRepository {
             return m
         }
     }
+
+    public func pendingCount() throws -> Int {
+        try db.read { c in
+            try c.query("SELECT COUNT(*) AS n FROM webhook_events WHERE state = '\(InboxEventState.pending.rawValue)'").first?.int("n") ?? 0
+        }
+    }
+
+    public func pendingCounts(accountIds: [String]) throws -> [String: Int] {
+        guard !accountIds.isEmpty else { return [:] }
+        let marks = Array(repeating: "?", count: accountIds.count).joined(separator: ", ")
+        return try db.read { c in
+            var m: [String: Int] = [:]
+            for r in try c.query("""
+                SELECT account_id, COUNT(*) AS n FROM webhook_events
+                WHERE state = '\(InboxEventState.pending.rawValue)' AND account_id IN (\(marks)) GROUP BY account_id
+                """, accountIds.map { .text($0) }) {
+                if let a = r.string("account_id") { m[a] = r.int("n") ?? 0 }
+            }
+            return m
+        }
+    }
+
+    /// Each account's oldest pending event from the partial index (so the cost follows the pending
+    /// events, never the accounts or the events of all time), then the connected accounts' oldest.
+    public func oldestUnattendedPendingEvent() throws -> Int64? {
+        try db.read { c in
+            try c.query("""
+                SELECT MIN(p.first) AS id
+                FROM (SELECT account_id, MIN(id) AS first FROM webhook_events
+                      WHERE state = '\(InboxEventState.pending.rawValue)' GROUP BY account_id) p
+                JOIN xero_connections c ON c.account_id = p.account_id
+                WHERE c.state = '\(ConnectionState.connected.rawValue)'
+                  AND NOT EXISTS (SELECT 1 FROM sync_runs r WHERE r.account_id = p.account_id AND r.state = 'running')
+                """).first?.int("id").map(Int64.init)
+        }
+    }
 }
 
 extension InboxEvent {

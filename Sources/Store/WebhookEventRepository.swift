@@ -57,4 +57,11 @@ public protocol WebhookEventRepository: Sendable {
     func counts() throws -> [InboxEventState: Int]
     /// Pending events per account (the backlog the applier has yet to work through).
     func pendingByAccount() throws -> [String: Int]
+    /// Pending events in all (the applier's backlog), counted on the pending events' index.
+    func pendingCount() throws -> Int
+    /// Pending events of these accounts; accounts with none are absent.
+    func pendingCounts(accountIds: [String]) throws -> [String: Int]
+    /// The id of the oldest pending event of an account that is connected and has no sync run
+    /// going on (in any process): one the applier should already have picked up; nil when none.
+    func oldestUnattendedPendingEvent() throws -> Int64?
 }

@@ -68,6 +68,10 @@ public final class SyncEngine: Sendable {
     let wake = NSCondition()
     let stopped = Atomic<Bool>(false)
     let schedulerDone = Atomic<Bool>(true)
+    /// When the scheduler last looked for due work (monotonic ms; 0: never), for `/healthz`.
+    let lastTick = Atomic<Int64>(0)
+    /// When a sweep of any account last ended in this process (wall ms; 0: none yet).
+    let lastSweepEnd = Atomic<Int64>(0)
 
     struct AccountState {
         var running: SyncRunRecord?
@@ -123,7 +127,11 @@ public final class SyncEngine: Sendable {
     /// Starts a run now (nothing runs for the account in this process).
     func start(accountId: String, trigger: SyncTrigger) throws(StoreError) -> SyncRunRecord {
         let (run, started) = try stores.runs.startRun(accountId: accountId, trigger: trigger)
-        guard started else { return run }  // another process runs it (the command line's `sync`)
+        guard started else {
+            // Another process runs the account (the command line's `sync`): a sweep comes back later.
+            if [.scheduled, .reconcile].contains(trigger) { retrySweepLater(accountId) }
+            return run
+        }
         let claimed = state.withLock { s -> Bool in
             if s.accounts[accountId]?.running != nil {
                 s.accounts[accountId]?.wanted.insert(trigger)
@@ -153,6 +161,7 @@ public final class SyncEngine: Sendable {
             if [.scheduled, .manual, .reconcile, .initial].contains(started.trigger) {
                 a.sweeps += 1
                 a.nextSweepAt = clock.nowMilliseconds() + sweepDelay(started.accountId, a.sweeps)
+                lastSweepEnd.store(clock.nowMilliseconds(), ordering: .relaxed)
             }
             if finished.state == .failed {
                 a.backoff = min(600_000, max(2_000, a.backoff * 2))
@@ -246,15 +255,17 @@ public final class SyncEngine: Sendable {
 
     /// Carries out a run's steps and records how it ended. Runs on a worker thread.
     @discardableResult
-    func execute(_ started: SyncRunRecord) -> SyncRunRecord {
+    func execute(_ started: SyncRunRecord, progress: SyncProgressObserver? = nil) -> SyncRunRecord {
         var run = started
         let calls = CallCounter()
+        let tally = progress.map { ProgressTally(calls: calls, observer: $0) }
         var context: SyncContext?
         do {
-            guard let (client, tenantId) = try connector.accounting(for: run.accountId, observer: calls.record) else {
+            guard let (client, tenantId) = try connector.accounting(for: run.accountId, observer: { calls.record($0); tally?.report() }) else {
                 throw SyncError.notConnected
             }
-            let c = SyncContext(engine: self, accountId: run.accountId, tenantId: tenantId, xero: client)
+            let xero: any XeroAccounting = tally.map { ProgressReportingXero(inner: client, tally: $0) } ?? client
+            let c = SyncContext(engine: self, accountId: run.accountId, tenantId: tenantId, xero: xero)
             context = c
             try c.run(run.trigger)
             run.state = .succeeded
@@ -340,6 +351,7 @@ public final class SyncEngine: Sendable {
         let t = Thread { [self] in
             defer { schedulerDone.store(true, ordering: .releasing) }
             while !stopped.load(ordering: .acquiring) {
+                lastTick.store(monotonicNow(), ordering: .relaxed)
                 tick()
                 wake.lock()
                 _ = wake.wait(until: Date().addingTimeInterval(0.1))

@@ -11,7 +11,8 @@ struct XeroGatewayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "xero-gateway",
         abstract: "SortScape's Xero integration: webhooks, sync and invoices.",
-        subcommands: [Serve.self, Migrate.self, AccountCommand.self, UserCommand.self, ConnectionCommand.self, DemoCommand.self])
+        subcommands: [Serve.self, Migrate.self, AccountCommand.self, UserCommand.self, ConnectionCommand.self, SyncCommand.self,
+                      DemoCommand.self])
 }
 
 /// Options shared by commands that only need the store.

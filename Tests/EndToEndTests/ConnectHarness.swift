@@ -28,6 +28,8 @@ final class ConnectPair: Sendable {
     let dir: String
     let webhookKey = "connect-e2e-webhook-\(UUID().uuidString)"
     let syncLog = SyncLog()
+    /// The gateway's environment (a command run beside it reads the same).
+    let environment: [String: String]
     /// The sync hook's requests, as "accountId trigger".
     var syncRequests: [String] { syncLog.requests.withLock { $0.map { "\($0.0) \($0.1)" } } }
 
@@ -46,6 +48,7 @@ final class ConnectPair: Sendable {
             "XERO_LOGIN_URL": simulator.baseURL, "XERO_IDENTITY_URL": simulator.baseURL, "XERO_API_URL": simulator.baseURL,
         ]
         env.merge(extra) { $1 }
+        environment = env
         let logs = self.logs
         var logger = Logger(label: "xero-gateway") { _ in logs }
         logger.logLevel = .trace
@@ -176,6 +179,17 @@ final class ConnectPair: Sendable {
 
     func activate(_ admin: String) throws {
         #expect(try request("POST", "/api/v1/xero/activate", bearer: admin).status == 200)
+    }
+
+    /// `/healthz` once `check` holds of it (the store is read for health once a second), or as it is after 3 s.
+    func health(until check: (JSON) -> Bool) throws -> JSON {
+        let deadline = Date().addingTimeInterval(3)
+        var h = try JSON.parse(request("GET", "/healthz").body)
+        while !check(h), Date() < deadline {
+            usleep(50_000)
+            h = try JSON.parse(request("GET", "/healthz").body)
+        }
+        return h
     }
 
     func status(_ admin: String) throws -> JSON { try JSON.parse(request("GET", "/api/v1/xero/status", bearer: admin).body) }

@@ -76,8 +76,7 @@ import XeroSimulator
         // The tokens work against Xero for this tenant.
         let access = try p.gateway.xeroTokens.accessToken(for: tenant, rejected: nil)
         #expect(try p.gateway.identity.connections(accessToken: access, authEventId: nil).map(\.tenantId) == [tenant])
-        let health = try JSON.parse(p.request("GET", "/healthz").body)
-        #expect(health["accounts"]?["connected"]?.intValue == 1)
+        #expect(try p.health { $0["accounts"]?["connected"]?.intValue == 1 }["accounts"]?["connected"]?.intValue == 1)
     }
 
     @Test func r2_severalOrganisationsShowTheChooserAndOnlyAnOfferedOneConnects() throws {
@@ -357,7 +356,7 @@ import XeroSimulator
         #expect { try p.gateway.xeroTokens.accessToken(for: tenant, rejected: nil) } throws: { ($0 as? XeroAPIError)?.code == .invalidGrant }
         let s = try p.status(admin)
         #expect(s["state"]?.stringValue == "needs_reconnect" && s["tenantId"]?.stringValue == tenant)
-        #expect(try JSON.parse(p.request("GET", "/healthz").body)["accounts"]?["needs_reconnect"]?.intValue == 1)
+        #expect(try p.health { $0["accounts"]?["needs_reconnect"]?.intValue == 1 }["accounts"]?["needs_reconnect"]?.intValue == 1)
         let page = try p.request("GET", "/admin/xero", cookie: p.signIn(admin)).text
         #expect(page.contains("Needs reconnecting") && page.contains("id=\"connect\""))
         #expect(try p.tokenRows() == 1)

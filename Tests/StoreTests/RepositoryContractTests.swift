@@ -15,6 +15,7 @@ final class RepositoryHarness {
     let events: any WebhookEventRepository
     let sessions: any SessionRepository
     let tokens: any XeroTokenRepository
+    let runs: any XeroSyncRepository
     private let deliverBody: (String) -> Void
     private let finish: () -> Void
 
@@ -28,6 +29,7 @@ final class RepositoryHarness {
             events = SQLiteWebhookEventRepository(database: db)
             sessions = SQLiteSessionRepository(database: db)
             tokens = SQLiteXeroTokenRepository(database: db, clock: clock)
+            runs = SQLiteXeroSyncRepository(database: db, clock: clock)
             deliverBody = { body in
                 _ = appendAndWait(inbox, body)
                 #expect(inbox.waitUntilExpanded())
@@ -43,6 +45,7 @@ final class RepositoryHarness {
             self.events = events
             sessions = MemorySessionRepository(store: store)
             tokens = MemoryXeroTokenRepository(store: store)
+            runs = MemoryXeroSyncRepository(store: store)
             deliverBody = { body in events.ingest(Array(body.utf8), contents: fakeReader(Array(body.utf8))) }
             finish = {}
         }
@@ -236,5 +239,50 @@ final class RepositoryHarness {
         #expect(try h.events.events(accountId: a, state: .unrouted, limit: 10, afterId: nil).isEmpty)
         #expect(try h.events.events(accountId: nil, state: .applied, limit: 10, afterId: nil).isEmpty)
         #expect(try h.events.events(accountId: nil, state: nil, limit: 10, afterId: 10).isEmpty)
+    }
+
+    // MARK: operators and health
+
+    @Test(arguments: Backend.allCases)
+    func connectionsAreCountedByStateAndPagedByAccountId(_ backend: Backend) throws {
+        let h = try RepositoryHarness(backend)
+        let ids = try (0..<5).map { try #require(try h.accounts.createAccount(name: "A\($0)").accountId) }.sorted()
+        try h.accounts.connect(accountId: ids[1], tenantId: "t1", tenantName: "One")
+        _ = try h.accounts.activate(accountId: ids[2])
+        #expect(try h.accounts.connectionCounts() == [.inactive: 3, .connected: 1, .active: 1])
+        let first = try h.accounts.connections(afterAccountId: nil, limit: 2)
+        #expect(first.map(\.accountId) == Array(ids[0..<2]))
+        #expect(first[1].tenantId == "t1" && first[1].state == .connected)
+        #expect(try h.accounts.connections(afterAccountId: ids[1], limit: 2).map(\.accountId) == Array(ids[2..<4]))
+        #expect(try h.accounts.connections(afterAccountId: ids[4], limit: 2).isEmpty)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func pendingEventsAreCountedAndTheOldestOneNothingWorksOnIsFound(_ backend: Backend) throws {
+        let h = try RepositoryHarness(backend)
+        let a = try #require(try h.accounts.createAccount(name: "A").accountId)
+        let b = try #require(try h.accounts.createAccount(name: "B").accountId)
+        #expect(try h.events.pendingCount() == 0)
+        #expect(try h.events.oldestUnattendedPendingEvent() == nil)
+        try h.accounts.connect(accountId: a, tenantId: "ta", tenantName: "A")
+        try h.accounts.connect(accountId: b, tenantId: "tb", tenantName: "B")
+        h.deliver("ta CONTACT r1 2024-01-01T00:00:00.000Z UPDATE", "tb CONTACT r2 2024-01-01T00:00:00.000Z UPDATE",
+                  "ta CONTACT r3 2024-01-01T00:00:00.000Z UPDATE", "tx CONTACT r4 2024-01-01T00:00:00.000Z UPDATE")
+        let ids = Dictionary(uniqueKeysWithValues: try h.all().map { ($0.resourceId ?? "", $0.id) })
+        #expect(try h.events.pendingCount() == 3)
+        #expect(try h.events.pendingCounts(accountIds: [a, b, "nobody"]) == [a: 2, b: 1])
+        #expect(try h.events.pendingCounts(accountIds: [b]) == [b: 1])
+        #expect(try h.events.pendingCounts(accountIds: []).isEmpty)
+        #expect(try h.events.oldestUnattendedPendingEvent() == ids["r1"])
+        // A run going on for A: its events wait for it; B's is the oldest nothing works on.
+        let run = try h.runs.startRun(accountId: a, trigger: .scheduled).run
+        #expect(try h.events.oldestUnattendedPendingEvent() == ids["r2"])
+        // B no longer connected: nothing should be working on its events.
+        #expect(try h.accounts.markNeedsReconnect(accountId: b))
+        #expect(try h.events.oldestUnattendedPendingEvent() == nil)
+        var done = run
+        done.state = .succeeded
+        try h.runs.finishRun(done)
+        #expect(try h.events.oldestUnattendedPendingEvent() == ids["r1"])
     }
 }

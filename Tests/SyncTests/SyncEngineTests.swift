@@ -253,3 +253,37 @@ struct ArmedConnector: XeroConnector {
         #expect(imported.xeroContactId == matches[1].xeroContactId && imported.id != "s1")
     }
 }
+
+/// The engine beside another process that runs an account (`xero-gateway sync`), and what it
+/// tells `/healthz`.
+@Suite struct SyncEngineBesideAnotherProcessTests {
+    @Test func aSweepAnotherProcessHeldTheAccountForComesBackLater() throws {
+        let h = try SyncHarness()
+        let engine = SyncEngine(stores: h.stores, connector: FakeConnector(xero: h.xero), workers: h.workers, clock: h.clock,
+                                settings: SyncSettings(sweepInterval: 1))
+        try MemoryAccountRepository(store: h.store).connect(accountId: h.accountId, tenantId: "tenant-1", tenantName: "Harbour")
+        #expect(engine.lastSweepEndedAt == nil && engine.secondsSinceSchedulerTick == nil)
+        try engine.requestSync(accountId: h.accountId, trigger: .manual)
+        #expect(h.workers.waitUntilIdle(timeout: 10))
+        #expect(engine.lastSweepEndedAt == h.clock.nowMilliseconds())
+        // Another process starts a run of the account; the engine's next sweep falls due meanwhile.
+        let (holder, started) = try h.repository.startRun(accountId: h.accountId, trigger: .manual)
+        #expect(started)
+        engine.startScheduler()
+        defer { engine.stop() }
+        h.clock.advance(milliseconds: 1_200)
+        let retryAt = h.clock.nowMilliseconds() + 1_000
+        let deadline = Date().addingTimeInterval(5)
+        while engine.nextSweepAt(accountId: h.accountId) != retryAt, Date() < deadline { usleep(10_000) }
+        #expect(engine.nextSweepAt(accountId: h.accountId) == retryAt, "the refused sweep was not scheduled again")
+        #expect(engine.schedulerRunning && (engine.secondsSinceSchedulerTick ?? 99) < 1)
+        var done = holder
+        done.state = .succeeded
+        try h.repository.finishRun(done)
+        h.clock.advance(milliseconds: 1_000)
+        // Never reconciled (no first import here), the sweep is the full reconciliation.
+        while try h.repository.runs(accountId: h.accountId, limit: 10, cursor: nil).items.filter({ $0.trigger == .reconcile && $0.state != .running }).isEmpty,
+              Date() < deadline { usleep(10_000) }
+        #expect(try h.repository.runs(accountId: h.accountId, limit: 10, cursor: nil).items.map(\.trigger) == [.manual, .manual, .reconcile])
+    }
+}
