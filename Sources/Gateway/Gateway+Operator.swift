@@ -31,7 +31,7 @@ extension Gateway {
             throw HTTPError.storeUnavailable
         }
         let items = try page.prefix(limit).map { c throws -> JSON in
-            let last = try store { () throws(StoreError) in try sync.lastFinishedRun(accountId: c.accountId) }
+            let last = try store { () throws(StoreError) in try sync.lastFinishedRun(accountId: c.accountId, triggers: nil) }
             return .object([
                 ("accountId", .string(c.accountId)),
                 ("connection", .string(c.state.rawValue)),

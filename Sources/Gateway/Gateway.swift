@@ -74,8 +74,8 @@ public final class Gateway: Sendable {
         templates = try AdminTemplates.library()
         inbox = try WebhookInbox(database: database, reader: Gateway.readDelivery)
         inboxEvents = SQLiteWebhookEventRepository(database: database)
-        records = SQLiteSortScapeRecords(database: database)
-        sync = SQLiteXeroSyncRepository(database: database)
+        records = SQLiteSortScapeRecords(database: database, clock: clock)
+        sync = SQLiteXeroSyncRepository(database: database, clock: clock)
         try sync.failAbandonedRuns()
         metrics = GatewayMetrics(routes: Gateway.routes.map { ($0.method, $0.pattern) })
         xeroLimiter = XeroRateLimiter()
@@ -133,7 +133,8 @@ public final class Gateway: Sendable {
             },
             syncSummary: { accountId in
                 let tenant = (try? accounts.connection(accountId: accountId))??.tenantId
-                let last = (try? repository.lastFinishedRun(accountId: accountId)) ?? nil
+                // The last sweep: a webhook or push run a moment later does not hide a failed sync.
+                let last = (try? repository.lastFinishedRun(accountId: accountId, triggers: SyncTrigger.sweeps)) ?? nil
                 return XeroSyncSummary(
                     lastSync: last?.finishedAt,
                     lastSyncState: last?.state.rawValue,

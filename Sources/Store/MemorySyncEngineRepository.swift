@@ -53,11 +53,11 @@ public final class MemorySyncEngineRepository: SyncEngineRepository {
 
     public func replay(accountId: String?, eventId: Int64) throws(StoreError) -> InboxEvent {
         try store.tables.withLock { t throws(StoreError) in
-            guard let i = t.events.firstIndex(where: { $0.id == eventId && $0.accountId != nil && (accountId == nil || $0.accountId == accountId) }) else {
+            guard let i = t.events.firstIndex(where: { $0.id == eventId && (accountId == nil || $0.accountId == accountId) }) else {
                 throw RecordRules.notFound("event", String(eventId))
             }
             let e = t.events[i]
-            guard [.failed, .applied, .ignored, .pending].contains(e.state) else {
+            guard [.failed, .applied, .ignored, .pending].contains(e.state), e.accountId != nil else {
                 throw RecordRules.conflict("an event that is \(e.state.rawValue) cannot be replayed")
             }
             t.eventRetries[eventId] = nil
@@ -137,10 +137,15 @@ public final class MemorySyncEngineRepository: SyncEngineRepository {
                 }
                 if let f = u.fields { contact.fields = f }
                 if let s = u.syncState { contact.syncState = s }
-                if u.archive { contact.archived = true }
+                var archive = u.archive
+                if archive, Self.hasPendingWork(accountId: accountId, contactId: id, t) {
+                    archive = false  // work came in since the engine looked (R10)
+                    contact.syncState = .waitingArchive
+                }
+                if archive { contact.archived = true }
                 if contact != current { _ = try Contacts.update(contact, now: now, &t) }
                 let key = Key(accountId: accountId, contactId: id)
-                if u.archive {
+                if archive {
                     MemorySortScapeRecords.archiveProperties(accountId: accountId, contactId: id, now: now, &t)
                     t.outbox[key] = nil
                 }
@@ -163,8 +168,8 @@ public final class MemorySyncEngineRepository: SyncEngineRepository {
         }
     }
 
-    public func linkContact(accountId: String, contactId: String, xeroContactId: String, fields: ContactFields,
-                            base: ContactFields) throws(StoreError) -> ContactRecord {
+    public func linkContact(accountId: String, contactId: String, xeroContactId: String, fields: ContactFields?,
+                            base: ContactFields, expectedVersion: Int64?) throws(StoreError) -> ContactRecord {
         let now = store.clock.timestamp()
         return try store.tables.withLock { tables throws(StoreError) in
             var t = tables
@@ -172,13 +177,16 @@ public final class MemorySyncEngineRepository: SyncEngineRepository {
                 throw RecordRules.notFound("contact", contactId)
             }
             guard contact.xeroContactId == nil else { throw RecordRules.conflict("this contact is already linked to a Xero contact") }
+            if let expectedVersion, contact.version != expectedVersion {
+                throw RecordRules.conflict("the contact changed while it was being sent to Xero; try again")
+            }
             let x = xeroContactId.lowercased()
             guard !t.contacts.rows.contains(where: { $0.record.accountId == accountId && $0.record.xeroContactId == x }) else {
                 throw RecordRules.conflict("the Xero contact with this name is already linked to another SortScape contact")
             }
             contact.xeroContactId = x
             contact.syncState = .linked
-            contact.fields = fields
+            if let fields { contact.fields = fields }
             let stored = try Contacts.update(contact, now: now, &t)
             t.bases[Key(accountId: accountId, contactId: contactId)] = base
             MemoryXeroSyncRepository.setMatches(&t, now, to: .dismissed) {
@@ -198,11 +206,13 @@ public final class MemorySyncEngineRepository: SyncEngineRepository {
     }
 
     public func hasPendingWork(accountId: String, contactId: String) throws(StoreError) -> Bool {
-        store.tables.withLock { t in
+        store.tables.withLock { t in Self.hasPendingWork(accountId: accountId, contactId: contactId, t) }
+    }
+
+    static func hasPendingWork(accountId: String, contactId: String, _ t: MemoryStore.Tables) -> Bool {
             let properties = Set(t.properties.rows.map(\.record).filter { $0.accountId == accountId && $0.contactId == contactId }.map(\.id))
             return t.jobs.rows.contains { $0.record.accountId == accountId && properties.contains($0.record.propertyId) && $0.record.status == .pending && !$0.record.archived }
                 || t.issues.rows.contains { $0.record.accountId == accountId && properties.contains($0.record.propertyId) && $0.record.status == .open && !$0.record.archived }
-        }
     }
 
     public func conflicts(accountId: String, contactIds: [String]) throws(StoreError) -> [String: [ContactConflict]] {
@@ -218,9 +228,9 @@ public final class MemorySyncEngineRepository: SyncEngineRepository {
 
     // MARK: outbox
 
-    public func outbound(accountId: String, limit: Int) throws(StoreError) -> [OutboundContact] {
+    public func outbound(accountId: String, now: Int64, limit: Int) throws(StoreError) -> [OutboundContact] {
         store.tables.withLock { t in
-            Array(t.outbox.filter { $0.key.accountId == accountId }.values.sorted { ($0.queuedAt, $0.contactId) < ($1.queuedAt, $1.contactId) }
+            Array(t.outbox.filter { $0.key.accountId == accountId && $0.value.queuedAt <= now }.values.sorted { ($0.queuedAt, $0.contactId) < ($1.queuedAt, $1.contactId) }
                 .prefix(max(1, limit)))
         }
     }
@@ -235,9 +245,13 @@ public final class MemorySyncEngineRepository: SyncEngineRepository {
 
     public func failOutbound(accountId: String, contactIds: [String], error: String) throws(StoreError) {
         store.tables.withLock { t in
+            let now = store.clock.nowMilliseconds()
             for id in contactIds {
                 let k = Key(accountId: accountId, contactId: id)
-                t.outbox[k]?.attempts += 1
+                guard var row = t.outbox[k] else { continue }
+                row.queuedAt = now + min(3_600_000, 30_000 * (1 << Int64(min(row.attempts, 7))))
+                row.attempts += 1
+                t.outbox[k] = row
             }
         }
     }

@@ -203,8 +203,12 @@ public final class MemoryXeroSyncRepository: XeroSyncRepository {
         store.tables.withLock { $0.runs.rows.first { $0.record.accountId == accountId && $0.record.id == id }?.record }
     }
 
-    public func lastFinishedRun(accountId: String) throws(StoreError) -> SyncRunRecord? {
-        store.tables.withLock { $0.runs.rows.last { $0.record.accountId == accountId && $0.record.state != .running }?.record }
+    public func lastFinishedRun(accountId: String, triggers: Set<SyncTrigger>?) throws(StoreError) -> SyncRunRecord? {
+        store.tables.withLock {
+            $0.runs.rows.last {
+                $0.record.accountId == accountId && $0.record.state != .running && (triggers?.contains($0.record.trigger) ?? true)
+            }?.record
+        }
     }
 
     public func failAbandonedRuns() throws(StoreError) {

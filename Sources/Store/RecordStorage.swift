@@ -48,7 +48,8 @@ extension ContactRecord {
         guard SyncEngineRules.needsPush(old: old, new: new) else { return }
         try c.run("""
             INSERT INTO contact_outbox (account_id, contact_id, queued_at, edited_at) VALUES (?, ?, ?, ?)
-            ON CONFLICT (account_id, contact_id) DO UPDATE SET edited_at = MAX(edited_at + 1, excluded.edited_at)
+            ON CONFLICT (account_id, contact_id) DO UPDATE SET edited_at = MAX(edited_at + 1, excluded.edited_at),
+                queued_at = MIN(queued_at, excluded.queued_at), attempts = 0
             """, [.text(new.accountId), .text(new.id), .integer(nowMs), .integer(nowMs)])
     }
 
@@ -57,6 +58,8 @@ extension ContactRecord {
         let key = MemoryStore.ContactKey(accountId: new.accountId, contactId: new.id)
         if var row = t.outbox[key] {
             row.editedAt = max(row.editedAt + 1, nowMs)
+            row.queuedAt = min(row.queuedAt, nowMs)
+            row.attempts = 0
             t.outbox[key] = row
         } else {
             t.outbox[key] = OutboundContact(contactId: new.id, queuedAt: nowMs, editedAt: nowMs)

@@ -182,9 +182,14 @@ public final class SQLiteSyncEngineRepository: SyncEngineRepository {
                 }
                 if let f = u.fields { contact.fields = f }
                 if let s = u.syncState { contact.syncState = s }
-                if u.archive { contact.archived = true }
+                var archive = u.archive
+                if archive, try Self.hasPendingWork(accountId: accountId, contactId: id, c) {
+                    archive = false  // work came in since the engine looked (R10)
+                    contact.syncState = .waitingArchive
+                }
+                if archive { contact.archived = true }
                 if contact != current { _ = try Contacts.update(contact, now: now, c) }
-                if u.archive {
+                if archive {
                     try c.run("UPDATE properties SET archived = 1, updated_at = ? WHERE account_id = ? AND contact_id = ? AND archived = 0",
                               [.text(now), .text(accountId), .text(id)])
                     try c.run("DELETE FROM contact_outbox WHERE account_id = ? AND contact_id = ?", [.text(accountId), .text(id)])
@@ -215,8 +220,8 @@ public final class SQLiteSyncEngineRepository: SyncEngineRepository {
             """, [.text(accountId), .text(contactId), .text(b.name), .text(b.companyName), .text(b.email), .text(b.phone)])
     }
 
-    public func linkContact(accountId: String, contactId: String, xeroContactId: String, fields: ContactFields,
-                            base: ContactFields) throws(StoreError) -> ContactRecord {
+    public func linkContact(accountId: String, contactId: String, xeroContactId: String, fields: ContactFields?,
+                            base: ContactFields, expectedVersion: Int64?) throws(StoreError) -> ContactRecord {
         let now = clock.timestamp()
         let row = try write { c -> Row in
             guard let row = try c.query("SELECT \(Contacts.selectList) FROM contacts WHERE account_id = ? AND id = ?",
@@ -225,13 +230,16 @@ public final class SQLiteSyncEngineRepository: SyncEngineRepository {
             }
             var contact = try ContactRecord(row: row)
             guard contact.xeroContactId == nil else { throw RecordRules.conflict("this contact is already linked to a Xero contact") }
+            if let expectedVersion, contact.version != expectedVersion {
+                throw RecordRules.conflict("the contact changed while it was being sent to Xero; try again")
+            }
             let x = xeroContactId.lowercased()
             guard try c.query("SELECT 1 FROM contacts WHERE account_id = ? AND xero_contact_id = ?", [.text(accountId), .text(x)]).isEmpty else {
                 throw RecordRules.conflict("the Xero contact with this name is already linked to another SortScape contact")
             }
             contact.xeroContactId = x
             contact.syncState = .linked
-            contact.fields = fields
+            if let fields { contact.fields = fields }
             let stored = try Contacts.update(contact, now: now, c)
             try Self.writeBase(accountId: accountId, contactId: contactId, base, c)
             try c.run("UPDATE contact_matches SET state = 'dismissed', updated_at = ? WHERE account_id = ? AND contact_id = ? AND state = 'pending'",
@@ -257,14 +265,16 @@ public final class SQLiteSyncEngineRepository: SyncEngineRepository {
     }
 
     public func hasPendingWork(accountId: String, contactId: String) throws(StoreError) -> Bool {
-        try read { c in
+        try read { c in try Self.hasPendingWork(accountId: accountId, contactId: contactId, c) }
+    }
+
+    static func hasPendingWork(accountId: String, contactId: String, _ c: SQLiteConnection) throws -> Bool {
             try !c.query("""
                 SELECT 1 FROM properties p WHERE p.account_id = ? AND p.contact_id = ? AND (
                     EXISTS (SELECT 1 FROM jobs j WHERE j.account_id = p.account_id AND j.property_id = p.id AND j.status = 'pending' AND j.archived = 0)
                  OR EXISTS (SELECT 1 FROM issues i WHERE i.account_id = p.account_id AND i.property_id = p.id AND i.status = 'open' AND i.archived = 0))
                 LIMIT 1
                 """, [.text(accountId), .text(contactId)]).isEmpty
-        }
     }
 
     public func conflicts(accountId: String, contactIds: [String]) throws(StoreError) -> [String: [ContactConflict]] {
@@ -285,10 +295,10 @@ public final class SQLiteSyncEngineRepository: SyncEngineRepository {
 
     // MARK: outbox
 
-    public func outbound(accountId: String, limit: Int) throws(StoreError) -> [OutboundContact] {
+    public func outbound(accountId: String, now: Int64, limit: Int) throws(StoreError) -> [OutboundContact] {
         try read { c in
-            try c.query("SELECT contact_id, queued_at, edited_at, attempts FROM contact_outbox WHERE account_id = ? ORDER BY queued_at LIMIT ?",
-                        [.text(accountId), .integer(Int64(max(1, limit)))]).map { r in
+            try c.query("SELECT contact_id, queued_at, edited_at, attempts FROM contact_outbox WHERE account_id = ? AND queued_at <= ? ORDER BY queued_at LIMIT ?",
+                        [.text(accountId), .integer(now), .integer(Int64(max(1, limit)))]).map { r in
                 guard case .integer(let q) = r["queued_at"], case .integer(let e) = r["edited_at"] else {
                     throw RecordRules.corrupt("contact_outbox", "queued_at", r)
                 }
@@ -310,8 +320,12 @@ public final class SQLiteSyncEngineRepository: SyncEngineRepository {
     public func failOutbound(accountId: String, contactIds: [String], error: String) throws(StoreError) {
         guard !contactIds.isEmpty else { return }
         try write { c in
-            try c.run("UPDATE contact_outbox SET attempts = attempts + 1, last_error = ? WHERE account_id = ? AND contact_id IN (SELECT value FROM json_each(?))",
-                      [.text(String(error.prefix(500))), .text(accountId), .text(RecordRules.jsonArray(contactIds))])
+            try c.run("""
+                UPDATE contact_outbox SET attempts = attempts + 1, last_error = ?,
+                    queued_at = ? + MIN(3600000, 30000 * (1 << MIN(attempts, 7)))
+                WHERE account_id = ? AND contact_id IN (SELECT value FROM json_each(?))
+                """, [.text(String(error.prefix(500))), .integer(clock.nowMilliseconds()), .text(accountId),
+                      .text(RecordRules.jsonArray(contactIds))])
         }
     }
 

@@ -256,11 +256,15 @@ public final class SQLiteXeroSyncRepository: XeroSyncRepository {
         }
     }
 
-    public func lastFinishedRun(accountId: String) throws(StoreError) -> SyncRunRecord? {
-        try read { c in
-            try c.query("SELECT \(Self.runColumns) FROM sync_runs WHERE account_id = ? AND state != 'running' ORDER BY seq DESC LIMIT 1",
-                        [.text(accountId)]).first.map { try Self.run($0, c) }
+    public func lastFinishedRun(accountId: String, triggers: Set<SyncTrigger>?) throws(StoreError) -> SyncRunRecord? {
+        var sql = "SELECT \(Self.runColumns) FROM sync_runs WHERE account_id = ? AND state != 'running'"
+        var args: [SQLValue] = [.text(accountId)]
+        if let triggers {
+            sql += " AND trigger IN (SELECT value FROM json_each(?))"
+            args.append(.text(RecordRules.jsonArray(triggers.map(\.rawValue).sorted())))
         }
+        sql += " ORDER BY seq DESC LIMIT 1"
+        return try read { c in try c.query(sql, args).first.map { try Self.run($0, c) } }
     }
 
     public func failAbandonedRuns() throws(StoreError) {

@@ -82,7 +82,8 @@ public struct ContactUpdate: Sendable, Equatable {
     public var syncState: ContactSyncState?
     /// Another Xero contact to link to (R10's merge).
     public var relinkTo: String?
-    /// Archive the contact and its properties (R10).
+    /// Archive the contact and its properties (R10) — unless, at the write, a property has a
+    /// pending job or an open issue: then the contact is `waiting_archive` instead.
     public var archive: Bool
     public var conflicts: [ContactConflict]
     /// Clears the contact's outbox row if its latest edit is still this one (the push carried it).
@@ -147,10 +148,11 @@ public protocol SyncEngineRepository: Sendable {
     func linkedContacts(accountId: String, contactIds: [String]) throws(StoreError) -> [LinkedContact]
     /// Applies each update in one transaction, each only while its contact still holds `expected`.
     func applyContactUpdates(accountId: String, _ updates: [ContactUpdate]) throws(StoreError) -> [String: ContactUpdateResult]
-    /// Links an unlinked contact to a Xero contact (R11): it takes `fields`, and `base` is what
-    /// Xero holds; `conflict` when the contact is linked already or another contact has that Xero contact.
-    func linkContact(accountId: String, contactId: String, xeroContactId: String, fields: ContactFields,
-                     base: ContactFields) throws(StoreError) -> ContactRecord
+    /// Links an unlinked contact to a Xero contact (R11): it takes `fields` (nil: keeps its own),
+    /// and `base` is what Xero holds; `conflict` when the contact is linked already, another
+    /// contact has that Xero contact, or (with `expectedVersion`) the contact changed meanwhile.
+    func linkContact(accountId: String, contactId: String, xeroContactId: String, fields: ContactFields?,
+                     base: ContactFields, expectedVersion: Int64?) throws(StoreError) -> ContactRecord
     /// The account's contacts in `syncState`.
     func contacts(accountId: String, syncState: ContactSyncState) throws(StoreError) -> [ContactRecord]
     func contactCount(accountId: String, syncState: ContactSyncState) throws(StoreError) -> Int
@@ -160,11 +162,12 @@ public protocol SyncEngineRepository: Sendable {
     func conflicts(accountId: String, contactIds: [String]) throws(StoreError) -> [String: [ContactConflict]]
 
     // MARK: outbox (R9)
-    /// The account's edited linked contacts waiting for a push, oldest first.
-    func outbound(accountId: String, limit: Int) throws(StoreError) -> [OutboundContact]
-    /// The oldest waiting edit per account (for the scheduler's debounce).
+    /// The account's edited linked contacts due for a push (queued at or before `now`), oldest first.
+    func outbound(accountId: String, now: Int64, limit: Int) throws(StoreError) -> [OutboundContact]
+    /// When each account's earliest push is queued (ms; a refused one's is in the future).
     func outboundQueued() throws(StoreError) -> [String: Int64]
-    /// Counts a failed push on these rows and keeps the error.
+    /// Counts a failed or refused push on these rows, keeps the error and queues them again
+    /// after a backoff (30 s doubling to an hour); a person's next edit makes them due at once.
     func failOutbound(accountId: String, contactIds: [String], error: String) throws(StoreError)
     /// Drops rows whose contact can no longer be pushed (unlinked or archived).
     func dropOutbound(accountId: String, contactIds: [String]) throws(StoreError)

@@ -72,7 +72,12 @@ public struct ContactMatchRecord: Sendable, Equatable {
 /// What started a sync run (the CHECK list of `sync_runs.trigger`, in order): the first sync, a
 /// webhook, the sweep, "Sync with Xero", the daily reconciliation, a link or a contact sent to
 /// Xero by a person, and the push of SortScape edits.
-public enum SyncTrigger: String, Sendable, CaseIterable { case initial, webhook, scheduled, manual, reconcile, link, push }
+public enum SyncTrigger: String, Sendable, CaseIterable {
+    case initial, webhook, scheduled, manual, reconcile, link, push
+
+    /// The runs that read Xero whole or since a watermark: what "last sync" means to people.
+    public static let sweeps: Set<SyncTrigger> = [.initial, .scheduled, .manual, .reconcile]
+}
 public enum SyncRunState: String, Sendable, CaseIterable { case running, succeeded, failed }
 
 /// One sync run (DESIGN §3 `sync run`).
@@ -166,7 +171,8 @@ public protocol XeroSyncRepository: Sendable {
     @discardableResult func finishRun(_ run: SyncRunRecord) throws(StoreError) -> SyncRunRecord
     func runs(accountId: String, limit: Int, cursor: String?) throws(StoreError) -> RecordPage<SyncRunRecord>
     func run(accountId: String, id: String) throws(StoreError) -> SyncRunRecord?
-    func lastFinishedRun(accountId: String) throws(StoreError) -> SyncRunRecord?
+    /// The account's last finished run, of these triggers only when given.
+    func lastFinishedRun(accountId: String, triggers: Set<SyncTrigger>?) throws(StoreError) -> SyncRunRecord?
     /// Runs a crash left `running` become `failed` ("interrupted"); call at start.
     func failAbandonedRuns() throws(StoreError)
 }

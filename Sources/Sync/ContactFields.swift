@@ -66,9 +66,11 @@ public enum XeroContactWrite {
                 out.name = xeroName
                 changed = true
             }
-            // A person's first and last name only where Xero already holds a person: a company's
-            // Name never becomes a person's first and last name.
-            if isPerson && !f.name.isEmpty && !ContactMerge.same("name", f.name, current.name) {
+            // First and last name carry SortScape's name only where it is a person's: Xero already
+            // holds a person, or the contact has a company (Xero's Name) beside the name. A
+            // company's Name itself is never split into a first and last name.
+            let person = isPerson || (!f.companyName.isEmpty && !ContactMerge.same("name", f.name, f.companyName))
+            if person && !f.name.isEmpty && (!ContactMerge.same("name", f.name, current.name) || !isPerson) {
                 let words = f.name.split(separator: " ")
                 out.firstName = words.first.map(String.init) ?? ""
                 out.lastName = words.dropFirst().joined(separator: " ")

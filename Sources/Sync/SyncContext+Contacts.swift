@@ -71,6 +71,11 @@ extension SyncContext {
                 }
             }
         }
+        // Contacts a person kept changing while the engine read them: tried again later.
+        for c in pending {
+            outcomes[c.contactID!.lowercased()] = .failed("the SortScape contact kept changing while it was being updated; it will be tried again",
+                                                          nextAttemptAt: now + 5_000)
+        }
         try push(pushes)
         // A relinked contact takes the surviving contact's values.
         if !survivors.isEmpty {
@@ -124,7 +129,7 @@ extension SyncContext {
         if XeroContactWrite.update(c, to: merged.fields) != nil {
             push = ContactPush(original: c, target: merged.fields, contactId: local.id, outboxEditedAt: outboxEditedAt)
         } else {
-            if !ContactMerge.same(base, merged.fields) || l.base == nil { u.base = merged.fields }
+            if !ContactMerge.same(base, merged.fields) || l.base == nil || l.base != xero { u.base = xero }
             u.clearOutboxEditedAt = outboxEditedAt
         }
         return (u.isEmpty ? nil : u, push, .applied)
@@ -191,7 +196,9 @@ extension SyncContext {
             let pairs = chunk.compactMap { p in XeroContactWrite.update(p.original, to: p.target).map { (p, $0) } }
             guard !pairs.isEmpty else { continue }
             let payload = pairs.map(\.1)
-            let digest = Crypto.sha256(XeroWire.bytes(JSON.array(payload.map { $0.json(.standard) })))
+            // Unique to this write: Xero answers a repeated key from its cache (for minutes) without
+            // applying anything, so the same values sent again later must carry a new key.
+            let digest = Crypto.sha256(XeroWire.bytes(JSON.array(payload.map { $0.json(.standard) })) + Array((runId + "/\(start)").utf8))
             let key = "push-" + Base64.encodeURL(Array(digest.prefix(18)))
             let saved: [Xero.Contact]
             do { saved = try xero.saveContacts(tenantId: tenantId, payload, idempotencyKey: key) } catch {
@@ -209,8 +216,10 @@ extension SyncContext {
                     count("pushesRefused")
                     continue
                 }
+                // The agreed values are what Xero now holds, as it sent them back.
+                let agreed = i < saved.count && saved[i].contactID != nil ? ContactFields(xero: saved[i]) : p.target
                 let placeholder = ContactRecord(id: p.contactId, accountId: accountId, name: "")
-                updates.append(ContactUpdate(expected: placeholder, base: p.target, clearOutboxEditedAt: p.outboxEditedAt, checked: false))
+                updates.append(ContactUpdate(expected: placeholder, base: agreed, clearOutboxEditedAt: p.outboxEditedAt, checked: false))
                 count("contactsPushed")
             }
             _ = try store.applyContactUpdates(accountId: accountId, updates)
@@ -238,20 +247,26 @@ extension SyncContext {
         if let existing, let xid = existing.contactID?.lowercased() {
             let theirs = ContactFields(xero: existing)
             let chosen = MatchReview.propose(xero: theirs, sortscape: contact.fields)
-            let linked = try store.linkContact(accountId: accountId, contactId: contactId, xeroContactId: xid, fields: chosen, base: theirs)
+            let linked = try store.linkContact(accountId: accountId, contactId: contactId, xeroContactId: xid, fields: chosen, base: theirs,
+                                               expectedVersion: contact.version)
             try push([ContactPush(original: existing, target: chosen, contactId: contactId, outboxEditedAt: nil)])
             count("contactsLinked")
             return linked
         }
-        let saved = try xero.saveContacts(tenantId: tenantId, [XeroContactWrite.newContact(f)],
-                                          idempotencyKey: "create-contact-" + accountId + "-" + contactId)
+        // The key names the contact and what is sent: a retry of this request gets Xero's answer to
+        // it, and different values later are a new request, not a refused reuse of the key.
+        let new = XeroContactWrite.newContact(f)
+        let body = Base64.encodeURL(Array(Crypto.sha256(XeroWire.bytes(new.json(.standard))).prefix(12)))
+        let saved = try xero.saveContacts(tenantId: tenantId, [new], idempotencyKey: "create-contact-" + contactId + "-" + body)
         guard let created = saved.first, (created.validationErrors ?? []).isEmpty, let xid = created.contactID?.lowercased() else {
             let why = saved.first?.validationErrors?.map(\.message).joined(separator: "; ") ?? "Xero sent no contact back"
             throw SyncError(message: "Xero refused the new contact: \(why)")
         }
         count("contactsCreatedInXero")
-        return try store.linkContact(accountId: accountId, contactId: contactId, xeroContactId: xid, fields: contact.fields,
-                                     base: ContactFields(xero: created))
+        // The contact keeps what it holds now (a person's edit meanwhile is not undone; the next
+        // merge sends it, since it differs from what Xero agreed to).
+        return try store.linkContact(accountId: accountId, contactId: contactId, xeroContactId: xid, fields: nil,
+                                     base: ContactFields(xero: created), expectedVersion: nil)
     }
 
     /// R7's "Accept values and link": writes the chosen values to the Xero contact as it is now

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Store
+import StrictJSON
 import Xero
 
 extension SyncContext {
@@ -23,7 +24,8 @@ extension SyncContext {
                         description: material.description.isEmpty ? name : material.description,
                         salesDetails: ItemDetails(unitPrice: Decimal4(units: material.unitPrice)))
         item.isSold = true
-        let saved = try xero.saveItems(tenantId: tenantId, [item], idempotencyKey: "create-item-" + accountId + "-" + materialId)
+        let body = Base64.encodeURL(Array(Crypto.sha256(XeroWire.bytes(item.json(.standard))).prefix(12)))
+        let saved = try xero.saveItems(tenantId: tenantId, [item], idempotencyKey: "create-item-" + materialId + "-" + body)
         guard let created = saved.first, (created.validationErrors ?? []).isEmpty, created.itemID != nil else {
             let why = saved.first?.validationErrors?.map(\.message).joined(separator: "; ") ?? "Xero sent no item back"
             throw SyncError(message: "Xero refused the new item \(name): \(why)")

@@ -11,10 +11,21 @@ extension SyncContext {
     static let eventSlice = 500
 
     /// The first sync (R5–R7, R12): everything Xero has, then the watermarks from what it saw.
+    /// The watermark a walk of Xero's pages may move to: the newest `UpdatedDateUTC` it saw, less
+    /// the walk's own length (and a minute) when it read more than one page — a record changed
+    /// while the pages were read can shift past the offset paging and go unseen, but it changed
+    /// after the walk began, so the next sweep reads it again.
+    func watermark(newest: Int64?, pages: Int, startedAt: Int64) -> Int64? {
+        guard let newest else { return nil }
+        guard pages > 1 else { return newest }
+        return newest - (engine.monotonicNow() - startedAt) - 60_000
+    }
+
     func firstImport() throws {
         let importer = XeroImport(accountId: accountId, tenantId: tenantId, accounting: xero, repository: runs)
         var c: XeroImport.Counts = [:]
-        let newestContact = try importer.importContacts(counts: &c)
+        let started = engine.monotonicNow()
+        let newestContact = watermark(newest: try importer.importContacts(counts: &c), pages: 2, startedAt: started)
         let (newestItem, _) = try importer.importItems(counts: &c, modifiedSince: nil)
         for (k, v) in c { count(k, v) }
         if let newestContact { try store.setWatermark(accountId: accountId, .contacts, newestContact) }
@@ -80,11 +91,16 @@ extension SyncContext {
     func contactsSinceWatermark() throws {
         let since = try store.watermark(accountId: accountId, .contacts)
         var newest = since
+        var pages = 0
+        let started = engine.monotonicNow()
         try xero.forEachContactsPage(tenantId: tenantId, includeArchived: true, modifiedSince: since) { page in
+            pages += 1
             _ = try applyXeroContacts(page)
             for c in page { if let u = c.updatedDateUTC { newest = max(newest ?? u, u) } }
         }
-        if let newest, newest != since { try store.setWatermark(accountId: accountId, .contacts, newest) }
+        if let mark = watermark(newest: newest, pages: pages, startedAt: started), mark != since {
+            try store.setWatermark(accountId: accountId, .contacts, mark)
+        }
     }
 
     /// R12, R13, R17: items Xero changed since the watermark: linked materials take their values,
@@ -102,11 +118,14 @@ extension SyncContext {
     /// every item; a material whose item Xero no longer has is unlinked and editable again.
     func dailyReconciliation() throws {
         var newest: Int64?
+        var pages = 0
+        let started = engine.monotonicNow()
         try xero.forEachContactsPage(tenantId: tenantId, includeArchived: true, modifiedSince: nil) { page in
+            pages += 1
             _ = try applyXeroContacts(page)
             for c in page { if let u = c.updatedDateUTC { newest = max(newest ?? u, u) } }
         }
-        if let newest { try store.setWatermark(accountId: accountId, .contacts, newest) }
+        if let mark = watermark(newest: newest, pages: pages, startedAt: started) { try store.setWatermark(accountId: accountId, .contacts, mark) }
         let importer = XeroImport(accountId: accountId, tenantId: tenantId, accounting: xero, repository: runs)
         var c: XeroImport.Counts = [:]
         let (newestItem, itemIds) = try importer.importItems(counts: &c, modifiedSince: nil)
@@ -122,7 +141,7 @@ extension SyncContext {
     func pushOutboundChanges() throws {
         var done = Set<String>()
         while true {
-            let rows = try store.outbound(accountId: accountId, limit: 50).filter { !done.contains($0.contactId) }
+            let rows = try store.outbound(accountId: accountId, now: now, limit: 50).filter { !done.contains($0.contactId) }
             guard !rows.isEmpty else { return }
             for r in rows { done.insert(r.contactId) }
             let linked = try store.linkedContacts(accountId: accountId, contactIds: rows.map(\.contactId))

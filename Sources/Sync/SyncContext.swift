@@ -12,6 +12,9 @@ public final class SyncContext: @unchecked Sendable {
     public let accountId: String
     public let tenantId: String
     let xero: any XeroAccounting
+    /// The run this context carries out (idempotency keys name it, so a later write of the same
+    /// values is a new write for Xero, never its cached answer to an earlier one).
+    var runId: String = ""
     var counts: [String: Int] = [:]
     var errors: [String] = []
     /// R7's index over the account's contacts, built once per run when first needed.

@@ -126,30 +126,31 @@ public final class SyncEngine: Sendable {
 
     /// Starts a run now (nothing runs for the account in this process).
     func start(accountId: String, trigger: SyncTrigger) throws(StoreError) -> SyncRunRecord {
-        let (run, started) = try stores.runs.startRun(accountId: accountId, trigger: trigger)
-        guard started else {
-            // Another process runs the account (the command line's `sync`): a sweep comes back later.
-            if [.scheduled, .reconcile].contains(trigger) { retrySweepLater(accountId) }
-            return run
-        }
-        let claimed = state.withLock { s -> Bool in
-            if s.accounts[accountId]?.running != nil {
+        // The account is claimed here first, so two starters in this process never both record a run.
+        let joined = state.withLock { s -> SyncRunRecord? in
+            if let running = s.accounts[accountId]?.running {
                 s.accounts[accountId]?.wanted.insert(trigger)
-                return false
+                return running
             }
-            s.accounts[accountId, default: AccountState()].running = run
-            return true
+            s.accounts[accountId, default: AccountState()].running = SyncRunRecord(id: "", accountId: accountId, trigger: trigger)
+            return nil
         }
-        guard claimed else {
-            var dropped = run
-            dropped.state = .succeeded
-            dropped.errors = []
-            dropped.counts = ["joinedAnotherRun": 1]
-            _ = try? stores.runs.finishRun(dropped)
-            return state.withLock { $0.accounts[accountId]?.running } ?? run
+        if let joined { return joined }
+        let started: (run: SyncRunRecord, started: Bool)
+        do { started = try stores.runs.startRun(accountId: accountId, trigger: trigger) } catch {
+            release(accountId)
+            if [.scheduled, .reconcile].contains(trigger) { retrySweepLater(accountId) }
+            throw error
         }
-        workers.submit { [self] in self.carryOut(run) }
-        return run
+        guard started.started else {
+            // Another process runs the account (the command line's `sync`): a sweep comes back later.
+            release(accountId)
+            if [.scheduled, .reconcile].contains(trigger) { retrySweepLater(accountId) }
+            return started.run
+        }
+        state.withLock { $0.accounts[accountId]?.running = started.run }
+        workers.submit { [self] in self.carryOut(started.run) }
+        return started.run
     }
 
     /// Carries a run out, records it, and starts what was asked for meanwhile.
@@ -237,6 +238,7 @@ public final class SyncEngine: Sendable {
                 throw SyncError.notConnected
             }
             let context = SyncContext(engine: self, accountId: accountId, tenantId: tenantId, xero: client)
+            context.runId = run.id
             let result = try body(context)
             record.state = .succeeded
             record.counts = context.counts
@@ -266,6 +268,7 @@ public final class SyncEngine: Sendable {
             }
             let xero: any XeroAccounting = tally.map { ProgressReportingXero(inner: client, tally: $0) } ?? client
             let c = SyncContext(engine: self, accountId: run.accountId, tenantId: tenantId, xero: xero)
+            c.runId = run.id
             context = c
             try c.run(run.trigger)
             run.state = .succeeded
@@ -413,7 +416,9 @@ public final class SyncEngine: Sendable {
     }
 
     func scanStore(_ now: Int64) {
-        let connected = ((try? stores.accounts.connections()) ?? []).filter { $0.state == .connected }.map(\.accountId)
+        // A failed read is no news: it must not look like every account disconnected.
+        guard let read = try? stores.accounts.connections() else { return }
+        let connected = read.filter { $0.state == .connected }.map(\.accountId)
         let retries = (try? stores.engine.nextEventRetries()) ?? [:]
         let pending = Set((try? stores.engine.accountsWithClaimableEvents(now: now)) ?? [])
         let pushes = (try? stores.engine.outboundQueued()) ?? [:]
@@ -421,9 +426,11 @@ public final class SyncEngine: Sendable {
         let mono = monotonicNow()
         state.withLock { s in
             let live = Set(connected)
+            // Every connected account has its next sweep: a first one spread over the interval, or
+            // the next after one that could not start.
             for id in connected where s.accounts[id]?.nextSweepAt == nil && s.accounts[id]?.running == nil {
                 let sweeps = s.accounts[id]?.sweeps ?? 0
-                if sweeps == 0 { s.accounts[id, default: AccountState()].nextSweepAt = now + sweepDelay(id, 0) }
+                s.accounts[id, default: AccountState()].nextSweepAt = now + sweepDelay(id, sweeps)
             }
             for (id, a) in s.accounts where !live.contains(id) && a.nextSweepAt != nil { s.accounts[id]?.nextSweepAt = nil }
             for (id, t) in retries where live.contains(id) && t <= now && s.accounts[id]?.webhookDueAt == nil {

@@ -126,6 +126,8 @@ import Testing
         let r = try p.request("PATCH", "/api/v1/contacts/\(id)", bearer: admin, body: #"{"email": "jobs@kauri.nz"}"#)
         #expect(r.status == 200)
         try eventually("the email in Xero", seconds: 5) { try xeroContact(p, tenant, xid)["EmailAddress"]?.stringValue == "jobs@kauri.nz" }
+        let history = try f.runs(p, admin)
+        #expect(history.last?["state"]?.stringValue == "succeeded")
         let x = try xeroContact(p, tenant, xid)
         // Written back unchanged, the phone keeps its split; the name stays.
         let phone = try #require(x["Phones"]?.arrayValue?.first { $0["PhoneType"]?.stringValue == "DEFAULT" })

@@ -127,7 +127,7 @@ import Testing
         ])).status == 200)
         #expect(t.gateway.inbox.waitUntilExpanded())
         let deadline = Date().addingTimeInterval(10)
-        while try t.gateway.sync.lastFinishedRun(accountId: connected) == nil || t.gateway.syncEngine.nextSweepAt(accountId: connected) == nil,
+        while try t.gateway.sync.lastFinishedRun(accountId: connected, triggers: nil) == nil || t.gateway.syncEngine.nextSweepAt(accountId: connected) == nil,
               Date() < deadline { usleep(20_000) }
 
         var items: [JSON] = []

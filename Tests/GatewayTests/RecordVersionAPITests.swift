@@ -59,7 +59,7 @@ import Testing
         #expect(list.etag == nil && list.json["items"]?.arrayValue?.compactMap { $0["version"]?.intValue } == [1, 4])
         // A write of the sync moves the version the API shows.
         _ = try t.gateway.syncState.linkContact(accountId: c.accountId, contactId: id, xeroContactId: "x-ann",
-                                                fields: ContactFields(name: "Ann"), base: ContactFields(name: "Ann"))
+                                                fields: ContactFields(name: "Ann"), base: ContactFields(name: "Ann"), expectedVersion: nil)
         #expect(try send(c, "GET", "/api/v1/contacts/\(id)").etag == #""2""#)
     }
 
@@ -128,7 +128,7 @@ import Testing
         let id = try c.create("contacts", #"{"name":"Ann"}"#)
         let read = try send(c, "GET", "/api/v1/contacts/\(id)")
         _ = try t.gateway.syncState.linkContact(accountId: c.accountId, contactId: id, xeroContactId: "x-ann",
-                                                fields: ContactFields(name: "Ann (Xero)"), base: ContactFields(name: "Ann (Xero)"))
+                                                fields: ContactFields(name: "Ann (Xero)"), base: ContactFields(name: "Ann (Xero)"), expectedVersion: nil)
         let r = try send(c, "PATCH", "/api/v1/contacts/\(id)", #"{"name":"Ann (person)"}"#, ifMatch: [try #require(read.etag)])
         #expect(r.status == 412)
         #expect(try send(c, "GET", "/api/v1/contacts/\(id)").json["name"]?.stringValue == "Ann (Xero)")

@@ -85,13 +85,13 @@ import Testing
         let now = try h.records.contacts.modify(accountId: a, id: f.contact.id, expectedVersion: 1) { $0.name = "Ann Smith" }
         #expect(now.version == 2 && now.name == "Ann Smith")
         // A linked contact's edit queues a push; a stale one writes nothing, not even that.
-        #expect(try h.engine.outbound(accountId: a, limit: 10).map(\.contactId) == [f.contact.id])
+        #expect(try h.engine.outbound(accountId: a, now: .max, limit: 10).map(\.contactId) == [f.contact.id])
         try h.engine.dropOutbound(accountId: a, contactIds: [f.contact.id])
         h.clock.advance(milliseconds: 10)
         #expect { try h.records.contacts.modify(accountId: a, id: f.contact.id, expectedVersion: 1) { $0.name = "Stale" } }
             throws: { code($0) == .preconditionFailed }
         #expect(try h.records.contacts.get(accountId: a, id: f.contact.id) == now)
-        #expect(try h.engine.outbound(accountId: a, limit: 10).isEmpty)
+        #expect(try h.engine.outbound(accountId: a, now: .max, limit: 10).isEmpty)
         // Every kind checks, and a record that is not there is still notFound.
         #expect { try h.records.properties.modify(accountId: a, id: f.property.id, expectedVersion: 7) { $0.city = "X" } }
             throws: { code($0) == .preconditionFailed }
@@ -142,17 +142,24 @@ import Testing
             == [f.contact.id: .applied])
         current = try #require(try h.records.contacts.get(accountId: a, id: f.contact.id))
         #expect(current.version == 4 && current.xeroContactId == "x-ann-2")
-        #expect(try h.engine.applyContactUpdates(accountId: a, [ContactUpdate(expected: current, archive: true)]) == [f.contact.id: .applied])
-        #expect(try versions(h, a, f) == [5, 2, 2, 1, 1, 1])
+        // R10 checked at the write: the pending job and open issue hold the archive (the contact waits).
+        #expect(try h.engine.applyContactUpdates(accountId: a, [ContactUpdate(expected: current, syncState: .linked, archive: true)]) == [f.contact.id: .applied])
+        current = try #require(try h.records.contacts.get(accountId: a, id: f.contact.id))
+        #expect(current.syncState == .waitingArchive && !current.archived)
+        #expect(try versions(h, a, f) == [4, 1, 2, 1, 1, 1], "already waiting: nothing to write")
+        try h.records.jobs.modify(accountId: a, id: f.job.id) { $0.status = .done }
+        try h.records.issues.modify(accountId: a, id: f.issue.id) { $0.status = .resolved }
+        #expect(try h.engine.applyContactUpdates(accountId: a, [ContactUpdate(expected: current, syncState: .linked, archive: true)]) == [f.contact.id: .applied])
+        #expect(try versions(h, a, f) == [5, 2, 2, 2, 2, 1])
         // A stale update writes nothing and moves nothing.
         #expect(try h.engine.applyContactUpdates(accountId: a, [ContactUpdate(expected: current, fields: ContactFields(name: "X"))])
             == [f.contact.id: .stale])
-        #expect(try versions(h, a, f) == [5, 2, 2, 1, 1, 1])
+        #expect(try versions(h, a, f) == [5, 2, 2, 2, 2, 1])
 
         // R11: linking an unlinked contact to a Xero contact.
         let bob = try h.contact(a, "Bob")
         let linked = try h.engine.linkContact(accountId: a, contactId: bob.id, xeroContactId: "x-bob", fields: ContactFields(name: "Bob"),
-                                              base: ContactFields(name: "Bob"))
+                                              base: ContactFields(name: "Bob"), expectedVersion: nil)
         #expect(linked.version == 2)
         #expect(try h.records.contacts.get(accountId: a, id: bob.id)?.version == 2)
 

@@ -372,7 +372,7 @@ final class RecordsHarness {
         #expect(!startedAgain && again == first)
         #expect(try h.sync.startRun(accountId: b, trigger: .manual).started)
         #expect { try h.sync.startRun(accountId: "nobody", trigger: .manual) } throws: { code($0) == .notFound }
-        #expect(try h.sync.lastFinishedRun(accountId: a) == nil)
+        #expect(try h.sync.lastFinishedRun(accountId: a, triggers: nil) == nil)
         h.clock.advance(milliseconds: 2000)
         var done = first
         done.state = .succeeded
@@ -383,7 +383,7 @@ final class RecordsHarness {
         #expect(finished.finishedAt == h.clock.timestamp() && finished.counts == done.counts && finished.errors == done.errors)
         #expect(try h.sync.run(accountId: a, id: first.id) == finished)
         #expect(try h.sync.run(accountId: b, id: first.id) == nil)
-        #expect(try h.sync.lastFinishedRun(accountId: a) == finished)
+        #expect(try h.sync.lastFinishedRun(accountId: a, triggers: nil) == finished)
         #expect { try h.sync.finishRun(done) } throws: { code($0) == .conflict }
         var stray = done
         stray.accountId = b

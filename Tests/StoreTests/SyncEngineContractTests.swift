@@ -120,25 +120,25 @@ final class EngineHarness {
         let (a, c, _) = try h.linkedAccount()
         let linked = try #require(try h.engine.linkedContacts(accountId: a, xeroContactIds: ["X-KAURI"])["x-kauri"])
         #expect(linked.base == ContactFields(name: "Kauri Landscapes", email: "office@kauri.nz"))
-        #expect(try h.engine.outbound(accountId: a, limit: 10).isEmpty)
+        #expect(try h.engine.outbound(accountId: a, now: .max, limit: 10).isEmpty)
         try h.records.contacts.modify(accountId: a, id: c.id) { $0.email = "jobs@kauri.nz" }
         h.clock.advance(milliseconds: 500)
         try h.records.contacts.modify(accountId: a, id: c.id) { $0.phone = "09 300 1000" }
-        let rows = try h.engine.outbound(accountId: a, limit: 10)
+        let rows = try h.engine.outbound(accountId: a, now: .max, limit: 10)
         try #require(rows.count == 1)
         #expect(rows[0].contactId == c.id && rows[0].editedAt > rows[0].queuedAt)
         #expect(try h.engine.outboundQueued() == [a: rows[0].queuedAt])
         // An edit of an unlinked contact, or one that changes nothing shared, queues nothing.
         let local = try h.records.contacts.insert(ContactRecord(id: "", accountId: a, name: "Local Only"))
         try h.records.contacts.modify(accountId: a, id: local.id) { $0.email = "l@x.nz" }
-        #expect(try h.engine.outbound(accountId: a, limit: 10).count == 1)
+        #expect(try h.engine.outbound(accountId: a, now: .max, limit: 10).count == 1)
         // A push that carried the edits clears the row; one that read an older edit does not.
         let placeholder = ContactRecord(id: c.id, accountId: a, name: "")
         _ = try h.engine.applyContactUpdates(accountId: a, [ContactUpdate(expected: placeholder, clearOutboxEditedAt: rows[0].editedAt - 1, checked: false)])
-        #expect(try h.engine.outbound(accountId: a, limit: 10).count == 1)
+        #expect(try h.engine.outbound(accountId: a, now: .max, limit: 10).count == 1)
         _ = try h.engine.applyContactUpdates(accountId: a, [ContactUpdate(expected: placeholder, base: ContactFields(name: "Kauri Landscapes", email: "jobs@kauri.nz", phone: "09 300 1000"),
                                                                           clearOutboxEditedAt: rows[0].editedAt, checked: false)])
-        #expect(try h.engine.outbound(accountId: a, limit: 10).isEmpty)
+        #expect(try h.engine.outbound(accountId: a, now: .max, limit: 10).isEmpty)
         #expect(try h.engine.linkedContacts(accountId: a, contactIds: [c.id]).first?.base?.email == "jobs@kauri.nz")
     }
 
@@ -199,13 +199,13 @@ final class EngineHarness {
         let local = try h.records.contacts.insert(ContactRecord(id: "", accountId: a, name: "Matai Builders", email: "m@m.nz"))
         let theirs = ContactFields(name: "Matai Builders", email: "")
         let chosen = ContactFields(name: "Matai Builders", email: "m@m.nz")
-        let linked = try h.engine.linkContact(accountId: a, contactId: local.id, xeroContactId: "X-MATAI", fields: chosen, base: theirs)
+        let linked = try h.engine.linkContact(accountId: a, contactId: local.id, xeroContactId: "X-MATAI", fields: chosen, base: theirs, expectedVersion: nil)
         #expect(linked.xeroContactId == "x-matai" && linked.syncState == .linked && linked.email == "m@m.nz")
         #expect(try h.engine.linkedContacts(accountId: a, contactIds: [local.id]).first?.base == theirs)
-        #expect { try h.engine.linkContact(accountId: a, contactId: local.id, xeroContactId: "x-2", fields: chosen, base: theirs) }
+        #expect { try h.engine.linkContact(accountId: a, contactId: local.id, xeroContactId: "x-2", fields: chosen, base: theirs, expectedVersion: nil) }
             throws: { code($0) == .conflict }
         let third = try h.records.contacts.insert(ContactRecord(id: "", accountId: a, name: "Third"))
-        #expect { try h.engine.linkContact(accountId: a, contactId: third.id, xeroContactId: c.xeroContactId!, fields: chosen, base: theirs) }
+        #expect { try h.engine.linkContact(accountId: a, contactId: third.id, xeroContactId: c.xeroContactId!, fields: chosen, base: theirs, expectedVersion: nil) }
             throws: { code($0) == .conflict }
     }
 

@@ -91,6 +91,8 @@ import Xero
         mono.advance(milliseconds: 2_000)
         engine.tick()
         #expect(try runs(h).last?.state == .failed)
+        // Each round a person edits again (which makes the row due at once, whatever its own backoff).
+        try h.records.contacts.modify(accountId: h.accountId, id: "c1") { $0.email = "k2@k.nz" }
         engine.contactEdited(accountId: h.accountId)
         mono.advance(milliseconds: 1_999)
         engine.tick()
@@ -98,6 +100,7 @@ import Xero
         mono.advance(milliseconds: 1)
         engine.tick()
         #expect(try runs(h).count == 2 && runs(h).last?.state == .failed)
+        try h.records.contacts.modify(accountId: h.accountId, id: "c1") { $0.email = "k3@k.nz" }
         engine.contactEdited(accountId: h.accountId)
         mono.advance(milliseconds: 3_999)
         engine.tick()
