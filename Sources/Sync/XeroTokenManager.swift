@@ -148,6 +148,14 @@ public final class XeroTokenManager: XeroAccessTokenSource {
         try gate(accountId).lock.withLock { _ in try save(accountId: accountId, response) }
     }
 
+    /// Runs `body` holding the account's lock, the one every refresh and `replace` take, so a
+    /// whole connect (decide, store the tokens, lock the tenant, or put back what was there) is
+    /// one step for every other consent and refresh of the account. Inside, store with `save`
+    /// (never `replace` or `accessToken`, which take the lock again), and call no one slow.
+    func withAccountLock<T>(_ accountId: String, _ body: () throws -> T) rethrows -> T {
+        try gate(accountId).lock.withLock { _ in try body() }
+    }
+
     /// Seals and stores a token response (from a code exchange or a refresh), durably.
     public func save(accountId: String, _ response: XeroTokenResponse, keepRefreshToken: String? = nil) throws {
         guard let refresh = response.refreshToken ?? keepRefreshToken else {
