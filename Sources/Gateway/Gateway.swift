@@ -196,7 +196,7 @@ public final class Gateway: Sendable {
     }
 
     /// Every endpoint: method, path pattern, handler.
-    static let routes: [Route] = coreRoutes + recordRoutes + syncRoutes + operatorRoutes
+    static let routes: [Route] = coreRoutes + recordRoutes + syncRoutes + operatorRoutes + credentialRoutes
 
     static let coreRoutes: [Route] = [
         ("POST", "/webhooks/xero", { $0.receiveWebhook($1) }),

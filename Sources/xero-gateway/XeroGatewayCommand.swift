@@ -123,7 +123,52 @@ struct AccountCommand: ParsableCommand {
 
 struct UserCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "user", abstract: "Manage users.",
-                                                    subcommands: [Create.self])
+                                                    subcommands: [Create.self, List.self, Revoke.self, RotateToken.self])
+
+    /// Runs `body` on the store, a `StoreError` ending the command with its message.
+    static func withStore(_ store: StoreOptions, _ body: (Database) throws -> Void) throws {
+        let db = try store.open()
+        defer { db.close() }
+        do { try body(db) } catch let e as StoreError {
+            fail("error: \(e.message)")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List users, oldest first: one JSON object a line (userId, accountId, role, createdAt, revokedAt); never tokens.")
+        @Option(help: "only this account's users") var account: String?
+        @OptionGroup var store: StoreOptions
+
+        func run() throws {
+            try UserCommand.withStore(store) { db in
+                for line in try UserCredentials.list(accountId: account, database: db) { print(line.serialized) }
+            }
+        }
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a user's token for good and end their browser sessions; prints JSON.")
+        @Option(help: "user id") var user: String
+        @OptionGroup var store: StoreOptions
+
+        func run() throws {
+            try UserCommand.withStore(store) { db in print(try UserCredentials.revoke(userId: user, database: db).serialized) }
+        }
+    }
+
+    struct RotateToken: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-token",
+            abstract: "Give a user a new token (printed once, as JSON); the old one stops working and their sessions end.")
+        @Option(help: "user id") var user: String
+        @OptionGroup var store: StoreOptions
+
+        func run() throws {
+            try UserCommand.withStore(store) { db in print(try UserCredentials.rotateToken(userId: user, database: db).serialized) }
+        }
+    }
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a user; prints JSON with its token.")
