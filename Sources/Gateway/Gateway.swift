@@ -82,7 +82,9 @@ public final class Gateway: Sendable {
         try sync.failAbandonedRuns()
         metrics = GatewayMetrics(routes: Gateway.routes.map { ($0.method, $0.pattern) })
         xeroLimiter = XeroRateLimiter()
-        syncWorkers = WorkerPool(threads: 2, name: "xero-sync")
+        // Runs mostly wait (on Xero, its limits, fsync): enough threads that two accounts' long
+        // imports or a throttled organisation do not hold every other account's webhooks back.
+        syncWorkers = WorkerPool(threads: 8, name: "xero-sync")
         interactiveWorkers = WorkerPool(threads: 2, name: "xero-interactive")
         let connector = GatewayXeroConnector(accounts: accounts, tokens: xeroTokens, endpoints: identity.endpoints,
                                              limiter: xeroLimiter, retry: xeroRetry, metrics: metrics)
