@@ -58,6 +58,9 @@ public final class MemoryStore: Sendable {
         var outbox: [ContactKey: OutboundContact] = [:]
         /// Conflicts in the order recorded.
         var conflicts: [(key: ContactKey, conflict: ContactConflict)] = []
+        // Visits and invoice settings (migration 8).
+        var visits = MemoryTable<VisitRecord>()
+        var invoiceSettings: [String: InvoiceSettings] = [:]
 
         /// Tenant id (lowercase) → account id.
         var tenantRoutes: [String: String] {

@@ -71,8 +71,8 @@ public struct ContactMatchRecord: Sendable, Equatable {
 
 /// What started a sync run (the CHECK list of `sync_runs.trigger`, in order): the first sync, a
 /// webhook, the sweep, "Sync with Xero", the daily reconciliation, a link or a contact sent to
-/// Xero by a person, and the push of SortScape edits.
-public enum SyncTrigger: String, Sendable, CaseIterable { case initial, webhook, scheduled, manual, reconcile, link, push }
+/// Xero by a person, the push of SortScape edits, and a visit invoiced by a person (R15).
+public enum SyncTrigger: String, Sendable, CaseIterable { case initial, webhook, scheduled, manual, reconcile, link, push, invoice }
 public enum SyncRunState: String, Sendable, CaseIterable { case running, succeeded, failed }
 
 /// One sync run (DESIGN §3 `sync run`).

@@ -62,7 +62,7 @@ public final class SyncContext: @unchecked Sendable {
             try dailyReconciliation()
             try pushOutboundChanges()
             try archiveRetries()
-        case .link:
+        case .link, .invoice:
             break
         }
     }
