@@ -37,7 +37,9 @@ import StrictJSON
 ///
 /// The control API (JSON; errors `{"error": "...", "details": [...]}`)
 /// - `POST /sim/reset {"seed": "empty"|"demo"}`; `GET /sim/state`.
-/// - `POST /sim/organisations {"name", "tenantId"?, "baseCurrency"?, "countryCode"?}` → `{"tenantId"}`;
+/// - `POST /sim/organisations {"name", "tenantId"?, "baseCurrency"?, "countryCode"?, "timezone"?}` → `{"tenantId"}`;
+///   `PATCH /sim/organisations/{t} {"timezone"?, "endOfYearLockDate"?: "YYYY-MM-DD" | null}` (its own
+///   day dates documents sent without a `Date`; nothing is approved on or before the lock date);
 ///   `POST /sim/logins {"email", "tenantIds", "password"?, "firstName"?, "lastName"?, "userId"?}`.
 /// - `POST /sim/organisations/{t}/contacts` `{"Contacts": [Xero contacts, may set ContactID,
 ///   ContactStatus, IsCustomer, IsSupplier, UpdatedDateUTC], "webhooks": true, "returnIds"?}` or
