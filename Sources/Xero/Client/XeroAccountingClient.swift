@@ -127,7 +127,7 @@ public final class XeroAccountingClient: XeroAccounting {
     }
 
     public func saveItems(tenantId: String, _ items: [Item], idempotencyKey: String) throws(XeroAPIError) -> [Item] {
-        let body = JSON.object([("Items", .array(items.map { $0.json(.standard) }))])
+        let body = JSON.object([("Items", .array(items.map { $0.json(.fourPlaces) }))])
         let response = try send(tenantId: tenantId, method: "POST", path: "/Items", query: [("summarizeErrors", "false"), ("unitdp", "4")],
                                 body: XeroWire.bytes(body), idempotencyKey: idempotencyKey, modifiedSince: nil)
         let envelope: ResponseEnvelope<Item> = try XeroAccountingClient.decode(response)
