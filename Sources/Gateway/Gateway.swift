@@ -192,7 +192,7 @@ public final class Gateway: Sendable {
     }
 
     /// Every endpoint: method, path pattern, handler.
-    static let routes: [Route] = coreRoutes + recordRoutes + syncRoutes
+    static let routes: [Route] = coreRoutes + recordRoutes + syncRoutes + visitRoutes
 
     static let coreRoutes: [Route] = [
         ("POST", "/webhooks/xero", { $0.receiveWebhook($1) }),
