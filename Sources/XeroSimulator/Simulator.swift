@@ -49,7 +49,8 @@ import StrictJSON
 ///   `POST …/contacts/{id}/merge {"into": id}`; `POST …/contacts/{id}/flags {"IsCustomer", "IsSupplier"}`
 ///   (no UpdatedDateUTC change, no webhook).
 /// - `POST /sim/organisations/{t}/items {"Items": [...]}`; `PATCH`/`DELETE …/items/{id or code}`
-///   (no webhooks: Xero has none for items); `PATCH …/invoices/{id} {"Status", "Reference"}`.
+///   (no webhooks: Xero has none for items); `GET …/invoices` (all, with lines, four places);
+///   `PATCH …/invoices/{id} {"Status", "Reference"}`.
 /// - `POST /sim/consent {"login", "tenantIds"?, "clientId"?, "redirectUri", "state"?, "scope"?}` → `{"redirect"}`.
 /// - `GET`/`POST /sim/clock {"advanceSeconds"} | {"set": iso} | {"reset": true}`.
 /// - `GET`/`POST /sim/limits {"enabled", "perMinute", "perDay", "concurrent", "appPerMinute",

@@ -74,6 +74,10 @@ struct InvoiceRulesTests {
         #expect(lines[0]["TaxAmount"] == .number(0, raw: "0.00"))
         #expect(lines[1]["TaxType"]?.stringValue == "OUTPUT2" && lines[1]["TaxAmount"]?.doubleValue == 1.5)
         #expect(inv["SubTotal"]?.doubleValue == 110 && inv["TotalTax"]?.doubleValue == 1.5 && inv["Total"]?.doubleValue == 111.5)
+        // The control API lists it as a Xero user sees it (four places).
+        let listed = try #require(try c.h.control("GET", "/sim/organisations/\(c.tenant)/invoices")["Invoices"]?.arrayValue)
+        #expect(listed.count == 1 && listed.first?["InvoiceID"] == inv["InvoiceID"])
+        #expect(listed.first?["LineItems"]?.arrayValue?.first?["UnitAmount"] == .number(50, raw: "50.0000"))
         // Approving it later, with the line still without an account, is refused.
         let id = try #require(inv["InvoiceID"]?.stringValue)
         let approve = try c.api("POST", "/Invoices/\(id)", #"{"Invoices":[{"Status":"AUTHORISED"}]}"#)

@@ -32,6 +32,7 @@ extension Simulator {
         add("POST", "/sim/organisations/{t}/items") { s, r, p in try s.controlBulkItems(r, p["t"]!) }
         add("PATCH", "/sim/organisations/{t}/items/{id}") { s, r, p in try s.controlPatchItem(r, p["t"]!, p["id"]!) }
         add("DELETE", "/sim/organisations/{t}/items/{id}") { s, _, p in try s.controlDeleteItem(p["t"]!, p["id"]!) }
+        add("GET", "/sim/organisations/{t}/invoices") { s, _, p in try s.controlInvoices(p["t"]!) }
         add("PATCH", "/sim/organisations/{t}/invoices/{id}") { s, r, p in try s.controlPatchInvoice(r, p["t"]!, p["id"]!) }
         add("POST", "/sim/consent") { s, r, _ in try s.controlConsent(r) }
         add("GET", "/sim/clock") { s, _, _ in s.clockState() }
