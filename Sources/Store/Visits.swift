@@ -38,6 +38,8 @@ public struct VisitLine: Sendable, Equatable {
     }
 }
 
+/// A visit (DESIGN §3 `visit`): a person's to write through `SortScapeRecords.visits`, except its
+/// invoice fields, which only the engine writes (`VisitInvoiceRepository`).
 public struct VisitRecord: Sendable, Equatable {
     public var id: String
     public var accountId: String
