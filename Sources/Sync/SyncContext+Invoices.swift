@@ -126,7 +126,7 @@ extension SyncContext {
             for e in events {
                 let id = e.resourceId?.lowercased() ?? ""
                 if !held.contains(id) {
-                    outcomes.append((e.id, .ignored("this invoice was not made for a SortScape visit")))
+                    outcomes.append((e.id, .ignored("no SortScape visit holds this invoice")))
                 } else if !fetched.contains(id) {
                     outcomes.append((e.id, .ignored("Xero did not return this invoice")))
                 } else {

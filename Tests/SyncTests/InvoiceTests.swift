@@ -170,7 +170,7 @@ import Xero
         #expect(try h.records.visits.get(accountId: h.accountId, id: visit.id)?.xeroInvoiceStatus == "PAID")
         #expect(calls(h, "invoices by id") == 1, "one GET Invoices?IDs= for both events")
         let ignored = try MemoryWebhookEventRepository(store: h.store).events(accountId: h.accountId, state: .ignored, limit: 10, afterId: nil)
-        #expect(ignored.map(\.lastError) == ["this invoice was not made for a SortScape visit"])
+        #expect(ignored.map(\.lastError) == ["no SortScape visit holds this invoice"])
         // Xero failing: the events fail and are tried again later.
         h.xero.state.withLock { s in s.invoices = s.invoices.map { var i = $0; i.status = .voided; return i } }
         MemoryWebhookEventRepository(store: h.store).ingest([2], contents: DeliveryContents(events: [
