@@ -159,6 +159,7 @@ extension Gateway {
             return HTTPError(409, code: "not_connected", message: e.message).response
         case let e as SyncError where e.message == SyncError.busy.message:
             return HTTPError(503, code: "sync_running", message: e.message).response
+        case let e as SyncError where e.unreachable: return HTTPError(502, code: "xero_unavailable", message: e.message).response
         case let e as SyncError: return HTTPError(422, code: "xero_refused", message: e.message).response
         case let e as XeroAPIError where e.code == .validation:
             return HTTPError(422, code: "xero_refused", message: SyncError.sentence(for: e)).response

@@ -17,6 +17,11 @@ struct RecordBody {
         guard case .object(let members) = json else {
             throw HTTPError(400, code: "malformed_json", message: "the body must be a JSON object")
         }
+        try self.init(members: members)
+    }
+
+    /// A JSON object's members, read the same way (a visit's line is one).
+    init(members: [(key: String, value: JSON)]) throws(HTTPError) {
         var seen = Set<String>()
         for m in members where !seen.insert(m.key).inserted {
             throw RecordBody.invalid(m.key, "appears more than once")

@@ -98,6 +98,8 @@ public final class MemorySortScapeRecords: SortScapeRecords {
     public let materials: any RecordRepository<MaterialRecord>
     public let jobs: any RecordRepository<JobRecord>
     public let issues: any RecordRepository<IssueRecord>
+    public let visits: any RecordRepository<VisitRecord>
+    public let visitInvoices: any VisitInvoiceRepository
 
     public init(store: MemoryStore = MemoryStore()) {
         self.store = store
@@ -106,6 +108,8 @@ public final class MemorySortScapeRecords: SortScapeRecords {
         materials = MemoryRecordRepository<MaterialRecord>(store: store)
         jobs = MemoryRecordRepository<JobRecord>(store: store)
         issues = MemoryRecordRepository<IssueRecord>(store: store)
+        visits = MemoryRecordRepository<VisitRecord>(store: store)
+        visitInvoices = MemoryVisitInvoices(store: store)
     }
 
     @discardableResult public func archiveContact(accountId: String, id: String, expectedVersion: Int64?) throws(StoreError) -> ContactRecord {

@@ -70,6 +70,9 @@ public final class MemoryStore: Sendable {
         var outbox: [ContactKey: OutboundContact] = [:]
         /// Conflicts in the order recorded.
         var conflicts: [(key: ContactKey, conflict: ContactConflict)] = []
+        // Visits and invoice settings (migration 8).
+        var visits = MemoryTable<VisitRecord>()
+        var invoiceSettings: [String: InvoiceSettings] = [:]
 
         /// Ends a session and the OAuth states bound to it.
         mutating func endSession(_ tokenHash: [UInt8]) {

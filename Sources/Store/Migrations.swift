@@ -319,6 +319,61 @@ enum Migrations {
         ALTER TABLE users ADD COLUMN revoked_at TEXT;
         CREATE INDEX admin_sessions_user ON admin_sessions (user_id);
         """),
+        // 8: visits and their Xero invoices (R15), the account's invoice settings, and the
+        // `invoice` run trigger.
+        (8, """
+        CREATE TABLE visits (
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            account_id TEXT NOT NULL REFERENCES accounts(id),
+            contact_id TEXT NOT NULL,
+            property_id TEXT,
+            status TEXT NOT NULL DEFAULT 'scheduled' CHECK (status IN ('scheduled', 'completed')),
+            completed_at TEXT,
+            -- a JSON array of {kind, materialId, description, quantity, unitPrice}, amounts in ten-thousandths
+            lines TEXT NOT NULL DEFAULT '[]',
+            xero_invoice_id TEXT,
+            xero_invoice_number TEXT,
+            xero_invoice_status TEXT,
+            -- attempts Xero refused: the next attempt's idempotency key names it
+            invoice_attempt INTEGER NOT NULL DEFAULT 0 CHECK (invoice_attempt >= 0),
+            archived INTEGER NOT NULL DEFAULT 0 CHECK (archived IN (0, 1)),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            version INTEGER NOT NULL DEFAULT 1,
+            UNIQUE (account_id, xero_invoice_id),
+            FOREIGN KEY (account_id, contact_id) REFERENCES contacts (account_id, id),
+            FOREIGN KEY (account_id, property_id) REFERENCES properties (account_id, id)
+        );
+        CREATE INDEX visits_list ON visits (account_id, archived);
+        CREATE INDEX visits_contact ON visits (account_id, contact_id);
+        CREATE TRIGGER visits_version AFTER UPDATE ON visits FOR EACH ROW WHEN NEW.version = OLD.version
+        BEGIN UPDATE visits SET version = OLD.version + 1 WHERE seq = NEW.seq; END;
+        -- R15: how an account's invoices go to Xero (no row: the defaults).
+        CREATE TABLE invoice_settings (
+            account_id TEXT PRIMARY KEY REFERENCES accounts(id),
+            invoice_status TEXT NOT NULL DEFAULT 'DRAFT' CHECK (invoice_status IN ('DRAFT', 'AUTHORISED')),
+            labour_account_code TEXT
+        );
+        -- sync_runs again, for its trigger list (SQLite cannot alter a CHECK).
+        CREATE TABLE sync_runs_8 (
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            account_id TEXT NOT NULL REFERENCES accounts(id),
+            trigger TEXT NOT NULL CHECK (trigger IN ('initial', 'webhook', 'scheduled', 'manual', 'reconcile', 'link', 'push', 'invoice')),
+            state TEXT NOT NULL DEFAULT 'running' CHECK (state IN ('running', 'succeeded', 'failed')),
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            counts TEXT NOT NULL DEFAULT '{}',
+            xero_calls INTEGER NOT NULL DEFAULT 0,
+            errors TEXT NOT NULL DEFAULT '[]'
+        );
+        INSERT INTO sync_runs_8 SELECT seq, id, account_id, trigger, state, started_at, finished_at, counts, xero_calls, errors FROM sync_runs;
+        DROP TABLE sync_runs;
+        ALTER TABLE sync_runs_8 RENAME TO sync_runs;
+        CREATE INDEX sync_runs_list ON sync_runs (account_id);
+        CREATE UNIQUE INDEX sync_runs_running ON sync_runs (account_id) WHERE state = 'running';
+        """),
     ]
 
     static func apply(to c: SQLiteConnection) throws {

@@ -1,4 +1,4 @@
-/// SortScape's own records (DESIGN §3): contacts, their properties, materials, jobs and issues.
+/// SortScape's own records (DESIGN §3): contacts, their properties, materials, jobs, issues and visits.
 /// Every record belongs to one account; every query names it, so no caller reaches another
 /// account's records. Timestamps are ISO-8601 UTC (`Timestamp`); money is held exactly, in
 /// ten-thousandths (Xero's `unitdp=4`).
@@ -245,6 +245,10 @@ public protocol SortScapeRecords: Sendable {
     var materials: any RecordRepository<MaterialRecord> { get }
     var jobs: any RecordRepository<JobRecord> { get }
     var issues: any RecordRepository<IssueRecord> { get }
+    /// Visits (a person's writes; the engine's go through `visitInvoices`).
+    var visits: any RecordRepository<VisitRecord> { get }
+    /// The engine's writes of visits' Xero invoices, and the invoice settings (R15).
+    var visitInvoices: any VisitInvoiceRepository { get }
     /// Archives a contact and its properties (R8: never touches Xero). With `expectedVersion`, a
     /// contact whose version is another throws `preconditionFailed` and nothing is written.
     @discardableResult func archiveContact(accountId: String, id: String, expectedVersion: Int64?) throws(StoreError) -> ContactRecord

@@ -101,7 +101,7 @@ final class SQLiteRecordRepository<Record: StoredRecord>: RecordRepository {
     }
 }
 
-/// SortScape's records in SQLite (`contacts`, `properties`, `materials`, `jobs`, `issues`).
+/// SortScape's records in SQLite (`contacts`, `properties`, `materials`, `jobs`, `issues`, `visits`).
 public final class SQLiteSortScapeRecords: SortScapeRecords {
     let db: any DatabaseWriter
     let clock: any WallClock
@@ -110,6 +110,8 @@ public final class SQLiteSortScapeRecords: SortScapeRecords {
     public let materials: any RecordRepository<MaterialRecord>
     public let jobs: any RecordRepository<JobRecord>
     public let issues: any RecordRepository<IssueRecord>
+    public let visits: any RecordRepository<VisitRecord>
+    public let visitInvoices: any VisitInvoiceRepository
 
     /// The records in `database`; timestamps come from `clock`.
     public init(database: any DatabaseWriter, clock: any WallClock = SystemWallClock()) {
@@ -120,6 +122,8 @@ public final class SQLiteSortScapeRecords: SortScapeRecords {
         materials = SQLiteRecordRepository<MaterialRecord>(database: database, clock: clock)
         jobs = SQLiteRecordRepository<JobRecord>(database: database, clock: clock)
         issues = SQLiteRecordRepository<IssueRecord>(database: database, clock: clock)
+        visits = SQLiteRecordRepository<VisitRecord>(database: database, clock: clock)
+        visitInvoices = SQLiteVisitInvoices(database: database, clock: clock)
     }
 
     @discardableResult public func archiveContact(accountId: String, id: String, expectedVersion: Int64?) throws(StoreError) -> ContactRecord {

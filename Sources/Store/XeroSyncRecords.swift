@@ -71,9 +71,9 @@ public struct ContactMatchRecord: Sendable, Equatable {
 
 /// What started a sync run (the CHECK list of `sync_runs.trigger`, in order): the first sync, a
 /// webhook, the sweep, "Sync with Xero", the daily reconciliation, a link or a contact sent to
-/// Xero by a person, and the push of SortScape edits.
+/// Xero by a person, the push of SortScape edits, and a visit invoiced by a person (R15).
 public enum SyncTrigger: String, Sendable, CaseIterable {
-    case initial, webhook, scheduled, manual, reconcile, link, push
+    case initial, webhook, scheduled, manual, reconcile, link, push, invoice
 
     /// The runs that read Xero whole or since a watermark: what "last sync" means to people.
     public static let sweeps: Set<SyncTrigger> = [.initial, .scheduled, .manual, .reconcile]

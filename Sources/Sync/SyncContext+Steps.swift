@@ -34,7 +34,8 @@ extension SyncContext {
     }
 
     /// R16: the account's pending events (and failed ones due again), a slice at a time: the
-    /// contacts they name fetched with `GET Contacts?IDs=…` and applied; the rest ignored with why.
+    /// contacts they name fetched with `GET Contacts?IDs=…` and applied, the invoices visits hold
+    /// with `GET Invoices?IDs=…` (R15); the rest ignored with why.
     func applyInboxEvents() throws {
         var seen = Set<Int64>()
         while true {
@@ -44,10 +45,11 @@ extension SyncContext {
             for e in events { seen.insert(e.id) }
             var outcomes: [(id: Int64, outcome: EventOutcome)] = []
             var contactEvents: [InboxEvent] = []
+            var invoiceEvents: [InboxEvent] = []
             for e in events {
                 switch e.category ?? "" {
                 case "CONTACT": contactEvents.append(e)
-                case "INVOICE": outcomes.append((e.id, .ignored("invoice events are kept for the invoices screen; nothing to apply yet")))
+                case "INVOICE": invoiceEvents.append(e)
                 default: outcomes.append((e.id, .ignored("Xero sent an event category the gateway does not use")))
                 }
             }
@@ -65,6 +67,15 @@ extension SyncContext {
                     try store.settle(accountId: accountId, outcomes)
                     count("eventsFailed", contactEvents.count)
                     throw error
+                }
+            }
+            if !invoiceEvents.isEmpty {
+                let (applied, failure) = applyInvoiceEvents(invoiceEvents)
+                outcomes += applied
+                if let failure {
+                    try store.settle(accountId: accountId, outcomes)
+                    count("eventsFailed", invoiceEvents.count)
+                    throw failure
                 }
             }
             try store.settle(accountId: accountId, outcomes)

@@ -65,7 +65,7 @@ public final class SyncContext: @unchecked Sendable {
             try dailyReconciliation()
             try pushOutboundChanges()
             try archiveRetries()
-        case .link:
+        case .link, .invoice:
             break
         }
     }

@@ -202,23 +202,15 @@ public final class SyncEngine: Sendable {
 
     /// Runs `body` as a run of the account (a person's link or "Create contact in Xero"): waits up
     /// to `wait` seconds for a run going on to end, then holds the account while `body` works.
-    /// Blocking: call from a worker thread.
+    /// The account is held once this process has it and the store has the run: a run the store
+    /// already holds (one another process runs, or one this engine is just starting) is waited
+    /// for as well, never taken for a busy account at once. Blocking: call from a worker thread.
     public func perform<T>(accountId: String, trigger: SyncTrigger = .link, wait: Double = 25,
                            _ body: (SyncContext) throws -> T) throws -> T {
         var tries = max(1, Int(wait / 0.02))  // real time: a test's clocks may stand still
-        var placeholder = SyncRunRecord(id: "", accountId: accountId, trigger: trigger)
-        while true {
-            let claimed = state.withLock { s -> Bool in
-                guard s.accounts[accountId]?.running == nil else { return false }
-                s.accounts[accountId, default: AccountState()].running = placeholder
-                return true
-            }
-            if claimed { break }
-            tries -= 1
-            if tries <= 0 { throw SyncError.busy }
-            usleep(20_000)
-        }
-        defer {
+        let placeholder = SyncRunRecord(id: "", accountId: accountId, trigger: trigger)
+        /// Lets the account go, starting what was asked for while it was held.
+        func release() {
             let next = state.withLock { s -> SyncTrigger? in
                 s.accounts[accountId]?.running = nil
                 let next = SyncEngine.mostThorough(s.accounts[accountId]?.wanted ?? [])
@@ -227,9 +219,28 @@ public final class SyncEngine: Sendable {
             }
             if let next { _ = try? requestSync(accountId: accountId, trigger: next) }
         }
-        let (run, started) = try stores.runs.startRun(accountId: accountId, trigger: trigger)
-        guard started else { throw SyncError.busy }
-        placeholder = run
+        var run: SyncRunRecord?
+        while run == nil {
+            let claimed = state.withLock { s -> Bool in
+                guard s.accounts[accountId]?.running == nil else { return false }
+                s.accounts[accountId, default: AccountState()].running = placeholder
+                return true
+            }
+            if claimed {
+                let started: (run: SyncRunRecord, started: Bool)
+                do { started = try stores.runs.startRun(accountId: accountId, trigger: trigger) } catch {
+                    release()
+                    throw error
+                }
+                if started.started { run = started.run; break }
+                release()
+            }
+            tries -= 1
+            if tries <= 0 { throw SyncError.busy }
+            usleep(20_000)
+        }
+        defer { release() }
+        guard let run else { throw SyncError.busy }
         state.withLock { $0.accounts[accountId]?.running = run }
         let calls = CallCounter()
         var record = run

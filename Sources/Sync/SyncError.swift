@@ -20,9 +20,14 @@ final class CallCounter: Sendable {
 /// Why a sync or a match could not be carried out, as a plain sentence for the person reading it.
 public struct SyncError: Error, Sendable, CustomStringConvertible {
     public let message: String
+    /// Xero could not be reached or did not answer: nothing was refused, and trying again is safe.
+    public let unreachable: Bool
     public var description: String { message }
 
-    public init(message: String) { self.message = message }
+    public init(message: String, unreachable: Bool = false) {
+        self.message = message
+        self.unreachable = unreachable
+    }
 
     public static let notConnected = SyncError(message: "This account is not connected to Xero; connect it on the Xero Integration screen.")
     public static let busy = SyncError(message: "A sync is running for this account; try again in a moment.")

@@ -87,4 +87,20 @@ struct ProgressReportingXero: XeroAccounting {
     func saveItems(tenantId: String, _ items: [Item], idempotencyKey: String) throws(XeroAPIError) -> [Item] {
         try inner.saveItems(tenantId: tenantId, items, idempotencyKey: idempotencyKey)
     }
+
+    func invoices(tenantId: String, ids: [String]) throws(XeroAPIError) -> [Invoice] {
+        let r = try inner.invoices(tenantId: tenantId, ids: ids)
+        tally.read(r.count)
+        return r
+    }
+
+    func invoices(tenantId: String, reference: String) throws(XeroAPIError) -> [Invoice] {
+        let r = try inner.invoices(tenantId: tenantId, reference: reference)
+        tally.read(r.count)
+        return r
+    }
+
+    func createInvoices(tenantId: String, _ invoices: [Invoice], idempotencyKey: String) throws(XeroAPIError) -> [Invoice] {
+        try inner.createInvoices(tenantId: tenantId, invoices, idempotencyKey: idempotencyKey)
+    }
 }

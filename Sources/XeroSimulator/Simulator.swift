@@ -37,7 +37,9 @@ import StrictJSON
 ///
 /// The control API (JSON; errors `{"error": "...", "details": [...]}`)
 /// - `POST /sim/reset {"seed": "empty"|"demo"}`; `GET /sim/state`.
-/// - `POST /sim/organisations {"name", "tenantId"?, "baseCurrency"?, "countryCode"?}` → `{"tenantId"}`;
+/// - `POST /sim/organisations {"name", "tenantId"?, "baseCurrency"?, "countryCode"?, "timezone"?}` → `{"tenantId"}`;
+///   `PATCH /sim/organisations/{t} {"timezone"?, "endOfYearLockDate"?: "YYYY-MM-DD" | null}` (its own
+///   day dates documents sent without a `Date`; nothing is approved on or before the lock date);
 ///   `POST /sim/logins {"email", "tenantIds", "password"?, "firstName"?, "lastName"?, "userId"?}`.
 /// - `POST /sim/organisations/{t}/contacts` `{"Contacts": [Xero contacts, may set ContactID,
 ///   ContactStatus, IsCustomer, IsSupplier, UpdatedDateUTC], "webhooks": true, "returnIds"?}` or
@@ -47,7 +49,8 @@ import StrictJSON
 ///   `POST …/contacts/{id}/merge {"into": id}`; `POST …/contacts/{id}/flags {"IsCustomer", "IsSupplier"}`
 ///   (no UpdatedDateUTC change, no webhook).
 /// - `POST /sim/organisations/{t}/items {"Items": [...]}`; `PATCH`/`DELETE …/items/{id or code}`
-///   (no webhooks: Xero has none for items); `PATCH …/invoices/{id} {"Status", "Reference"}`.
+///   (no webhooks: Xero has none for items); `GET …/invoices` (all, with lines, four places);
+///   `PATCH …/invoices/{id} {"Status", "Reference"}`.
 /// - `POST /sim/consent {"login", "tenantIds"?, "clientId"?, "redirectUri", "state"?, "scope"?}` → `{"redirect"}`.
 /// - `GET`/`POST /sim/clock {"advanceSeconds"} | {"set": iso} | {"reset": true}`.
 /// - `GET`/`POST /sim/limits {"enabled", "perMinute", "perDay", "concurrent", "appPerMinute",

@@ -12,6 +12,11 @@ final class Organisation {
     var countryCode: String
     let createdAt: Int64
     let brandingThemeId: String
+    /// Xero's name of the organisation's time zone (`NEWZEALANDSTANDARDTIME`): its own day
+    /// dates what has no date.
+    var timezone: String
+    /// Xero's end of year lock date (UTC midnight of the day, ms): nothing is approved on or before it.
+    var endOfYearLockDate: Int64?
 
     // Contacts by lowercase ContactID in creation order, and the unique-name index of ACTIVE ones.
     var contacts: OrderedDictionary<String, Contact> = [:]
@@ -42,6 +47,7 @@ final class Organisation {
         self.countryCode = countryCode
         self.createdAt = createdAt
         brandingThemeId = Ids.uuid()
+        timezone = countryCode.uppercased() == "AU" ? "AUSEASTERNSTANDARDTIME" : "NEWZEALANDSTANDARDTIME"
     }
 
     func contact(_ id: String) -> Contact? {

@@ -40,12 +40,14 @@ import Timekeeping
         #expect(try checkList(table: "contact_matches", column: "state") == MatchState.allCases.map(\.rawValue))
         #expect(try checkList(table: "sync_runs", column: "trigger") == SyncTrigger.allCases.map(\.rawValue))
         #expect(try checkList(table: "sync_runs", column: "state") == SyncRunState.allCases.map(\.rawValue))
+        #expect(try checkList(table: "visits", column: "status") == VisitStatus.allCases.map(\.rawValue))
+        #expect(try checkList(table: "invoice_settings", column: "invoice_status") == InvoiceStatusSetting.allCases.map(\.rawValue))
     }
 
     @Test func everyRecordRowBelongsToAnAccountAndOneRunRunsPerAccount() throws {
         let db = try Database(path: temporaryDatabasePath())
         defer { db.close() }
-        for table in ["contacts", "properties", "materials", "jobs", "issues", "contact_matches", "sync_runs"] {
+        for table in ["contacts", "properties", "materials", "jobs", "issues", "contact_matches", "sync_runs", "visits", "invoice_settings"] {
             let fks = try db.read { try $0.query("SELECT \"table\" AS t, \"from\" AS f FROM pragma_foreign_key_list(?)", [.text(table)]) }
             #expect(fks.contains { $0.string("t") == "accounts" && $0.string("f") == "account_id" }, "\(table)")
         }
@@ -59,6 +61,41 @@ import Timekeeping
         #expect {
             try db.write { try $0.run("INSERT INTO materials (id, account_id, name, unit_price, created_at, updated_at) VALUES ('m', 'a', 'M', -1, 'x', 'x')") }
         } throws: { ($0 as? StoreError)?.code == .conflict }
+    }
+
+    /// Migrations 7 and 8 on a database at 6 (as another build left it): revocable users, visits
+    /// and invoice settings appear, the sync runs recorded stay, and `invoice` is a trigger.
+    @Test func migrations7And8UpgradeADatabaseAtSixAndKeepItsRuns() throws {
+        let path = temporaryDatabasePath()
+        let db = try Database(path: path)
+        try db.write { c in
+            try c.execute("""
+                DROP TABLE visits; DROP TABLE invoice_settings;
+                DROP INDEX admin_sessions_user; ALTER TABLE users DROP COLUMN revoked_at;
+                CREATE TABLE sync_runs_6 AS SELECT * FROM sync_runs; DROP TABLE sync_runs;
+                CREATE TABLE sync_runs (
+                    seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, account_id TEXT NOT NULL REFERENCES accounts(id),
+                    trigger TEXT NOT NULL CHECK (trigger IN ('initial', 'webhook', 'scheduled', 'manual', 'reconcile', 'link', 'push')),
+                    state TEXT NOT NULL DEFAULT 'running' CHECK (state IN ('running', 'succeeded', 'failed')),
+                    started_at TEXT NOT NULL, finished_at TEXT, counts TEXT NOT NULL DEFAULT '{}',
+                    xero_calls INTEGER NOT NULL DEFAULT 0, errors TEXT NOT NULL DEFAULT '[]');
+                DROP TABLE sync_runs_6;
+                INSERT INTO accounts (id, name, created_at) VALUES ('a', 'A', 'x');
+                INSERT INTO sync_runs (id, account_id, trigger, state, started_at, xero_calls) VALUES ('r1', 'a', 'push', 'succeeded', 'x', 3);
+                PRAGMA user_version = 6;
+                """)
+        }
+        db.close()
+        let upgraded = try Database(path: path)
+        defer { upgraded.close() }
+        #expect(upgraded.schemaVersion == 8)
+        let runs = try upgraded.read { try $0.query("SELECT id, trigger, xero_calls FROM sync_runs") }
+        #expect(runs.count == 1 && runs.first?.string("trigger") == "push" && runs.first?.int("xero_calls") == 3)
+        try upgraded.write { c in
+            try c.run("INSERT INTO sync_runs (id, account_id, trigger, started_at) VALUES ('r2', 'a', 'invoice', 'x')")
+            try c.run("INSERT INTO invoice_settings (account_id) VALUES ('a')")
+        }
+        #expect(try upgraded.read { try $0.query("SELECT invoice_status FROM invoice_settings").first?.string("invoice_status") } == "DRAFT")
     }
 
     @Test func errorCodesKeepTheirStableStrings() {

@@ -1,3 +1,5 @@
+import Foundation
+import StrictJSON
 import Synchronization
 import Xero
 
@@ -11,6 +13,13 @@ final class FakeXero: XeroAccounting {
         /// Errors thrown by the next calls, in order.
         var failures: [XeroAPIError] = []
         var saved: [(key: String, contacts: [Xero.Contact])] = []
+        var invoices: [Invoice] = []
+        /// Each invoice write as sent: its key and what it carried.
+        var invoiceWrites: [(key: String, invoices: [Invoice])] = []
+        /// Answers by idempotency key (Xero keeps them six minutes; here, until cleared).
+        var invoiceKeys: [String: (body: String, answer: Result<[Invoice], XeroAPIError>)] = [:]
+        /// The next this many invoice writes are carried out, then answered with a timeout.
+        var lostAnswers = 0
     }
     let state = Mutex(State())
 
@@ -95,6 +104,52 @@ final class FakeXero: XeroAccounting {
             }
             return out
         }
+    }
+
+    func invoices(tenantId: String, ids: [String]) throws(XeroAPIError) -> [Invoice] {
+        try call("invoices by id")
+        return state.withLock { s in s.invoices.filter { ids.contains($0.invoiceID ?? "") } }
+    }
+
+    func invoices(tenantId: String, reference: String) throws(XeroAPIError) -> [Invoice] {
+        try call("invoices by reference")
+        return state.withLock { s in s.invoices.filter { $0.reference == reference } }
+    }
+
+    /// Xero's rules the tests need: an archived contact is refused, numbers are `INV-000n`, the
+    /// status is the one given (DRAFT otherwise); the same key and body replay the first answer
+    /// (refusals too), the same key with another body is a 400.
+    func createInvoices(tenantId: String, _ invoices: [Invoice], idempotencyKey: String) throws(XeroAPIError) -> [Invoice] {
+        try call("create invoices")
+        let body = XeroWire.string(JSON.array(invoices.map { $0.json(.fourPlaces) }))
+        let answer = state.withLock { s -> Result<[Invoice], XeroAPIError> in
+            s.invoiceWrites.append((idempotencyKey, invoices))
+            if let cached = s.invoiceKeys[idempotencyKey] {
+                return cached.body == body ? cached.answer
+                    : .failure(XeroAPIError(.validation, status: 400, message: "The Idempotency-Key '\(idempotencyKey)' has already been used with a different request."))
+            }
+            var out: [Invoice] = []
+            for var i in invoices {
+                let contact = s.contacts.first { $0.contactID == i.contact?.contactID }
+                if let contact, contact.contactStatus == .archived {
+                    i.validationErrors = [ValidationError(message: "The contact '\(contact.name ?? "")' is archived.")]
+                    out.append(i)
+                    continue
+                }
+                i.invoiceID = "inv-\(s.invoices.count + 1)"
+                i.invoiceNumber = "INV-\(String(format: "%04d", s.invoices.count + 1))"
+                i.status = i.status ?? .draft
+                s.invoices.append(i)
+                out.append(i)
+            }
+            s.invoiceKeys[idempotencyKey] = (body, .success(out))
+            if s.lostAnswers > 0 {
+                s.lostAnswers -= 1
+                return .failure(XeroAPIError(.timeout, message: "the answer was lost"))
+            }
+            return .success(out)
+        }
+        return try answer.get()
     }
 
     static func contact(_ id: String, _ name: String, customer: Bool = true, supplier: Bool = false,

@@ -11,6 +11,11 @@ final class IdemXero: XeroAccounting, @unchecked Sendable {
     var cache: [String: [Xero.Contact]] = [:]
     let lock = NSLock()
     init(inner: FakeXero) { self.inner = inner }
+    func invoices(tenantId: String, ids: [String]) throws(XeroAPIError) -> [Invoice] { try inner.invoices(tenantId: tenantId, ids: ids) }
+    func invoices(tenantId: String, reference: String) throws(XeroAPIError) -> [Invoice] { try inner.invoices(tenantId: tenantId, reference: reference) }
+    func createInvoices(tenantId: String, _ invoices: [Invoice], idempotencyKey: String) throws(XeroAPIError) -> [Invoice] {
+        try inner.createInvoices(tenantId: tenantId, invoices, idempotencyKey: idempotencyKey)
+    }
     func contactsPage(tenantId: String, page: Int, pageSize: Int, includeArchived: Bool, modifiedSince: Int64?) throws(XeroAPIError) -> (contacts: [Xero.Contact], pagination: Pagination?) {
         try inner.contactsPage(tenantId: tenantId, page: page, pageSize: pageSize, includeArchived: includeArchived, modifiedSince: modifiedSince)
     }
@@ -135,6 +140,11 @@ struct IdemConnector: XeroConnector {
 final class RefusingXero: XeroAccounting, @unchecked Sendable {
     let inner: FakeXero
     init(inner: FakeXero) { self.inner = inner }
+    func invoices(tenantId: String, ids: [String]) throws(XeroAPIError) -> [Invoice] { try inner.invoices(tenantId: tenantId, ids: ids) }
+    func invoices(tenantId: String, reference: String) throws(XeroAPIError) -> [Invoice] { try inner.invoices(tenantId: tenantId, reference: reference) }
+    func createInvoices(tenantId: String, _ invoices: [Invoice], idempotencyKey: String) throws(XeroAPIError) -> [Invoice] {
+        try inner.createInvoices(tenantId: tenantId, invoices, idempotencyKey: idempotencyKey)
+    }
     func contactsPage(tenantId: String, page: Int, pageSize: Int, includeArchived: Bool, modifiedSince: Int64?) throws(XeroAPIError) -> (contacts: [Xero.Contact], pagination: Pagination?) {
         try inner.contactsPage(tenantId: tenantId, page: page, pageSize: pageSize, includeArchived: includeArchived, modifiedSince: modifiedSince)
     }

@@ -33,6 +33,13 @@ struct CountingXero: XeroAccounting {
     func saveContacts(tenantId: String, _ contacts: [Xero.Contact], idempotencyKey: String) throws(XeroAPIError) -> [Xero.Contact] {
         note("/Contacts"); return try inner.saveContacts(tenantId: tenantId, contacts, idempotencyKey: idempotencyKey)
     }
+    func invoices(tenantId: String, ids: [String]) throws(XeroAPIError) -> [Invoice] { note("/Invoices"); return try inner.invoices(tenantId: tenantId, ids: ids) }
+    func invoices(tenantId: String, reference: String) throws(XeroAPIError) -> [Invoice] {
+        note("/Invoices"); return try inner.invoices(tenantId: tenantId, reference: reference)
+    }
+    func createInvoices(tenantId: String, _ invoices: [Invoice], idempotencyKey: String) throws(XeroAPIError) -> [Invoice] {
+        note("/Invoices"); return try inner.createInvoices(tenantId: tenantId, invoices, idempotencyKey: idempotencyKey)
+    }
 }
 
 /// An account on the in-memory store with a fake Xero and the sync service over them.
@@ -222,6 +229,9 @@ final class ArmedXero: XeroAccounting {
     func saveItems(tenantId: String, _ items: [Item], idempotencyKey: String) throws(XeroAPIError) -> [Item] { [] }
     func items(tenantId: String, modifiedSince: Int64?) throws(XeroAPIError) -> [Item] { throw XeroAPIError(.server, status: 503, message: "x") }
     func saveContacts(tenantId: String, _ contacts: [Xero.Contact], idempotencyKey: String) throws(XeroAPIError) -> [Xero.Contact] { [] }
+    func invoices(tenantId: String, ids: [String]) throws(XeroAPIError) -> [Invoice] { [] }
+    func invoices(tenantId: String, reference: String) throws(XeroAPIError) -> [Invoice] { [] }
+    func createInvoices(tenantId: String, _ invoices: [Invoice], idempotencyKey: String) throws(XeroAPIError) -> [Invoice] { [] }
 }
 
 struct ArmedConnector: XeroConnector {

@@ -34,6 +34,9 @@ final class PageIgnoringXero: XeroAccounting {
     func saveItems(tenantId: String, _ items: [Item], idempotencyKey: String) throws(XeroAPIError) -> [Item] { [] }
     func items(tenantId: String, modifiedSince: Int64?) throws(XeroAPIError) -> [Item] { [] }
     func saveContacts(tenantId: String, _ contacts: [Contact], idempotencyKey: String) throws(XeroAPIError) -> [Contact] { [] }
+    func invoices(tenantId: String, ids: [String]) throws(XeroAPIError) -> [Invoice] { [] }
+    func invoices(tenantId: String, reference: String) throws(XeroAPIError) -> [Invoice] { [] }
+    func createInvoices(tenantId: String, _ invoices: [Invoice], idempotencyKey: String) throws(XeroAPIError) -> [Invoice] { [] }
 }
 
 @Suite struct ContactsPagingTests {

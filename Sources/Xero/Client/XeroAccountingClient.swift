@@ -27,6 +27,14 @@ public protocol XeroAccounting: Sendable {
     /// Creates or updates contacts in one call (`summarizeErrors=false`): each element comes back
     /// with its own `ValidationErrors` when Xero refused it.
     func saveContacts(tenantId: String, _ contacts: [Contact], idempotencyKey: String) throws(XeroAPIError) -> [Contact]
+    /// The invoices with these ids (INVOICE webhooks, R15): their number and status, no lines.
+    func invoices(tenantId: String, ids: [String]) throws(XeroAPIError) -> [Invoice]
+    /// The invoices whose `Reference` is `reference` (R15: an invoice made before is found
+    /// before another is created).
+    func invoices(tenantId: String, reference: String) throws(XeroAPIError) -> [Invoice]
+    /// Creates invoices in one call (`PUT`, `summarizeErrors=false`, 4 decimals): each comes
+    /// back with its own `ValidationErrors` when Xero refused it.
+    func createInvoices(tenantId: String, _ invoices: [Invoice], idempotencyKey: String) throws(XeroAPIError) -> [Invoice]
 }
 
 extension XeroAccounting {
@@ -127,7 +135,7 @@ public final class XeroAccountingClient: XeroAccounting {
     }
 
     public func saveItems(tenantId: String, _ items: [Item], idempotencyKey: String) throws(XeroAPIError) -> [Item] {
-        let body = JSON.object([("Items", .array(items.map { $0.json(.standard) }))])
+        let body = JSON.object([("Items", .array(items.map { $0.json(.fourPlaces) }))])
         let response = try send(tenantId: tenantId, method: "POST", path: "/Items", query: [("summarizeErrors", "false"), ("unitdp", "4")],
                                 body: XeroWire.bytes(body), idempotencyKey: idempotencyKey, modifiedSince: nil)
         let envelope: ResponseEnvelope<Item> = try XeroAccountingClient.decode(response)
@@ -228,7 +236,8 @@ public final class XeroAccountingClient: XeroAccounting {
             if let json, let v = try? ValidationException(json: json) {
                 messages = v.validationMessages
             }
-            let message = json?["Message"]?.stringValue ?? "Xero refused the request"
+            // A ValidationException says `Message`; a problem answer (a reused Idempotency-Key) `Detail`.
+            let message = json?["Message"]?.stringValue ?? json?["Detail"]?.stringValue ?? "Xero refused the request"
             return XeroAPIError(.validation, status: 400, message: message, validationErrors: messages)
         case 401:
             return XeroAPIError(.unauthorized, status: 401, message: json?["Detail"]?.stringValue ?? "Xero refused the access token")

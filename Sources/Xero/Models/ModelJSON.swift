@@ -29,6 +29,8 @@ public struct XeroEncodingOptions: Sendable {
     public init(unitDecimalPlaces: Int = 2) { self.unitDecimalPlaces = unitDecimalPlaces == 4 ? 4 : 2 }
 
     public static let standard = XeroEncodingOptions()
+    /// Four places: what a write sent with `unitdp=4` carries, so prices stay exact.
+    public static let fourPlaces = XeroEncodingOptions(unitDecimalPlaces: 4)
 }
 
 extension XeroModel {

@@ -147,7 +147,7 @@ extension Simulator {
             inv.type = t
             inv.status = .draft
             inv.lineAmountTypes = .exclusive
-            inv.date = XeroModelDate.startOfDay(ctx.now)
+            inv.date = org.day(at: ctx.now)
         }
         let type = inv.type ?? .accRec
 
@@ -285,11 +285,12 @@ extension Simulator {
                     line.accountCode = nil
                     if needsAccounts { errors.append("Account code '' is not a valid code for this document.") }
                 }
-                let taxType = (given.taxType ?? details?.taxType ?? line.accountCode.flatMap { Chart.account($0)?.taxType }
-                               ?? (type == .accRec ? "OUTPUT2" : "INPUT2")).uppercased()
+                // A line with no account and no tax type of its own (a draft's) has no tax type, as in Xero.
+                var taxType = (given.taxType ?? details?.taxType ?? line.accountCode.flatMap { Chart.account($0)?.taxType })?.uppercased()
+                if taxType == nil && (line.accountCode != nil || needsAccounts) { taxType = type == .accRec ? "OUTPUT2" : "INPUT2" }
                 line.taxType = taxType
-                let rate = Chart.taxRates[taxType]
-                if rate == nil {
+                let rate: Decimal4? = if let taxType { Chart.taxRates[taxType] } else { .zero }
+                if let taxType, rate == nil {
                     errors.append("The TaxType code '\(taxType)' does not exist or cannot be used for this type of transaction.")
                 }
                 line.tracking = given.tracking ?? []
@@ -329,6 +330,15 @@ extension Simulator {
         }
         if needsAccounts, input.lineItems == nil, let lines = inv.lineItems, lines.contains(where: { $0.accountCode == nil }) {
             errors.append("Account code '' is not a valid code for this document.")
+        }
+        if (existing == nil || input.lineItems != nil), (inv.lineItems ?? []).isEmpty {
+            errors.append("One or more line items must be specified")
+        }
+        // Approving (or changing an approved document) on or before the end of year lock date is
+        // refused; drafts are not posted, so they may carry any date.
+        if needsAccounts, let lock = org.endOfYearLockDate, let date = inv.date, date <= lock,
+           existing == nil || input.status != nil || input.date != nil || input.lineItems != nil {
+            errors.append("The document date cannot be before the end of year lock date, currently set at \(Organisation.dayText(lock))")
         }
         if !errors.isEmpty { throw Refusal(errors) }
 

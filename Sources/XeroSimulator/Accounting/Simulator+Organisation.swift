@@ -22,7 +22,8 @@ extension Simulator {
         b.add("ShortCode", o.shortCode)
         b.add("Edition", "BUSINESS")
         b.add("Class", "STANDARD")
-        b.add("Timezone", o.countryCode == "AU" ? "AUSEASTERNSTANDARDTIME" : "NEWZEALANDSTANDARDTIME")
+        b.add("Timezone", o.timezone)
+        if let lock = o.endOfYearLockDate { b.addDate("EndOfYearLockDate", lock) }
         b.addDate("CreatedDateUTC", o.createdAt)
         let env: JSON = .object([("Id", .string(Ids.uuid())), ("Status", .string("OK")),
                                  ("ProviderName", .string(ctx.sim.configuration.appName)),

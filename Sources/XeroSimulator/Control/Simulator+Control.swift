@@ -16,6 +16,7 @@ extension Simulator {
         add("GET", "/sim/state") { s, _, _ in try s.controlState() }
         add("GET", "/sim/organisations") { s, _, _ in try s.controlState() }
         add("POST", "/sim/organisations") { s, r, _ in try s.controlCreateOrganisation(r) }
+        add("PATCH", "/sim/organisations/{t}") { s, r, p in try s.controlPatchOrganisation(r, p["t"]!) }
         add("POST", "/sim/logins") { s, r, _ in try s.controlCreateLogin(r) }
         add("POST", "/sim/organisations/{t}/contacts") { s, r, p in try s.controlBulkContacts(r, p["t"]!) }
         add("GET", "/sim/organisations/{t}/contacts/{id}") { s, _, p in try s.controlGetContact(p["t"]!, p["id"]!) }
@@ -31,6 +32,7 @@ extension Simulator {
         add("POST", "/sim/organisations/{t}/items") { s, r, p in try s.controlBulkItems(r, p["t"]!) }
         add("PATCH", "/sim/organisations/{t}/items/{id}") { s, r, p in try s.controlPatchItem(r, p["t"]!, p["id"]!) }
         add("DELETE", "/sim/organisations/{t}/items/{id}") { s, _, p in try s.controlDeleteItem(p["t"]!, p["id"]!) }
+        add("GET", "/sim/organisations/{t}/invoices") { s, _, p in try s.controlInvoices(p["t"]!) }
         add("PATCH", "/sim/organisations/{t}/invoices/{id}") { s, r, p in try s.controlPatchInvoice(r, p["t"]!, p["id"]!) }
         add("POST", "/sim/consent") { s, r, _ in try s.controlConsent(r) }
         add("GET", "/sim/clock") { s, _, _ in s.clockState() }
@@ -153,7 +155,7 @@ extension Simulator {
         return world.withLock { w in
             let orgs = w.orgs.values.map { o -> JSON in
                 .object([("tenantId", .string(o.tenantId)), ("name", .string(o.name)), ("shortCode", .string(o.shortCode)),
-                         ("baseCurrency", .string(o.baseCurrency)),
+                         ("baseCurrency", .string(o.baseCurrency)), ("timezone", .string(o.timezone)),
                          ("contacts", .number(o.contacts.count)),
                          ("activeContacts", .number(o.contacts.values.lazy.filter(\.isActive).count)),
                          ("items", .number(o.items.count)), ("invoices", .number(o.invoices.count)),

@@ -61,6 +61,15 @@ extension Simulator {
     // MARK: - invoices
 
     /// `{"Status": "PAID" | "VOIDED" | "AUTHORISED" | …}` as a Xero user would (webhook INVOICE/UPDATE).
+    /// Every invoice of the organisation, oldest first, with its lines (four places): what a
+    /// Xero user sees in the sales list.
+    func controlInvoices(_ tenantId: String) throws -> Response {
+        try withOrg(tenantId) { _, org in
+            let all = org.invoices.values.map { Simulator.renderInvoice($0, org: org).json(.fourPlaces) }
+            return Reply.xeroJSON(200, .object([("Invoices", .array(all))]))
+        }
+    }
+
     func controlPatchInvoice(_ r: Request, _ tenantId: String, _ id: String) throws -> Response {
         let f = try controlBody(r, required: true)
         let status = ((try? f.string("Status")) ?? nil)?.uppercased()

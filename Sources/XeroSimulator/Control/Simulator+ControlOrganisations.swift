@@ -18,13 +18,51 @@ extension Simulator {
         let currency = (((try? f.string("baseCurrency")) ?? nil) ?? "NZD").uppercased()
         let country = (((try? f.string("countryCode")) ?? nil) ?? "NZ").uppercased()
         let shortCode = ((try? f.string("shortCode")) ?? nil) ?? "!" + Ids.letters(5)
+        let timezone = try Simulator.timezone(f)
         return try world.withLock { w in
             guard w.orgs[tenantId] == nil else { throw XeroError.control(409, "organisation \(tenantId) exists") }
             let org = Organisation(tenantId: tenantId, name: name, shortCode: shortCode, baseCurrency: currency,
                                    countryCode: country, createdAt: clock.now())
+            if let timezone { org.timezone = timezone }
             w.add(org)
             return Reply.json(201, .object([("tenantId", .string(tenantId)), ("name", .string(name))]))
         }
+    }
+
+    /// `PATCH /sim/organisations/{t}` `{"timezone": "NEWZEALANDSTANDARDTIME", "endOfYearLockDate":
+    /// "2026-07-31" | null}`: the organisation's settings, as its adviser would change them.
+    func controlPatchOrganisation(_ r: Request, _ tenant: String) throws -> Response {
+        let f = try controlBody(r, required: true)
+        let timezone = try Simulator.timezone(f)
+        var lock: Int64??
+        if let v = f.members.last(where: { $0.key == "endOfYearLockDate" })?.value {  // `value` reads null as absent
+            if v.isNull {
+                lock = .some(nil)
+            } else {
+                guard let s = v.stringValue, s.utf8.count == 10, let ms = XeroModelDate.parseAny(s) else {
+                    throw XeroError.control(400, "endOfYearLockDate must be a date (YYYY-MM-DD) or null")
+                }
+                lock = .some(ms)
+            }
+        }
+        return try world.withLock { w in
+            guard let org = w.org(tenant) else { throw XeroError.control(404, "no organisation \(tenant)") }
+            if let timezone { org.timezone = timezone }
+            if let lock { org.endOfYearLockDate = lock }
+            return Reply.json(200, .object([
+                ("tenantId", .string(org.tenantId)), ("timezone", .string(org.timezone)),
+                ("endOfYearLockDate", org.endOfYearLockDate.map { .string(XeroModelDate.day($0)) } ?? .null),
+            ]))
+        }
+    }
+
+    /// The body's `timezone`, one of Xero's names the simulator knows; nil when absent.
+    static func timezone(_ f: JSONFields) throws -> String? {
+        guard let t = (try? f.string("timezone")) ?? nil else { return nil }
+        guard Organisation.timezones[t.uppercased()] != nil else {
+            throw XeroError.control(400, "timezone must be one of \(Organisation.timezones.keys.sorted().joined(separator: ", "))")
+        }
+        return t.uppercased()
     }
 
     /// Creates an organisation (Swift API, for tests and seeding).

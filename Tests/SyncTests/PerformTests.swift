@@ -1,0 +1,34 @@
+import Foundation
+import Store
+import Sync
+import Synchronization
+import Testing
+
+/// A person's action through the engine (`perform`: R7's link, R11, R14, R15) and the runs the
+/// store holds.
+@Suite struct PerformTests {
+    @Test func aPersonsActionWaitsForARunTheStoreHoldsInsteadOfAnsweringBusyAtOnce() throws {
+        let h = try SyncHarness()
+        // A run the store holds and this engine has not claimed: another process's, or one this
+        // engine is starting at that very moment (its row written, its claim not yet made).
+        let (other, started) = try h.repository.startRun(accountId: h.accountId, trigger: .webhook)
+        try #require(started)
+        let outcome = Mutex<String?>(nil)
+        let engine = h.service, account = h.accountId
+        let t = Thread {
+            let r = Result { try engine.perform(accountId: account, trigger: .invoice, wait: 10) { _ in "done" } }
+            outcome.withLock { $0 = (try? r.get()) ?? "failed: \(r)" }
+        }
+        t.start()
+        usleep(300_000)
+        #expect(outcome.withLock { $0 } == nil, "still waiting for the run the store holds")
+        var finished = other
+        finished.state = .succeeded
+        _ = try h.repository.finishRun(finished)
+        let deadline = Date().addingTimeInterval(10)
+        while outcome.withLock({ $0 }) == nil && Date() < deadline { usleep(10_000) }
+        #expect(outcome.withLock { $0 } == "done")
+        let runs = try h.repository.runs(accountId: h.accountId, limit: 10, cursor: nil).items
+        #expect(runs.map(\.trigger) == [.webhook, .invoice] && runs.allSatisfy { $0.state == .succeeded })
+    }
+}
