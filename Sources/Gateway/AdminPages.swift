@@ -13,7 +13,9 @@ enum AdminTemplates {
     .err{border-color:#c33;background:#fdeeee}form.inline{display:inline}</style></head>
     <body>
     {{#signedIn}}<form class="inline" method="post" action="/admin/logout"><input type="hidden" name="csrf" value="{{csrf}}">
-    Signed in as {{role}} · <button type="submit">Sign out</button></form>{{/signedIn}}
+    Signed in as {{role}} · <button type="submit">Sign out</button></form>
+    <form class="inline" method="post" action="/admin/logout-everywhere"><input type="hidden" name="csrf" value="{{csrf}}">
+    <button type="submit" id="logout-everywhere">Sign out everywhere</button></form>{{/signedIn}}
     <h1>{{title}}</h1>
     {{#message}}<p class="msg{{#isError}} err{{/isError}}" id="message">{{message}}</p>{{/message}}
     {{$body}}{{/body}}

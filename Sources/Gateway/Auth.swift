@@ -7,6 +7,7 @@ enum Access {
     case admin       // account admins and operators
     case staff       // an account's admins and staff (its records); never operators
     case `operator`  // gateway operators only
+    case anyone      // every user with a live token
 }
 
 extension Gateway {

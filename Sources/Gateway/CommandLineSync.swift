@@ -43,7 +43,7 @@ public enum CommandLineSync {
         do {
             tokens = try XeroTokenManager(
                 accounts: accounts, tokens: SQLiteXeroTokenRepository(database: database), refresher: identity,
-                secretKey: configuration.secretKey, logger: logger)
+                secretKey: configuration.secretKey, previousSecretKey: configuration.previousSecretKey, logger: logger)
         } catch {
             throw Refusal(message: "The token store could not be opened: \(error)")
         }

@@ -14,8 +14,11 @@ public struct Configuration: Sendable {
     public var listenPort: UInt16
     public var databasePath: String
     public var publicURL: String
-    /// 32 bytes; encrypts tokens at rest.
+    /// 32 bytes (`GATEWAY_SECRET_KEY`): a subkey of it seals tokens at rest, another keys CSRF tokens.
     public var secretKey: [UInt8]
+    /// The key `secretKey` replaced (`GATEWAY_SECRET_KEY_PREVIOUS`, optional, same format): tokens
+    /// sealed under it still open until `xero-gateway keys reseal` has re-sealed them.
+    public var previousSecretKey: [UInt8]? = nil
     public var tlsCertPath: String?
     public var tlsKeyPath: String?
     public var xeroClientId: String
@@ -67,6 +70,14 @@ public struct Configuration: Sendable {
             throw ConfigurationError(setting: "GATEWAY_SECRET_KEY",
                                      message: "must be 32 bytes in standard base64 (openssl rand -base64 32)")
         }
+        var previous: [UInt8]?
+        if let text = value("GATEWAY_SECRET_KEY_PREVIOUS") {
+            guard let key = Base64.decode(text), key.count == 32 else {
+                throw ConfigurationError(setting: "GATEWAY_SECRET_KEY_PREVIOUS",
+                                         message: "must be 32 bytes in standard base64, as GATEWAY_SECRET_KEY (or unset)")
+            }
+            previous = key
+        }
         let cert = value("GATEWAY_TLS_CERT"), key = value("GATEWAY_TLS_KEY")
         if (cert == nil) != (key == nil) {
             throw ConfigurationError(setting: cert == nil ? "GATEWAY_TLS_CERT" : "GATEWAY_TLS_KEY",
@@ -94,7 +105,7 @@ public struct Configuration: Sendable {
             throw ConfigurationError(setting: "XERO_SCOPES", message: "must include offline_access (without it Xero gives no refresh token)")
         }
         return Configuration(
-            listenHost: host, listenPort: port, databasePath: db, publicURL: publicURL, secretKey: secret,
+            listenHost: host, listenPort: port, databasePath: db, publicURL: publicURL, secretKey: secret, previousSecretKey: previous,
             tlsCertPath: cert, tlsKeyPath: key,
             xeroClientId: try required("XERO_CLIENT_ID", "your Xero app's client id"),
             xeroClientSecret: try required("XERO_CLIENT_SECRET", "your Xero app's client secret"),

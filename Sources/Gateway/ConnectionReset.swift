@@ -17,7 +17,8 @@ public enum ConnectionReset {
         let accounts = SQLiteAccountRepository(database: database)
         let identity = configuration.xeroIdentity(retry: xeroRetry)
         let tokens = try XeroTokenManager(accounts: accounts, tokens: SQLiteXeroTokenRepository(database: database),
-                                          refresher: identity, secretKey: configuration.secretKey, logger: logger)
+                                          refresher: identity, secretKey: configuration.secretKey,
+                                          previousSecretKey: configuration.previousSecretKey, logger: logger)
         let connections = XeroConnections(accounts: accounts, tokens: tokens, identity: identity, requestSync: { _, _ in },
                                           logger: logger)
         let r = try connections.reset(accountId: accountId)

@@ -17,6 +17,11 @@ struct PageError: HTTPResponseError {
     let response: Response
 }
 
+extension SecretKey.Purpose {
+    /// Keys the HMAC of the admin screens' CSRF tokens.
+    public static let csrf = SecretKey.Purpose(info: "xero-gateway csrf v1")
+}
+
 extension Gateway {
     static let sessionCookie = "xg_session"
     /// Browser sessions last 12 hours.
@@ -38,10 +43,13 @@ extension Gateway {
         return BrowserSession(user: session.user, hash: hash, csrf: csrfToken(sessionHash: hash))
     }
 
-    /// The session's CSRF token: an HMAC of the session's hash under the gateway's secret key,
-    /// so nothing more is stored and nobody without the key can make one.
+    /// The session's CSRF token: an HMAC of the session's hash under the CSRF subkey of the
+    /// gateway's secret key, so nothing more is stored and nobody without the key can make one.
+    /// Only the current key's subkey counts: a token made under the raw key (before subkeys) or
+    /// the previous key stops validating at once; the session itself lives on, and reloading
+    /// the page gives its forms the current token.
     func csrfToken(sessionHash: [UInt8]) -> String {
-        Base64.encodeURL(Crypto.hmacSHA256(key: configuration.secretKey, message: Array("csrf:".utf8) + sessionHash))
+        Base64.encodeURL(Crypto.hmacSHA256(key: csrfKey, message: Array("csrf:".utf8) + sessionHash))
     }
 
     /// The live session of an account admin, for a screen: no session → 401 page; staff or

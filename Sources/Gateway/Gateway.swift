@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HTTPServer
 import Logging
@@ -46,6 +47,8 @@ public final class Gateway: Sendable {
     let templates: MustacheLibrary
     private let hooksStore = Mutex(GatewayHooks())
     let verifier: WebhookVerifier
+    /// Keys the sessions' CSRF tokens: a subkey of `GATEWAY_SECRET_KEY`, never the key itself.
+    let csrfKey: [UInt8]
     let logger: Logger
     let server: Server
     let startedAt = Date()
@@ -69,7 +72,7 @@ public final class Gateway: Sendable {
         identity = configuration.xeroIdentity(retry: xeroRetry)
         xeroTokens = try XeroTokenManager(
             accounts: accounts, tokens: SQLiteXeroTokenRepository(database: database, clock: clock), refresher: identity,
-            secretKey: configuration.secretKey, clock: clock,
+            secretKey: configuration.secretKey, previousSecretKey: configuration.previousSecretKey, clock: clock,
             logger: logger)
         templates = try AdminTemplates.library()
         inbox = try WebhookInbox(database: database, reader: Gateway.readDelivery)
@@ -100,6 +103,7 @@ public final class Gateway: Sendable {
         let engine = syncEngine
         inbox.eventsRouted.withLock { $0 = { engine.eventsArrived(accountIds: $0) } }
         verifier = WebhookVerifier(webhookKey: configuration.xeroWebhookKey)
+        csrfKey = try SecretKey(configuration.secretKey).subkey(.csrf)
         writeHealth = StoreWriteHealth(database: database)
         healthReadings = HealthReadings(accounts: accounts, events: inboxEvents)
 
@@ -193,7 +197,7 @@ public final class Gateway: Sendable {
     }
 
     /// Every endpoint: method, path pattern, handler.
-    static let routes: [Route] = coreRoutes + recordRoutes + syncRoutes + operatorRoutes
+    static let routes: [Route] = coreRoutes + recordRoutes + syncRoutes + operatorRoutes + credentialRoutes
 
     static let coreRoutes: [Route] = [
         ("POST", "/webhooks/xero", { $0.receiveWebhook($1) }),

@@ -31,6 +31,25 @@ public struct User: Sendable, Equatable {
     }
 }
 
+/// A user as the command line lists them: never a token (only its hash is kept anyway).
+public struct UserRecord: Sendable, Equatable {
+    public let id: String
+    public let accountId: String?
+    public let role: Role
+    /// ISO-8601 UTC.
+    public let createdAt: String
+    /// When the user's token was revoked (ISO-8601 UTC); nil while it works.
+    public let revokedAt: String?
+
+    public init(id: String, accountId: String?, role: Role, createdAt: String, revokedAt: String?) {
+        self.id = id
+        self.accountId = accountId
+        self.role = role
+        self.createdAt = createdAt
+        self.revokedAt = revokedAt
+    }
+}
+
 /// A freshly issued credential; the token is shown once and only its hash is stored.
 public struct IssuedUser: Sendable {
     public let accountId: String?
@@ -74,8 +93,22 @@ public protocol AccountRepository: Sendable {
     /// Creates a user; operators have no account (`.invalidRole`), everyone else needs one
     /// (`.invalidAccount`) that exists (`.notFound`).
     func createUser(accountId: String?, role: Role) throws -> IssuedUser
-    /// The user a bearer token belongs to, if any.
+    /// The user a bearer token belongs to, if any (never a revoked one).
     func authenticate(token: String) throws -> User?
+
+    // MARK: withdrawing credentials
+
+    /// Users, oldest first: every one, or those of one account. Revoked ones too (`revokedAt`).
+    func users(accountId: String?) throws -> [UserRecord]
+    /// Revokes the user's token for good and ends every session of theirs (their OAuth states
+    /// with them), in one transaction; returns how many sessions ended. Revoking a revoked user
+    /// changes nothing. `.notFound` for an unknown user.
+    @discardableResult
+    func revokeUser(id: String) throws -> Int
+    /// Issues the user a new token (shown once), so the old one stops working, and ends every
+    /// session of theirs, in one transaction. `.notFound` for an unknown user, `.conflict` for a
+    /// revoked one (create a new user instead).
+    func rotateToken(userId: String) throws -> IssuedUser
     /// Every account, oldest first.
     func accounts() throws -> [Account]
     /// Every account's connection, by account id.
@@ -150,6 +183,14 @@ enum AccountRules {
         if role != .operator, accountId == nil {
             throw StoreError(code: .invalidAccount, message: "\(role.rawValue) users need --account")
         }
+    }
+
+    static func noUser(_ userId: String) -> StoreError {
+        StoreError(code: .notFound, message: "no user with id \(userId)")
+    }
+
+    static func revoked(_ userId: String) -> StoreError {
+        StoreError(code: .conflict, message: "user \(userId) is revoked; create a new user instead")
     }
 
     static func noAccount(_ accountId: String) -> StoreError {

@@ -17,7 +17,9 @@ public final class MemoryAccountRepository: AccountRepository {
             t.accounts[accountId] = MemoryStore.StoredAccount(account: Account(id: accountId, name: name), createdAt: now)
             t.connections[accountId] = AccountConnection(accountId: accountId, state: .inactive, tenantId: nil,
                                                          tenantName: nil, connectedAt: nil)
-            t.users[hash] = User(id: userId, accountId: accountId, role: .admin)
+            t.sequence += 1
+            t.users[hash] = MemoryStore.StoredUser(user: User(id: userId, accountId: accountId, role: .admin), createdAt: now,
+                                                   revokedAt: nil, seq: t.sequence)
         }
         return IssuedUser(accountId: accountId, userId: userId, role: .admin, token: token)
     }
@@ -25,11 +27,14 @@ public final class MemoryAccountRepository: AccountRepository {
     public func createUser(accountId: String?, role: Role) throws -> IssuedUser {
         try AccountRules.checkRole(role, accountId: accountId)
         let userId = AccountRules.newID(), token = AccountRules.newToken()
+        let now = store.clock.timestamp()
         try store.tables.withLock { t in
             if let accountId, t.accounts[accountId] == nil { throw AccountRules.noAccount(accountId) }
             let hash = AccountRules.hash(token)
             guard t.users[hash] == nil else { throw MemoryAccountRepository.conflict("users.token_hash") }
-            t.users[hash] = User(id: userId, accountId: accountId, role: role)
+            t.sequence += 1
+            t.users[hash] = MemoryStore.StoredUser(user: User(id: userId, accountId: accountId, role: role), createdAt: now,
+                                                   revokedAt: nil, seq: t.sequence)
         }
         return IssuedUser(accountId: accountId, userId: userId, role: role, token: token)
     }
@@ -37,7 +42,40 @@ public final class MemoryAccountRepository: AccountRepository {
     public func authenticate(token: String) throws -> User? {
         guard token.utf8.count <= AccountRules.maxTokenBytes else { return nil }
         let h = AccountRules.hash(token)
-        return store.tables.withLock { $0.users[h] }
+        return store.tables.withLock { t in t.users[h].flatMap { $0.revokedAt == nil ? $0.user : nil } }
+    }
+
+    public func users(accountId: String?) throws -> [UserRecord] {
+        store.tables.withLock { t in
+            t.users.values.filter { accountId == nil || $0.user.accountId == accountId }
+                .sorted { ($0.createdAt, $0.seq) < ($1.createdAt, $1.seq) }
+                .map { UserRecord(id: $0.user.id, accountId: $0.user.accountId, role: $0.user.role, createdAt: $0.createdAt,
+                                  revokedAt: $0.revokedAt) }
+        }
+    }
+
+    @discardableResult
+    public func revokeUser(id: String) throws -> Int {
+        let now = store.clock.timestamp()
+        return try store.tables.withLock { t in
+            guard let hash = t.users.first(where: { $0.value.user.id == id })?.key else { throw AccountRules.noUser(id) }
+            if t.users[hash]?.revokedAt == nil { t.users[hash]?.revokedAt = now }
+            return t.endSessions(userId: id)
+        }
+    }
+
+    public func rotateToken(userId: String) throws -> IssuedUser {
+        let token = AccountRules.newToken()
+        return try store.tables.withLock { t in
+            guard let (hash, stored) = t.users.first(where: { $0.value.user.id == userId }) else { throw AccountRules.noUser(userId) }
+            if stored.revokedAt != nil { throw AccountRules.revoked(userId) }
+            let new = AccountRules.hash(token)
+            guard t.users[new] == nil else { throw MemoryAccountRepository.conflict("users.token_hash") }
+            t.users[hash] = nil
+            t.users[new] = stored
+            t.endSessions(userId: userId)
+            return IssuedUser(accountId: stored.user.accountId, userId: userId, role: stored.user.role, token: token)
+        }
     }
 
     public func accounts() throws -> [Account] {

@@ -19,6 +19,16 @@ public final class MemoryStore: Sendable {
     struct MemorySession {
         let userId: String
         let expiresAt: Int64
+        /// Creation order (SQLite's rowid), for the per-user cap.
+        let seq: Int64
+    }
+
+    struct StoredUser {
+        let user: User
+        let createdAt: String
+        var revokedAt: String?
+        /// Creation order, for listing.
+        let seq: Int64
     }
 
     struct ContactKey: Hashable {
@@ -29,7 +39,9 @@ public final class MemoryStore: Sendable {
     struct Tables {
         var accounts: [String: StoredAccount] = [:]
         /// Users by the SHA-256 of their token (the token itself is never kept).
-        var users: [[UInt8]: User] = [:]
+        var users: [[UInt8]: StoredUser] = [:]
+        /// The last number handed out for creation order (users, sessions).
+        var sequence: Int64 = 0
         var connections: [String: AccountConnection] = [:]
         /// Events in id order.
         var events: [InboxEvent] = []
@@ -58,6 +70,20 @@ public final class MemoryStore: Sendable {
         var outbox: [ContactKey: OutboundContact] = [:]
         /// Conflicts in the order recorded.
         var conflicts: [(key: ContactKey, conflict: ContactConflict)] = []
+
+        /// Ends a session and the OAuth states bound to it.
+        mutating func endSession(_ tokenHash: [UInt8]) {
+            sessions[tokenHash] = nil
+            oauthStates = oauthStates.filter { $0.value.sessionHash != tokenHash }
+        }
+
+        /// Ends every session of a user; how many ended.
+        @discardableResult
+        mutating func endSessions(userId: String) -> Int {
+            let mine = sessions.filter { $0.value.userId == userId }.map(\.key)
+            for hash in mine { endSession(hash) }
+            return mine.count
+        }
 
         /// Tenant id (lowercase) → account id.
         var tenantRoutes: [String: String] {

@@ -312,6 +312,13 @@ enum Migrations {
         CREATE TRIGGER issues_version AFTER UPDATE ON issues FOR EACH ROW WHEN NEW.version = OLD.version
         BEGIN UPDATE issues SET version = OLD.version + 1 WHERE seq = NEW.seq; END;
         """),
+        (7, """
+        -- Credentials can be withdrawn: a revoked user's token no longer authenticates (the row
+        -- stays, for the list and for what refers to it); sessions are found by user, to end them
+        -- all (revoke, rotate, "sign out everywhere") and to cap them per user.
+        ALTER TABLE users ADD COLUMN revoked_at TEXT;
+        CREATE INDEX admin_sessions_user ON admin_sessions (user_id);
+        """),
     ]
 
     static func apply(to c: SQLiteConnection) throws {

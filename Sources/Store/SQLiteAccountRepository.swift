@@ -46,9 +46,49 @@ public final class SQLiteAccountRepository: AccountRepository {
         guard token.utf8.count <= AccountRules.maxTokenBytes else { return nil }
         let h = AccountRules.hash(token)
         return try db.read { c in
-            guard let row = try c.query("SELECT id, account_id, role FROM users WHERE token_hash = ?", [.blob(h)]).first,
+            guard let row = try c.query("SELECT id, account_id, role FROM users WHERE token_hash = ? AND revoked_at IS NULL",
+                                        [.blob(h)]).first,
                   let id = row.string("id"), let role = row.string("role").flatMap(Role.init(rawValue:)) else { return nil }
             return User(id: id, accountId: row.string("account_id"), role: role)
+        }
+    }
+
+    public func users(accountId: String?) throws -> [UserRecord] {
+        try db.read { c in
+            let rows = try accountId.map {
+                try c.query("""
+                    SELECT id, account_id, role, created_at, revoked_at FROM users WHERE account_id = ? ORDER BY created_at, rowid
+                    """, [.text($0)])
+            } ?? c.query("SELECT id, account_id, role, created_at, revoked_at FROM users ORDER BY created_at, rowid")
+            return try rows.map { row in
+                guard let role = Role(rawValue: row.string("role") ?? "") else {
+                    throw StoreError(code: .corrupt, message: "unknown role \(row.string("role") ?? "NULL")")
+                }
+                return UserRecord(id: row.string("id") ?? "", accountId: row.string("account_id"), role: role,
+                                  createdAt: row.string("created_at") ?? "", revokedAt: row.string("revoked_at"))
+            }
+        }
+    }
+
+    @discardableResult
+    public func revokeUser(id: String) throws -> Int {
+        let now = clock.timestamp()
+        return try db.write { c in
+            guard try !c.query("SELECT 1 FROM users WHERE id = ?", [.text(id)]).isEmpty else { throw AccountRules.noUser(id) }
+            try c.run("UPDATE users SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", [.text(now), .text(id)])
+            return try SQLiteSessionRepository.endSessions(userId: id, c)
+        }
+    }
+
+    public func rotateToken(userId: String) throws -> IssuedUser {
+        let token = AccountRules.newToken()
+        return try db.write { c in
+            guard let row = try c.query("SELECT account_id, role, revoked_at FROM users WHERE id = ?", [.text(userId)]).first,
+                  let role = Role(rawValue: row.string("role") ?? "") else { throw AccountRules.noUser(userId) }
+            if row.string("revoked_at") != nil { throw AccountRules.revoked(userId) }
+            try c.run("UPDATE users SET token_hash = ? WHERE id = ?", [.blob(AccountRules.hash(token)), .text(userId)])
+            try SQLiteSessionRepository.endSessions(userId: userId, c)
+            return IssuedUser(accountId: row.string("account_id"), userId: userId, role: role, token: token)
         }
     }
 

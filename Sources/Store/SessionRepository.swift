@@ -1,6 +1,9 @@
 import Timekeeping
 /// A signed-in browser session of `/admin`: whose it is and until when.
 public struct AdminSession: Sendable, Equatable {
+    /// Live sessions one user may hold; signing in once more ends the oldest.
+    public static let maxPerUser = 10
+
     public let user: User
     /// Milliseconds since the epoch.
     public let expiresAt: Int64
@@ -37,13 +40,18 @@ public struct OAuthStateRecord: Sendable, Equatable {
 /// Implementations: `SQLiteSessionRepository` and `MemorySessionRepository`; one contract test
 /// suite runs against both.
 public protocol SessionRepository: Sendable {
-    /// Records a session for `userId` (`.notFound` if there is no such user) and forgets
-    /// sessions and states that expired before `now`.
+    /// Records a session for `userId` (`.notFound` if there is no such user), forgets sessions
+    /// and states that expired before `now`, and ends the user's oldest sessions beyond
+    /// `AdminSession.maxPerUser` (with their OAuth states).
     func createSession(tokenHash: [UInt8], userId: String, expiresAt: Int64, now: Int64) throws
-    /// The session's user, if the session exists and has not expired at `now`.
+    /// The session's user, if the session exists, has not expired at `now` and its user is not revoked.
     func session(tokenHash: [UInt8], now: Int64) throws -> AdminSession?
     /// Ends a session and the OAuth states bound to it.
     func deleteSession(tokenHash: [UInt8]) throws
+    /// Ends every session of the user and their OAuth states ("sign out everywhere"); returns
+    /// how many sessions ended.
+    @discardableResult
+    func deleteSessions(userId: String) throws -> Int
     /// Records an OAuth state.
     func createOAuthState(stateHash: [UInt8], record: OAuthStateRecord) throws
     /// Removes the state and returns what it was bound to: a state is spent by its first use,
@@ -66,6 +74,14 @@ public final class SQLiteSessionRepository: SessionRepository {
             try c.run("DELETE FROM admin_sessions WHERE expires_at <= ?", [.integer(now)])
             try c.run("INSERT INTO admin_sessions (token_hash, user_id, expires_at, created_at) VALUES (?, ?, ?, ?)",
                       [.blob(tokenHash), .text(userId), .integer(expiresAt), .text(Timestamp.format(millisecondsSinceEpoch: now))])
+            // The cap: all but the user's newest few (rowids grow with every insert) end.
+            let older = """
+                SELECT token_hash FROM admin_sessions WHERE user_id = ?1 AND token_hash NOT IN
+                    (SELECT token_hash FROM admin_sessions WHERE user_id = ?1 ORDER BY rowid DESC LIMIT ?2)
+                """
+            let args: [SQLValue] = [.text(userId), .integer(Int64(AdminSession.maxPerUser))]
+            try c.run("DELETE FROM oauth_states WHERE session_hash IN (\(older))", args)
+            try c.run("DELETE FROM admin_sessions WHERE token_hash IN (\(older))", args)
         }
     }
 
@@ -73,7 +89,7 @@ public final class SQLiteSessionRepository: SessionRepository {
         try db.read { c in
             guard let row = try c.query("""
                 SELECT u.id, u.account_id, u.role, s.expires_at FROM admin_sessions s JOIN users u ON u.id = s.user_id
-                WHERE s.token_hash = ? AND s.expires_at > ?
+                WHERE s.token_hash = ? AND s.expires_at > ? AND u.revoked_at IS NULL
                 """, [.blob(tokenHash), .integer(now)]).first,
                 let id = row.string("id"), let role = row.string("role").flatMap(Role.init(rawValue:)),
                 let expires = row.int("expires_at") else { return nil }
@@ -86,6 +102,21 @@ public final class SQLiteSessionRepository: SessionRepository {
             try c.run("DELETE FROM oauth_states WHERE session_hash = ?", [.blob(tokenHash)])
             try c.run("DELETE FROM admin_sessions WHERE token_hash = ?", [.blob(tokenHash)])
         }
+    }
+
+    @discardableResult
+    public func deleteSessions(userId: String) throws -> Int {
+        try db.write { c in try SQLiteSessionRepository.endSessions(userId: userId, c) }
+    }
+
+    /// Ends every session of the user and their OAuth states, inside the caller's transaction
+    /// (revoking or rotating a token does it in the same one); returns how many ended.
+    @discardableResult
+    static func endSessions(userId: String, _ c: SQLiteConnection) throws -> Int {
+        try c.run("DELETE FROM oauth_states WHERE session_hash IN (SELECT token_hash FROM admin_sessions WHERE user_id = ?)",
+                  [.text(userId)])
+        try c.run("DELETE FROM admin_sessions WHERE user_id = ?", [.text(userId)])
+        return c.changes
     }
 
     public func createOAuthState(stateHash: [UInt8], record: OAuthStateRecord) throws {
@@ -122,29 +153,34 @@ public final class MemorySessionRepository: SessionRepository {
 
     public func createSession(tokenHash: [UInt8], userId: String, expiresAt: Int64, now: Int64) throws {
         try store.tables.withLock { t in
-            guard t.users.values.contains(where: { $0.id == userId }) else {
+            guard t.users.values.contains(where: { $0.user.id == userId }) else {
                 throw StoreError(code: .notFound, message: "no user with id \(userId)")
             }
             t.oauthStates = t.oauthStates.filter { $0.value.expiresAt > now }
             t.sessions = t.sessions.filter { $0.value.expiresAt > now }
             guard t.sessions[tokenHash] == nil else { throw MemoryAccountRepository.conflict("admin_sessions.token_hash") }
-            t.sessions[tokenHash] = MemoryStore.MemorySession(userId: userId, expiresAt: expiresAt)
+            t.sequence += 1
+            t.sessions[tokenHash] = MemoryStore.MemorySession(userId: userId, expiresAt: expiresAt, seq: t.sequence)
+            let mine = t.sessions.filter { $0.value.userId == userId }.sorted { $0.value.seq > $1.value.seq }
+            for old in mine.dropFirst(AdminSession.maxPerUser) { t.endSession(old.key) }
         }
     }
 
     public func session(tokenHash: [UInt8], now: Int64) throws -> AdminSession? {
         store.tables.withLock { t in
             guard let s = t.sessions[tokenHash], s.expiresAt > now,
-                  let user = t.users.values.first(where: { $0.id == s.userId }) else { return nil }
-            return AdminSession(user: user, expiresAt: s.expiresAt)
+                  let stored = t.users.values.first(where: { $0.user.id == s.userId }), stored.revokedAt == nil else { return nil }
+            return AdminSession(user: stored.user, expiresAt: s.expiresAt)
         }
     }
 
     public func deleteSession(tokenHash: [UInt8]) throws {
-        store.tables.withLock { t in
-            t.sessions[tokenHash] = nil
-            t.oauthStates = t.oauthStates.filter { $0.value.sessionHash != tokenHash }
-        }
+        store.tables.withLock { $0.endSession(tokenHash) }
+    }
+
+    @discardableResult
+    public func deleteSessions(userId: String) throws -> Int {
+        store.tables.withLock { $0.endSessions(userId: userId) }
     }
 
     public func createOAuthState(stateHash: [UInt8], record: OAuthStateRecord) throws {

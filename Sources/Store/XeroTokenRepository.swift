@@ -22,6 +22,10 @@ public protocol XeroTokenRepository: Sendable {
     func saveTokens(accountId: String, _ tokens: SealedXeroTokens) throws
     func tokens(accountId: String) throws -> SealedXeroTokens?
     func deleteTokens(accountId: String) throws
+    /// Replaces the account's tokens only while they are still `expected`, byte for byte
+    /// (durably, as `saveTokens`); false when another writer changed or removed them meanwhile,
+    /// so a re-seal never undoes a refresh's rotation.
+    func replaceTokens(accountId: String, expected: SealedXeroTokens, with tokens: SealedXeroTokens) throws -> Bool
 }
 
 /// Tokens in SQLite (`xero_tokens`).
@@ -64,6 +68,19 @@ public final class SQLiteXeroTokenRepository: XeroTokenRepository {
     public func deleteTokens(accountId: String) throws {
         try db.write { c in try c.run("DELETE FROM xero_tokens WHERE account_id = ?", [.text(accountId)]) }
     }
+
+    public func replaceTokens(accountId: String, expected: SealedXeroTokens, with tokens: SealedXeroTokens) throws -> Bool {
+        let now = clock.timestamp()
+        return try db.write(durable: true) { c in
+            try c.run("""
+                UPDATE xero_tokens SET access_token = ?, refresh_token = ?, access_expires_at = ?, updated_at = ?
+                WHERE account_id = ? AND access_token = ? AND refresh_token = ? AND access_expires_at = ?
+                """, [.blob(tokens.accessToken), .blob(tokens.refreshToken), .integer(tokens.accessExpiresAt), .text(now),
+                      .text(accountId), .blob(expected.accessToken), .blob(expected.refreshToken),
+                      .integer(expected.accessExpiresAt)])
+            return c.changes == 1
+        }
+    }
 }
 
 /// Tokens in memory, for tests.
@@ -85,5 +102,13 @@ public final class MemoryXeroTokenRepository: XeroTokenRepository {
 
     public func deleteTokens(accountId: String) throws {
         store.tables.withLock { $0.xeroTokens[accountId] = nil }
+    }
+
+    public func replaceTokens(accountId: String, expected: SealedXeroTokens, with tokens: SealedXeroTokens) throws -> Bool {
+        store.tables.withLock { t in
+            guard t.xeroTokens[accountId] == expected else { return false }
+            t.xeroTokens[accountId] = tokens
+            return true
+        }
     }
 }

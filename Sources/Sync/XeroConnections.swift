@@ -62,6 +62,12 @@ public final class XeroConnections: Sendable {
 
     /// Exchanges the code and decides with this consent's organisations (`authEventId`): the
     /// locked one reconnects and any other is refused (R3); one connects; several are offered.
+    ///
+    /// Xero is called first (the exchange, the connections list), then the decision and every
+    /// store step run as one under the account's lock (`XeroTokenManager.withAccountLock`), so
+    /// two consents for one account cannot interleave: the second sees what the first did (a
+    /// tenant locked, an offer made) and decides on it, and neither puts tokens back over the
+    /// other's. Stray connections are removed at Xero once the lock is let go.
     public func completeConsent(accountId: String, code: String) -> Outcome {
         let response: XeroTokenResponse
         let offered: [XeroConnection]
@@ -75,51 +81,57 @@ public final class XeroConnections: Sendable {
         }
         var seen = Set<String>()
         let orgs = offered.filter { seen.insert($0.tenantId.lowercased()).inserted }
-        guard let previous = try? accounts.connection(accountId: accountId) else { return .storeUnavailable }
-        if orgs.isEmpty { return .noOrganisation }
-        let outcome: Outcome
-        if let locked = previous.tenantId {
-            if let same = orgs.first(where: { $0.tenantId.lowercased() == locked }) {
-                outcome = storeAndConnect(accountId: accountId, response: response, tenantId: locked,
-                                          tenantName: same.tenantName ?? previous.tenantName ?? "", previous: previous)
-            } else {
-                outcome = .refused(XeroConnections.lockedMessage(previous.tenantName))
+        let (outcome, strays) = tokens.withAccountLock(accountId) { () -> (Outcome, Set<String>) in
+            guard let previous = try? accounts.connection(accountId: accountId) else { return (.storeUnavailable, []) }
+            if orgs.isEmpty { return (.noOrganisation, []) }
+            if let locked = previous.tenantId {
+                let strays = Set(orgs.map { $0.tenantId.lowercased() }).subtracting([locked])
+                guard let same = orgs.first(where: { $0.tenantId.lowercased() == locked }) else {
+                    return (.refused(XeroConnections.lockedMessage(previous.tenantName)), strays)
+                }
+                return (storeAndConnect(accountId: accountId, response: response, tenantId: locked,
+                                        tenantName: same.tenantName ?? previous.tenantName ?? "", previous: previous), strays)
             }
-            disconnectStrays(accountId: accountId, tenants: Set(orgs.map { $0.tenantId.lowercased() }).subtracting([locked]),
-                             listed: (orgs, response.accessToken))
-        } else if orgs.count == 1 {
-            outcome = storeAndConnect(accountId: accountId, response: response, tenantId: orgs[0].tenantId.lowercased(),
-                                      tenantName: orgs[0].tenantName ?? "", previous: previous)
-        } else {
+            if orgs.count == 1 {
+                return (storeAndConnect(accountId: accountId, response: response, tenantId: orgs[0].tenantId.lowercased(),
+                                        tenantName: orgs[0].tenantName ?? "", previous: previous), [])
+            }
             do {
-                try tokens.replace(accountId: accountId, response)
+                try tokens.save(accountId: accountId, response)
                 try accounts.setChoosing(accountId: accountId, tenants: orgs.map {
                     OfferedTenant(tenantId: $0.tenantId, tenantName: $0.tenantName ?? $0.tenantId)
                 })
-                outcome = .choosing
+                return (.choosing, [])
             } catch {
                 logger.error("choosing not stored", metadata: ["accountId": "\(accountId)", "error": "\(error)"])
-                return .storeUnavailable
+                return (.storeUnavailable, [])
             }
         }
+        disconnectStrays(accountId: accountId, tenants: strays, listed: (orgs, response.accessToken))
         return outcome
     }
 
     /// Connects the account to one of the organisations its consent offered; the others'
     /// connections are removed at Xero afterwards (`removeStrays`, on the caller's worker).
+    /// Decided and stored under the account's lock, as a consent is.
     public func choose(accountId: String, tenantId: String) throws(ChoiceError) -> (outcome: Outcome, strays: Set<String>) {
-        let c: AccountConnection?
-        do { c = try accounts.connection(accountId: accountId) } catch { throw .storeUnavailable }
-        guard let c, c.state == .choosing else { throw .notChoosing }
-        let offered: [OfferedTenant]
-        do { offered = try accounts.offeredTenants(accountId: accountId) } catch { throw .storeUnavailable }
-        guard let pick = offered.first(where: { $0.tenantId == tenantId.lowercased() }) else { throw .notOffered }
-        let outcome = connectTenant(accountId: accountId, tenantId: pick.tenantId, tenantName: pick.tenantName, previous: c)
-        guard case .connected = outcome else { return (outcome, []) }
-        return (outcome, Set(offered.map(\.tenantId)).subtracting([pick.tenantId]))
+        let decided = tokens.withAccountLock(accountId) { () -> Result<(Outcome, Set<String>), ChoiceError> in
+            let c: AccountConnection?
+            do { c = try accounts.connection(accountId: accountId) } catch { return .failure(.storeUnavailable) }
+            guard let c, c.state == .choosing else { return .failure(.notChoosing) }
+            let offered: [OfferedTenant]
+            do { offered = try accounts.offeredTenants(accountId: accountId) } catch { return .failure(.storeUnavailable) }
+            guard let pick = offered.first(where: { $0.tenantId == tenantId.lowercased() }) else { return .failure(.notOffered) }
+            let outcome = connectTenant(accountId: accountId, tenantId: pick.tenantId, tenantName: pick.tenantName, previous: c)
+            guard case .connected = outcome else { return .success((outcome, [])) }
+            return .success((outcome, Set(offered.map(\.tenantId)).subtracting([pick.tenantId])))
+        }
+        let (outcome, strays) = try decided.get()
+        return (outcome, strays)
     }
 
     /// Stores the consent's tokens and connects; the tokens are kept only if the connection is.
+    /// The caller holds the account's lock.
     func storeAndConnect(accountId: String, response: XeroTokenResponse, tenantId: String, tenantName: String,
                          previous: AccountConnection) -> Outcome {
         if let holder = try? accounts.connection(tenantId: tenantId), holder.accountId != accountId {
@@ -127,7 +139,7 @@ public final class XeroConnections: Sendable {
         }
         let oldTokens = try? tokens.tokens(accountId: accountId)
         do {
-            try tokens.replace(accountId: accountId, response)
+            try tokens.save(accountId: accountId, response)
         } catch {
             logger.error("tokens not stored", metadata: ["accountId": "\(accountId)", "error": "\(error)"])
             return .refused("The connection could not be stored; try again.")
@@ -135,7 +147,7 @@ public final class XeroConnections: Sendable {
         return connectTenant(accountId: accountId, tenantId: tenantId, tenantName: tenantName, previous: previous,
                              restore: { [self] in
                                  if let oldTokens {
-                                     try? tokens.replace(accountId: accountId, XeroTokenResponse(
+                                     try? tokens.save(accountId: accountId, XeroTokenResponse(
                                          idToken: nil, accessToken: oldTokens.accessToken,
                                          expiresIn: Int(max(0, (oldTokens.accessExpiresAt - clock.nowMilliseconds()) / 1000)),
                                          refreshToken: oldTokens.refreshToken, scope: ""))
@@ -145,7 +157,8 @@ public final class XeroConnections: Sendable {
                              })
     }
 
-    /// Locks the account to the tenant (R3) and starts the first sync (R2), or a sweep on a reconnect.
+    /// Locks the account to the tenant (R3) and starts the first sync (R2), or a sweep on a
+    /// reconnect. The caller holds the account's lock (the run it starts waits for it on its worker).
     func connectTenant(accountId: String, tenantId: String, tenantName: String, previous: AccountConnection,
                        restore: () -> Void = {}) -> Outcome {
         do {

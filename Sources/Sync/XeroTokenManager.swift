@@ -22,9 +22,16 @@ public struct XeroTokenSet: Sendable, Equatable {
 }
 
 /// Xero tokens for every connected account (R4): sealed at rest with AES-256-GCM under the
-/// gateway's secret key (the account id as associated data), refreshed ahead of expiry, one
-/// refresh at a time per account however many threads ask (the others wait and reuse it), the
-/// rotated refresh token committed durably before the new access token is handed out.
+/// token-seal subkey of the gateway's secret key (the account id as associated data), refreshed
+/// ahead of expiry, one refresh at a time per account however many threads ask (the others
+/// wait and reuse it), the rotated refresh token committed durably before the new access token
+/// is handed out.
+///
+/// Key rotation: tokens are always sealed under the current key's subkey; they open under, in
+/// turn, the current key's subkey, the current key itself (seals made before subkeys existed),
+/// then the previous key's subkey and the previous key itself (`GATEWAY_SECRET_KEY_PREVIOUS`).
+/// Every refresh re-seals an account's tokens under the current subkey; `resealAll` does it
+/// for every account at once.
 ///
 /// `invalid_grant` marks the connection `needs_reconnect` and nothing else; a timeout or a 5xx
 /// is just an error (tokens kept, state kept). Blocking: call it from worker threads.
@@ -32,7 +39,8 @@ public final class XeroTokenManager: XeroAccessTokenSource {
     let accounts: any AccountRepository
     let store: any XeroTokenRepository
     let refresher: any XeroTokenRefresher
-    let cipher: AESGCM
+    /// Seals with the current key's token-seal subkey; opens with the keys `sealingKeys` lists.
+    let cipher: AESGCMKeyRing
     let clock: any WallClock
     /// Refresh when the access token has less than this left (milliseconds).
     public let refreshAhead: Int64
@@ -45,16 +53,27 @@ public final class XeroTokenManager: XeroAccessTokenSource {
         let lock = Mutex(())
     }
 
+    /// `secretKey` is `GATEWAY_SECRET_KEY` (32 bytes), `previousSecretKey` the one it replaced
+    /// (`GATEWAY_SECRET_KEY_PREVIOUS`), if any.
     public init(accounts: any AccountRepository, tokens: any XeroTokenRepository, refresher: any XeroTokenRefresher,
-                secretKey: [UInt8], clock: any WallClock = SystemWallClock(), refreshAhead: Int64 = 120_000,
-                logger: Logger = Logger(label: "xero-gateway.tokens")) throws {
+                secretKey: [UInt8], previousSecretKey: [UInt8]? = nil, clock: any WallClock = SystemWallClock(),
+                refreshAhead: Int64 = 120_000, logger: Logger = Logger(label: "xero-gateway.tokens")) throws {
         self.accounts = accounts
         store = tokens
         self.refresher = refresher
-        cipher = try AESGCM(key: secretKey)
+        cipher = try AESGCMKeyRing(keys: XeroTokenManager.sealingKeys(current: SecretKey(secretKey),
+                                                                      previous: previousSecretKey.map(SecretKey.init)))
         self.clock = clock
         self.refreshAhead = refreshAhead
         self.logger = logger
+    }
+
+    /// The keys tokens open under, in the order tried; the first seals. Today's seals are under
+    /// the token-seal subkey; seals made before subkeys existed are under the raw key.
+    static func sealingKeys(current: SecretKey, previous: SecretKey?) -> [[UInt8]] {
+        var keys = [current.subkey(.tokenSeal), current.raw]
+        if let previous { keys += [previous.subkey(.tokenSeal), previous.raw] }
+        return keys
     }
 
     // MARK: - XeroAccessTokenSource
@@ -129,6 +148,14 @@ public final class XeroTokenManager: XeroAccessTokenSource {
         try gate(accountId).lock.withLock { _ in try save(accountId: accountId, response) }
     }
 
+    /// Runs `body` holding the account's lock, the one every refresh and `replace` take, so a
+    /// whole connect (decide, store the tokens, lock the tenant, or put back what was there) is
+    /// one step for every other consent and refresh of the account. Inside, store with `save`
+    /// (never `replace` or `accessToken`, which take the lock again), and call no one slow.
+    func withAccountLock<T>(_ accountId: String, _ body: () throws -> T) rethrows -> T {
+        try gate(accountId).lock.withLock { _ in try body() }
+    }
+
     /// Seals and stores a token response (from a code exchange or a refresh), durably.
     public func save(accountId: String, _ response: XeroTokenResponse, keepRefreshToken: String? = nil) throws {
         guard let refresh = response.refreshToken ?? keepRefreshToken else {
@@ -146,8 +173,8 @@ public final class XeroTokenManager: XeroAccessTokenSource {
     public func tokens(accountId: String) throws -> XeroTokenSet? {
         guard let sealed = try store.tokens(accountId: accountId) else { return nil }
         let ad = Array(accountId.utf8)
-        let access = try cipher.open(sealed.accessToken, associatedData: ad)
-        let refresh = try cipher.open(sealed.refreshToken, associatedData: ad)
+        let access = try cipher.open(sealed.accessToken, associatedData: ad).plaintext
+        let refresh = try cipher.open(sealed.refreshToken, associatedData: ad).plaintext
         return XeroTokenSet(accessToken: String(decoding: access, as: UTF8.self),
                             refreshToken: String(decoding: refresh, as: UTF8.self),
                             accessExpiresAt: sealed.accessExpiresAt)
@@ -155,4 +182,64 @@ public final class XeroTokenManager: XeroAccessTokenSource {
 
     /// Forgets the account's tokens.
     public func delete(accountId: String) throws { try store.deleteTokens(accountId: accountId) }
+
+    // MARK: - key rotation
+
+    /// What `resealAll` did.
+    public struct ResealReport: Sendable, Equatable {
+        /// Accounts whose tokens were sealed under an older key (or the raw key) and now are
+        /// under the current key's subkey.
+        public var resealed = 0
+        /// Accounts whose tokens were already under the current key's subkey.
+        public var current = 0
+        /// Accounts whose tokens no key opens (left as they are: a support reset clears them).
+        public var unreadable: [String] = []
+
+        public init(resealed: Int = 0, current: Int = 0, unreadable: [String] = []) {
+            self.resealed = resealed
+            self.current = current
+            self.unreadable = unreadable
+        }
+    }
+
+    /// Re-seals every stored token set under the current key's subkey, so the previous key can
+    /// be retired. Safe while the gateway serves: a set written meanwhile (a refresh, in this
+    /// process or another) is never overwritten; it was sealed under the writer's current key
+    /// and is read again.
+    public func resealAll() throws -> ResealReport {
+        var report = ResealReport()
+        for account in try accounts.accounts() {
+            switch try reseal(accountId: account.id) {
+            case .none: break
+            case .resealed: report.resealed += 1
+            case .current: report.current += 1
+            case .unreadable: report.unreadable.append(account.id)
+            }
+        }
+        return report
+    }
+
+    enum ResealOutcome { case none, resealed, current, unreadable }
+
+    func reseal(accountId: String) throws -> ResealOutcome {
+        try gate(accountId).lock.withLock { _ throws -> ResealOutcome in
+            let ad = Array(accountId.utf8)
+            for _ in 0..<5 {
+                guard let sealed = try store.tokens(accountId: accountId) else { return .none }
+                guard let access = try? cipher.open(sealed.accessToken, associatedData: ad),
+                      let refresh = try? cipher.open(sealed.refreshToken, associatedData: ad) else { return .unreadable }
+                if access.keyIndex == 0 && refresh.keyIndex == 0 { return .current }
+                let fresh = SealedXeroTokens(accessToken: try cipher.seal(access.plaintext, associatedData: ad),
+                                             refreshToken: try cipher.seal(refresh.plaintext, associatedData: ad),
+                                             accessExpiresAt: sealed.accessExpiresAt)
+                if try store.replaceTokens(accountId: accountId, expected: sealed, with: fresh) { return .resealed }
+            }
+            throw XeroAPIError(.unexpected, message: "the tokens of account \(accountId) kept changing while being resealed")
+        }
+    }
+}
+
+extension SecretKey.Purpose {
+    /// Seals Xero tokens at rest (AES-256-GCM).
+    public static let tokenSeal = SecretKey.Purpose(info: "xero-gateway token seal v1")
 }

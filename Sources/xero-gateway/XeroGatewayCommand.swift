@@ -12,7 +12,7 @@ struct XeroGatewayCommand: ParsableCommand {
         commandName: "xero-gateway",
         abstract: "SortScape's Xero integration: webhooks, sync and invoices.",
         subcommands: [Serve.self, Migrate.self, AccountCommand.self, UserCommand.self, ConnectionCommand.self, SyncCommand.self,
-                      DemoCommand.self])
+                      KeysCommand.self, DemoCommand.self])
 }
 
 /// Options shared by commands that only need the store.
@@ -123,7 +123,52 @@ struct AccountCommand: ParsableCommand {
 
 struct UserCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "user", abstract: "Manage users.",
-                                                    subcommands: [Create.self])
+                                                    subcommands: [Create.self, List.self, Revoke.self, RotateToken.self])
+
+    /// Runs `body` on the store, a `StoreError` ending the command with its message.
+    static func withStore(_ store: StoreOptions, _ body: (Database) throws -> Void) throws {
+        let db = try store.open()
+        defer { db.close() }
+        do { try body(db) } catch let e as StoreError {
+            fail("error: \(e.message)")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List users, oldest first: one JSON object a line (userId, accountId, role, createdAt, revokedAt); never tokens.")
+        @Option(help: "only this account's users") var account: String?
+        @OptionGroup var store: StoreOptions
+
+        func run() throws {
+            try UserCommand.withStore(store) { db in
+                for line in try UserCredentials.list(accountId: account, database: db) { print(line.serialized) }
+            }
+        }
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a user's token for good and end their browser sessions; prints JSON.")
+        @Option(help: "user id") var user: String
+        @OptionGroup var store: StoreOptions
+
+        func run() throws {
+            try UserCommand.withStore(store) { db in print(try UserCredentials.revoke(userId: user, database: db).serialized) }
+        }
+    }
+
+    struct RotateToken: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-token",
+            abstract: "Give a user a new token (printed once, as JSON); the old one stops working and their sessions end.")
+        @Option(help: "user id") var user: String
+        @OptionGroup var store: StoreOptions
+
+        func run() throws {
+            try UserCommand.withStore(store) { db in print(try UserCredentials.rotateToken(userId: user, database: db).serialized) }
+        }
+    }
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a user; prints JSON with its token.")
@@ -145,6 +190,19 @@ struct UserCommand: ParsableCommand {
     }
 }
 
+/// The serve configuration from the environment (`--db` overriding `GATEWAY_DB`), or exit 1 naming the bad setting.
+func serveConfiguration(_ store: StoreOptions) -> Configuration {
+    var overrides: [String: String] = [:]
+    overrides["GATEWAY_DB"] = store.db
+    do {
+        return try Configuration.load(environment: ProcessInfo.processInfo.environment, overrides: overrides)
+    } catch let e as ConfigurationError {
+        fail(e.description)
+    } catch {
+        fail("error: \(error)")
+    }
+}
+
 struct ConnectionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "connection", abstract: "Manage accounts' Xero connections.",
                                                     subcommands: [Reset.self])
@@ -156,20 +214,45 @@ struct ConnectionCommand: ParsableCommand {
         @OptionGroup var store: StoreOptions
 
         func run() throws {
-            var overrides: [String: String] = [:]
-            overrides["GATEWAY_DB"] = store.db
-            let config: Configuration
-            do {
-                config = try Configuration.load(environment: ProcessInfo.processInfo.environment, overrides: overrides)
-            } catch let e as ConfigurationError {
-                fail(e.description)
-            }
+            let config = serveConfiguration(store)
             let db = try store.open()
             defer { db.close() }
             do {
                 print(try ConnectionReset.run(accountId: account, configuration: config, database: db).serialized)
             } catch let e as StoreError {
                 fail("error: \(e.message)")
+            }
+        }
+    }
+}
+
+struct KeysCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "keys", abstract: "Rotate GATEWAY_SECRET_KEY.",
+                                                    subcommands: [Reseal.self])
+
+    struct Reseal: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Re-seal every stored Xero token under GATEWAY_SECRET_KEY (read under it or GATEWAY_SECRET_KEY_PREVIOUS); prints JSON.",
+            discussion: """
+                Rotation: set GATEWAY_SECRET_KEY to the new key and GATEWAY_SECRET_KEY_PREVIOUS to the old one, \
+                restart serve, run this (safe while serving), then unset GATEWAY_SECRET_KEY_PREVIOUS and restart. \
+                Exits 1 when some account's tokens open under neither key (listed in "unreadable").
+                """)
+        @OptionGroup var store: StoreOptions
+
+        func run() throws {
+            let config = serveConfiguration(store)
+            let db = try store.open()
+            defer { db.close() }
+            let report: JSON
+            do {
+                report = try KeyReseal.run(configuration: config, database: db)
+            } catch let e as StoreError {
+                fail("error: \(e.message)")
+            }
+            print(report.serialized)
+            if let unreadable = report["unreadable"]?.arrayValue, !unreadable.isEmpty {
+                fail("error: \(unreadable.count) account(s) have tokens neither key opens; reset their connections")
             }
         }
     }

@@ -67,6 +67,46 @@ import Testing
         #expect(throws: CryptoError.self) { try AESGCM(key: [1, 2, 3]) }
         #expect(try box.open(box.seal([])) == [])
     }
+
+    // MARK: key derivation and rotation
+
+    func bytes(_ hexString: String) -> [UInt8] {
+        var out: [UInt8] = [], chars = Array(hexString)
+        while chars.count >= 2 { out.append(UInt8(String(chars[0..<2]), radix: 16)!); chars.removeFirst(2) }
+        return out
+    }
+
+    @Test func hkdfMatchesRFC5869Cases1And3() throws {
+        let ikm = [UInt8](repeating: 0x0b, count: 22)
+        let okm = try Crypto.hkdfSHA256(key: ikm, salt: bytes("000102030405060708090a0b0c"),
+                                        info: bytes("f0f1f2f3f4f5f6f7f8f9"), length: 42)
+        #expect(hex(okm) == "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865")
+        // No salt, no info.
+        #expect(hex(try Crypto.hkdfSHA256(key: ikm, info: [], length: 42))
+                == "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8")
+        #expect(throws: CryptoError.self) { try Crypto.hkdfSHA256(key: [], info: [1]) }
+    }
+
+    @Test func subkeysDifferByPurposeAndFromTheMasterKey() throws {
+        let key = try SecretKey(Crypto.randomBytes(32))
+        let a = key.subkey(SecretKey.Purpose(info: "purpose a v1")), b = key.subkey(SecretKey.Purpose(info: "purpose b v1"))
+        #expect(a.count == 32 && b.count == 32 && a != b && a != key.raw && b != key.raw)
+        #expect(a == key.subkey(SecretKey.Purpose(info: "purpose a v1")))  // deterministic
+        #expect(throws: CryptoError.self) { try SecretKey([1, 2, 3]) }
+    }
+
+    @Test func aKeyRingSealsWithItsFirstKeyAndOpensWithAnyNamingWhich() throws {
+        let new = Crypto.randomBytes(32), old = Crypto.randomBytes(32)
+        let ring = try AESGCMKeyRing(keys: [new, old])
+        let byOld = try AESGCM(key: old).seal([7, 7], associatedData: [1])
+        #expect(try ring.open(byOld, associatedData: [1]) == ([7, 7], 1))
+        let sealed = try ring.seal([8], associatedData: [1])
+        #expect(try AESGCM(key: new).open(sealed, associatedData: [1]) == [8])
+        #expect(try ring.open(sealed, associatedData: [1]).keyIndex == 0)
+        #expect(throws: CryptoError.self) { try ring.open(sealed, associatedData: [2]) }
+        #expect(throws: CryptoError.self) { try AESGCMKeyRing(keys: [new]).open(byOld, associatedData: [1]) }
+        #expect(throws: CryptoError.self) { try AESGCMKeyRing(keys: []) }
+    }
 }
 
 func hex(_ b: [UInt8]) -> String {

@@ -253,6 +253,54 @@ import XeroSimulator
         #expect(p.syncRequests == ["\(account) initial"])
     }
 
+    /// Two consents for one new account at once (two tabs, one organisation each) cannot
+    /// interleave their connect steps: the whole connect runs under the account's lock. The
+    /// first is held inside its token write. With the lock only around token writes, the second
+    /// reads the account meanwhile (no tenant, no tokens), then waits to write, overwrites the
+    /// first's tokens once the first has connected, is refused by the store's tenant lock and
+    /// "puts back" what it read: nothing, so the account is connected with no tokens. Under the
+    /// account's lock the second decides after the first has connected: it is refused before it
+    /// stores anything, and the account keeps the first's working tokens.
+    @Test func r3_twoConsentsForANewAccountAtOnceDoNotInterleave() throws {
+        let p = try ConnectPair()
+        let (account, admin) = try p.account()
+        let t1 = try p.organisation("First Ltd"), t2 = try p.organisation("Second Ltd")
+        let login = try p.xeroLogin([t1, t2])
+        try p.activate(admin)
+        let codeA = try #require(try p.consent(login: login, tenants: [t1], state: "tab-1")["code"])
+        let codeB = try #require(try p.consent(login: login, tenants: [t2], state: "tab-2")["code"])
+        let store = HeldTokenStore(SQLiteXeroTokenRepository(database: p.gateway.database))
+        let tokens = try XeroTokenManager(accounts: p.gateway.accounts, tokens: store, refresher: p.gateway.identity,
+                                          secretKey: p.gateway.configuration.secretKey, clock: p.clock)
+        let connections = XeroConnections(accounts: p.gateway.accounts, tokens: tokens, identity: p.gateway.identity,
+                                          requestSync: { _, _ in }, clock: p.clock)
+        let outcomes = Mutex<[String: XeroConnections.Outcome]>([:])
+        let aDone = DispatchSemaphore(value: 0), bDone = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            let o = connections.completeConsent(accountId: account, code: codeA)
+            outcomes.withLock { $0["A"] = o }
+            aDone.signal()
+        }
+        #expect(store.held.wait(timeout: .now() + 10) == .success, "the first consent never wrote its tokens")
+        Thread.detachNewThread {
+            let o = connections.completeConsent(accountId: account, code: codeB)
+            outcomes.withLock { $0["B"] = o }
+            bDone.signal()
+        }
+        let bFinishedFirst = bDone.wait(timeout: .now() + 1) == .success
+        store.release.signal()
+        #expect(aDone.wait(timeout: .now() + 10) == .success)
+        if !bFinishedFirst { #expect(bDone.wait(timeout: .now() + 10) == .success) }
+        #expect(!bFinishedFirst, "the second consent finished while the first was still connecting")
+        #expect(outcomes.withLock { $0 } == ["A": .connected(tenantName: "First Ltd", first: true),
+                                            "B": .refused(XeroConnections.lockedMessage("First Ltd"))])
+        let s = try p.status(admin)
+        #expect(s["state"]?.stringValue == "connected" && s["tenantId"]?.stringValue == t1)
+        // The stored tokens are the first consent's, and they work for its organisation.
+        let stored = try #require(try p.gateway.xeroTokens.tokens(accountId: account), "connected with no tokens")
+        #expect(try p.gateway.identity.connections(accessToken: stored.accessToken, authEventId: nil).map(\.tenantId).contains(t1))
+    }
+
     @Test func r3_anOrganisationAnotherAccountHoldsIsRefused() throws {
         let p = try ConnectPair()
         let (_, adminA) = try p.account("A"), (_, adminB) = try p.account("B")
@@ -414,5 +462,29 @@ import XeroSimulator
             #expect(!bytes.contains(bytes: secret), "a secret is in the database in the clear")
             #expect(!log.contains(secret), "a secret is in the log")
         }
+    }
+}
+
+/// A token store whose first write waits (before writing) until the test lets it go, saying
+/// when it is held.
+final class HeldTokenStore: XeroTokenRepository {
+    let inner: any XeroTokenRepository
+    let held = DispatchSemaphore(value: 0)
+    let release = DispatchSemaphore(value: 0)
+    private let writes = Mutex(0)
+
+    init(_ inner: any XeroTokenRepository) { self.inner = inner }
+
+    func saveTokens(accountId: String, _ tokens: SealedXeroTokens) throws {
+        if writes.withLock({ n -> Int in n += 1; return n }) == 1 {
+            held.signal()
+            _ = release.wait(timeout: .now() + 10)
+        }
+        try inner.saveTokens(accountId: accountId, tokens)
+    }
+    func tokens(accountId: String) throws -> SealedXeroTokens? { try inner.tokens(accountId: accountId) }
+    func deleteTokens(accountId: String) throws { try inner.deleteTokens(accountId: accountId) }
+    func replaceTokens(accountId: String, expected: SealedXeroTokens, with tokens: SealedXeroTokens) throws -> Bool {
+        try inner.replaceTokens(accountId: accountId, expected: expected, with: tokens)
     }
 }

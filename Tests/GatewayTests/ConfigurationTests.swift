@@ -43,6 +43,7 @@ import Testing
         ("GATEWAY_LISTEN", "8080"), ("GATEWAY_LISTEN", "127.0.0.1:99999"), ("GATEWAY_PUBLIC_URL", "ftp://x"),
         ("XERO_API_URL", "not a url"), ("SYNC_INTERVAL_SECONDS", "0"), ("SYNC_INTERVAL_SECONDS", "soon"), ("SYNC_PUSH_DEBOUNCE_MS", "-1"),
         ("XERO_SCOPES", "openid accounting.contacts"), ("XERO_SCOPES", "offline_access \"x\""),
+        ("GATEWAY_SECRET_KEY_PREVIOUS", "c2hvcnQ="), ("GATEWAY_SECRET_KEY_PREVIOUS", "not base64!"),
     ] as [(String, String?)])
     func aMissingOrMalformedSettingIsNamed(setting: String, value: String?) {
         var env = base
@@ -51,6 +52,14 @@ import Testing
             guard let e = error as? ConfigurationError else { return false }
             return e.setting == setting && e.description.hasPrefix("configuration error: \(setting)")
         }
+    }
+
+    @Test func thePreviousSecretKeyIsOptional() throws {
+        #expect(try Configuration.load(environment: base).previousSecretKey == nil)
+        var env = base
+        let previous = Crypto.randomBytes(32)
+        env["GATEWAY_SECRET_KEY_PREVIOUS"] = Base64.encode(previous)
+        #expect(try Configuration.load(environment: env).previousSecretKey == previous)
     }
 
     @Test func tlsCertificateWithoutKeyNamesTheMissingKey() {

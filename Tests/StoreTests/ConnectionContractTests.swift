@@ -91,6 +91,25 @@ import Timekeeping
         #expect { try h.tokens.saveTokens(accountId: "nope", t1) } throws: { code($0) == .notFound }
     }
 
+    /// A re-seal (key rotation) replaces tokens only while they are what it read.
+    @Test(arguments: Backend.allCases)
+    func tokensAreReplacedOnlyWhileStillAsExpected(_ backend: Backend) throws {
+        let h = try RepositoryHarness(backend)
+        let a = try h.accounts.createAccount(name: "A").accountId!
+        let t1 = SealedXeroTokens(accessToken: [1, 2], refreshToken: [3], accessExpiresAt: 10)
+        let t2 = SealedXeroTokens(accessToken: [4], refreshToken: [5, 6], accessExpiresAt: 20)
+        let t3 = SealedXeroTokens(accessToken: [7], refreshToken: [8], accessExpiresAt: 10)
+        #expect(try !h.tokens.replaceTokens(accountId: a, expected: t1, with: t2))   // nothing stored
+        #expect(try h.tokens.tokens(accountId: a) == nil)
+        try h.tokens.saveTokens(accountId: a, t1)
+        #expect(try !h.tokens.replaceTokens(accountId: a, expected: t3, with: t2))   // not what is stored
+        #expect(try !h.tokens.replaceTokens(accountId: a, expected: SealedXeroTokens(accessToken: [1, 2], refreshToken: [3],
+                                                                                   accessExpiresAt: 11), with: t2))
+        #expect(try h.tokens.tokens(accountId: a) == t1)
+        #expect(try h.tokens.replaceTokens(accountId: a, expected: t1, with: t2))
+        #expect(try h.tokens.tokens(accountId: a) == t2)
+    }
+
     @Test(arguments: Backend.allCases)
     func sessionsExpireAndEndWithTheirStates(_ backend: Backend) throws {
         let h = try RepositoryHarness(backend)

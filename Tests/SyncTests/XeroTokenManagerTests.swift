@@ -45,6 +45,10 @@ final class FailingTokenStore: XeroTokenRepository {
     }
     func tokens(accountId: String) throws -> SealedXeroTokens? { try inner.tokens(accountId: accountId) }
     func deleteTokens(accountId: String) throws { try inner.deleteTokens(accountId: accountId) }
+    func replaceTokens(accountId: String, expected: SealedXeroTokens, with tokens: SealedXeroTokens) throws -> Bool {
+        if failWrites.withLock({ $0 }) { throw WriteFailed() }
+        return try inner.replaceTokens(accountId: accountId, expected: expected, with: tokens)
+    }
 }
 
 @Suite struct XeroTokenManagerTests {
@@ -164,6 +168,102 @@ final class FailingTokenStore: XeroTokenRepository {
         #expect { try manager.accessToken(for: "t1", rejected: nil) } throws: { ($0 as? XeroAPIError)?.code == .invalidGrant }
         #expect(try accounts.connection(accountId: accountId)?.state == .connected)
         #expect(try manager.tokens(accountId: accountId)?.refreshToken == "refresh-new")
+    }
+}
+
+/// Key rotation: `GATEWAY_SECRET_KEY_PREVIOUS` opens old seals; a re-seal retires it.
+@Suite struct TokenKeyRotationTests {
+    let clock = TestWallClock()
+    let store: MemoryStore
+    let accounts: MemoryAccountRepository
+    let tokens: MemoryXeroTokenRepository
+    let old = Crypto.randomBytes(32), new = Crypto.randomBytes(32)
+    let accountId: String
+
+    init() throws {
+        store = MemoryStore(clock: clock)
+        accounts = MemoryAccountRepository(store: store)
+        tokens = MemoryXeroTokenRepository(store: store)
+        accountId = try accounts.createAccount(name: "A").accountId!
+        try accounts.connect(accountId: accountId, tenantId: "t1", tenantName: "One")
+    }
+
+    func manager(_ key: [UInt8], previous: [UInt8]? = nil) throws -> XeroTokenManager {
+        try XeroTokenManager(accounts: accounts, tokens: tokens, refresher: FakeRefresher(), secretKey: key,
+                             previousSecretKey: previous, clock: clock)
+    }
+
+    static let response = XeroTokenResponse(idToken: nil, accessToken: "access-0", expiresIn: 1800, refreshToken: "refresh-0",
+                                            scope: "offline_access")
+
+    /// Seals the way the gateway did before subkeys: AES-256-GCM under the raw key.
+    func sealUnderRawKey(_ key: [UInt8], accountId: String) throws {
+        let box = try AESGCM(key: key), ad = Array(accountId.utf8)
+        try tokens.saveTokens(accountId: accountId, SealedXeroTokens(
+            accessToken: try box.seal(Array("access-0".utf8), associatedData: ad),
+            refreshToken: try box.seal(Array("refresh-0".utf8), associatedData: ad),
+            accessExpiresAt: clock.nowMilliseconds() + 1_800_000))
+    }
+
+    @Test func tokensAreSealedUnderTheTokenSealSubkeyNotTheRawKey() throws {
+        try manager(new).save(accountId: accountId, Self.response)
+        let sealed = try #require(try tokens.tokens(accountId: accountId))
+        let ad = Array(accountId.utf8)
+        #expect(throws: CryptoError.self) { try AESGCM(key: new).open(sealed.refreshToken, associatedData: ad) }
+        let subkey = try SecretKey(new).subkey(.tokenSeal)
+        #expect(try AESGCM(key: subkey).open(sealed.refreshToken, associatedData: ad) == Array("refresh-0".utf8))
+    }
+
+    @Test func sealsMadeUnderTheRawKeyBeforeSubkeysStillOpen() throws {
+        try sealUnderRawKey(new, accountId: accountId)
+        #expect(try manager(new).tokens(accountId: accountId)?.refreshToken == "refresh-0")
+    }
+
+    @Test(arguments: [false, true])
+    func aTokenSealedUnderThePreviousKeyOpensOnlyWithThePreviousKeySet(_ rawSeal: Bool) throws {
+        if rawSeal {
+            try sealUnderRawKey(old, accountId: accountId)
+        } else {
+            try manager(old).save(accountId: accountId, Self.response)
+        }
+        #expect(throws: CryptoError.self) { try manager(new).tokens(accountId: accountId) }
+        #expect(try manager(new, previous: old).tokens(accountId: accountId)?.refreshToken == "refresh-0")
+        #expect(try manager(new, previous: old).accessToken(for: "t1", rejected: nil) == "access-0")
+    }
+
+    @Test func resealMakesOldSealsReadableWithoutThePreviousKey() throws {
+        let b = try accounts.createAccount(name: "B").accountId!, c = try accounts.createAccount(name: "C").accountId!
+        let d = try accounts.createAccount(name: "D").accountId!
+        _ = try accounts.createAccount(name: "E (no tokens)")
+        try manager(old).save(accountId: accountId, Self.response)           // previous key's subkey
+        try sealUnderRawKey(old, accountId: b)                                // previous raw key
+        try manager(new).save(accountId: c, Self.response)                    // already current
+        try sealUnderRawKey(Crypto.randomBytes(32), accountId: d)             // a key nobody has
+        let expiresBefore = try #require(try tokens.tokens(accountId: accountId)).accessExpiresAt
+        clock.advance(milliseconds: 60_000)
+
+        let report = try manager(new, previous: old).resealAll()
+        #expect(report == XeroTokenManager.ResealReport(resealed: 2, current: 1, unreadable: [d]))
+        for id in [accountId, b, c] {
+            let set = try manager(new).tokens(accountId: id)
+            #expect(set?.accessToken == "access-0" && set?.refreshToken == "refresh-0")
+        }
+        #expect(try tokens.tokens(accountId: accountId)?.accessExpiresAt == expiresBefore)  // expiry kept
+        // Again: nothing left to do.
+        #expect(try manager(new, previous: old).resealAll() == XeroTokenManager.ResealReport(resealed: 0, current: 3, unreadable: [d]))
+    }
+
+    @Test func aResealNeverOverwritesTokensARefreshWroteMeanwhile() throws {
+        try manager(old).save(accountId: accountId, Self.response)
+        let stale = try #require(try tokens.tokens(accountId: accountId))
+        // Another process refreshes (sealing under the new key) between the re-seal's read and write.
+        try manager(new).save(accountId: accountId, XeroTokenResponse(
+            idToken: nil, accessToken: "access-1", expiresIn: 1800, refreshToken: "refresh-1", scope: "offline_access"))
+        let rotated = try #require(try tokens.tokens(accountId: accountId))
+        #expect(try !tokens.replaceTokens(accountId: accountId, expected: stale, with: stale))
+        #expect(try tokens.tokens(accountId: accountId) == rotated)
+        #expect(try manager(new, previous: old).resealAll() == XeroTokenManager.ResealReport(resealed: 0, current: 1, unreadable: []))
+        #expect(try manager(new).tokens(accountId: accountId)?.refreshToken == "refresh-1")
     }
 }
 

@@ -1,3 +1,4 @@
+import Dispatch
 import Synchronization
 import Testing
 import Xero
@@ -117,5 +118,36 @@ final class TestClock: Sendable {
         let l = limiter(XeroLimits(concurrent: 100, appPerMinute: 3), clock)
         for t in ["a", "b", "c"] { l.release(try ok(l, t), status: 200) { _ in nil } }
         guard case .wait = l.reserve("d") else { Issue.record("app minute exceeded"); return }
+    }
+
+    /// A call in flight ending just after `reserve` told a waiter to wait, but before it went
+    /// to sleep, wakes it: it takes the freed slot at once instead of sleeping out its wait.
+    /// The clock is the seam: `acquire` reads it a third time between `reserve`'s answer and
+    /// the sleep, and that reading ends a call. Twenty rounds, each slept through, would take
+    /// at least a second (50 ms each); woken, they take a few milliseconds.
+    @Test func r18_aSlotFreedJustBeforeAWaiterSleepsIsTakenAtOnce() throws {
+        let clock = TestClock()
+        let hook = Mutex<(readings: Int, release: (@Sendable () -> Void)?)>((0, nil))
+        let l = XeroRateLimiter(limits: XeroLimits(perMinute: 10_000)) {
+            let fire = hook.withLock { h -> (@Sendable () -> Void)? in
+                guard h.release != nil else { return nil }
+                h.readings += 1
+                guard h.readings == 3 else { return nil }
+                defer { h.release = nil }
+                return h.release
+            }
+            fire?()
+            return clock.now
+        }
+        let started = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<20 {
+            let permits = try (0..<5).map { _ in try ok(l, tenant) }   // five in flight: the next call waits
+            hook.withLock { $0 = (0, { l.release(permits[0], status: 200) { _ in nil } }) }
+            let permit = try l.acquire(tenant, maxWait: 5)
+            #expect(hook.withLock { $0.release == nil }, "the call did not end while the waiter was between reserve and sleep")
+            for p in permits.dropFirst() + [permit] { l.release(p, status: 200) { _ in nil } }
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        #expect(seconds < 0.5, "twenty freed slots took \(seconds) s: the waiters slept through the wake-up")
     }
 }

@@ -48,6 +48,9 @@ public final class XeroRateLimiter: Sendable {
         var tenants: [String: Tenant] = [:]
         var appMinute: [Double] = []
         var appBlockedUntil = 0.0
+        /// Moves with every `release`: a waiter sleeps only if nothing was released since its
+        /// `reserve` decided, so a slot freed in between is never slept through.
+        var releases: UInt64 = 0
     }
 
     /// A reserved call slot; hand it back with `release`.
@@ -63,39 +66,50 @@ public final class XeroRateLimiter: Sendable {
     }
 
     /// Takes a slot for `tenantId` now if every limit allows, else says how long to wait.
-    public func reserve(_ tenantId: String) -> Decision {
+    public func reserve(_ tenantId: String) -> Decision { reserveNotingReleases(tenantId).decision }
+
+    /// `reserve`, and how many releases there had been when it decided (under the same lock).
+    func reserveNotingReleases(_ tenantId: String) -> (decision: Decision, releases: UInt64) {
         let t = now()
         return state.withLock { s in
-            s.appMinute.removeAll { $0 <= t - 60 }
-            var tenant = s.tenants[tenantId] ?? Tenant()
-            tenant.minute.removeAll { $0 <= t - 60 }
-            if let started = tenant.dayStarted, t - started >= 86_400 {
-                tenant.dayStarted = nil
-                tenant.dayCount = 0
-            }
-            defer { s.tenants[tenantId] = tenant }
-            var wait = 0.0
-            wait = max(wait, tenant.blockedUntil - t, s.appBlockedUntil - t)
-            if tenant.minute.count >= limits.perMinute, let oldest = tenant.minute.first { wait = max(wait, oldest + 60 - t) }
-            if s.appMinute.count >= limits.appPerMinute, let oldest = s.appMinute.first { wait = max(wait, oldest + 60 - t) }
-            if tenant.dayCount >= limits.perDay, let started = tenant.dayStarted { wait = max(wait, started + 86_400 - t) }
-            if tenant.inFlight >= limits.concurrent { wait = max(wait, 0.05) }
-            if wait > 0 { return .wait(wait) }
-            tenant.minute.append(t)
-            s.appMinute.append(t)
-            tenant.inFlight += 1
-            if tenant.dayStarted == nil { tenant.dayStarted = t }
-            tenant.dayCount += 1
-            return .go(Permit(tenantId: tenantId))
+            (reserve(tenantId, at: t, in: &s), s.releases)
         }
     }
 
+    private func reserve(_ tenantId: String, at t: Double, in s: inout State) -> Decision {
+        s.appMinute.removeAll { $0 <= t - 60 }
+        var tenant = s.tenants[tenantId] ?? Tenant()
+        tenant.minute.removeAll { $0 <= t - 60 }
+        if let started = tenant.dayStarted, t - started >= 86_400 {
+            tenant.dayStarted = nil
+            tenant.dayCount = 0
+        }
+        defer { s.tenants[tenantId] = tenant }
+        var wait = 0.0
+        wait = max(wait, tenant.blockedUntil - t, s.appBlockedUntil - t)
+        if tenant.minute.count >= limits.perMinute, let oldest = tenant.minute.first { wait = max(wait, oldest + 60 - t) }
+        if s.appMinute.count >= limits.appPerMinute, let oldest = s.appMinute.first { wait = max(wait, oldest + 60 - t) }
+        if tenant.dayCount >= limits.perDay, let started = tenant.dayStarted { wait = max(wait, started + 86_400 - t) }
+        if tenant.inFlight >= limits.concurrent { wait = max(wait, 0.05) }
+        if wait > 0 { return .wait(wait) }
+        tenant.minute.append(t)
+        s.appMinute.append(t)
+        tenant.inFlight += 1
+        if tenant.dayStarted == nil { tenant.dayStarted = t }
+        tenant.dayCount += 1
+        return .go(Permit(tenantId: tenantId))
+    }
+
     /// Blocks until a slot is free. Throws `rateLimited` at once when the wait would exceed
-    /// `maxWait` seconds (a day's budget spent, a long `Retry-After`).
+    /// `maxWait` seconds (a day's budget spent, a long `Retry-After`). A `release` wakes it at
+    /// once, including one that lands between `reserve`'s answer and the sleep: the sleep is
+    /// skipped when any release came after that answer (checked under the condition's lock,
+    /// which `release` takes to broadcast).
     public func acquire(_ tenantId: String, maxWait: Double = 120) throws(XeroAPIError) -> Permit {
         let deadline = now() + maxWait
         while true {
-            switch reserve(tenantId) {
+            let (decision, seen) = reserveNotingReleases(tenantId)
+            switch decision {
             case .go(let permit):
                 return permit
             case .wait(let seconds):
@@ -104,7 +118,9 @@ public final class XeroRateLimiter: Sendable {
                                        retryAfter: seconds)
                 }
                 condition.lock()
-                _ = condition.wait(until: Date(timeIntervalSinceNow: min(seconds, 1)))
+                if state.withLock({ $0.releases }) == seen {
+                    _ = condition.wait(until: Date(timeIntervalSinceNow: min(seconds, 1)))
+                }
                 condition.unlock()
             }
         }
@@ -151,6 +167,7 @@ public final class XeroRateLimiter: Sendable {
                 }
             }
             s.tenants[permit.tenantId] = tenant
+            s.releases &+= 1
         }
         condition.lock()
         condition.broadcast()
