@@ -31,9 +31,14 @@ extension Gateway {
 
     // MARK: - sessions
 
+    /// The session cookie's name: `__Host-xg_session` when the gateway serves HTTPS (a browser then
+    /// keeps it only with `Secure`, `Path=/` and no `Domain`, so no other host or path can plant or
+    /// shadow it), `xg_session` over plain HTTP (where browsers refuse the prefix).
+    var sessionCookieName: String { configuration.servesHTTPS ? "__Host-" + Gateway.sessionCookie : Gateway.sessionCookie }
+
     /// The session the request's cookie names, if it is live.
     func browserSession(_ request: Request) throws(HTTPError) -> BrowserSession? {
-        guard let value = Gateway.cookie(Gateway.sessionCookie, in: request), value.utf8.count == 43 else { return nil }
+        guard let value = Gateway.cookie(sessionCookieName, in: request), value.utf8.count == 43 else { return nil }
         let hash = Crypto.sha256(Array(value.utf8))
         let session: AdminSession?
         do { session = try sessions.session(tokenHash: hash, now: clock.nowMilliseconds()) } catch {
@@ -132,7 +137,7 @@ extension Gateway {
     }
 
     func sessionCookie(_ value: String, maxAge: Int) -> String {
-        var c = "\(Gateway.sessionCookie)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Lax"
+        var c = "\(sessionCookieName)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Lax"
         if configuration.servesHTTPS { c += "; Secure" }
         return c
     }

@@ -119,9 +119,12 @@ public final class Gateway: Sendable {
             tlsCert = cert
         }
         var router = Router()
+        // HSTS on every answer whenever people reach the gateway over HTTPS, its own TLS or a proxy's.
         let serverConfig = ServerConfiguration(host: configuration.listenHost, port: configuration.listenPort,
                                                perAddressConnectionLimit: configuration.maxConnectionsPerAddress,
-                                               tlsKeyPEM: tlsKey, tlsCertPEM: tlsCert)
+                                               tlsKeyPEM: tlsKey, tlsCertPEM: tlsCert,
+                                               strictTransportSecurity: configuration.servesHTTPS
+                                                   ? ServerConfiguration.defaultStrictTransportSecurity : nil)
         let m = metrics
         Gateway.addRoutes(to: &router, box)
         server = Server(configuration: serverConfig, router: router) { method, route, status, seconds in
@@ -220,7 +223,13 @@ public final class Gateway: Sendable {
         ("POST", "/api/v1/xero/organisation", { try $0.chooseAPI($1) }),
     ]
 
+    /// The headers of every JSON answer under `/api/v1/` (records, customers' details, sync
+    /// state), errors and deferred answers included: never stored by a browser or a proxy, never
+    /// sniffed as anything but JSON.
+    static let apiHeaders = HTTPHeaders([("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff")])
+
     static func addRoutes(to router: inout Router, _ box: GatewayBox) {
+        router.addHeaders(apiHeaders, toPathsUnder: "/api/v1/")
         for r in routes {
             let handle = r.handle
             router.add(r.method, r.pattern) { request in
