@@ -105,9 +105,17 @@ extension Gateway {
         guard let token = form["token"]?.trimmingCharacters(in: .whitespaces), !token.isEmpty else {
             return loginPage(status: 401, message: "Enter your token.")
         }
+        if let wait = throttledAuthentication(request, via: .signIn) {
+            var r = loginPage(status: 429, message: "Too many wrong tokens were tried from your address. Try again in \(wait) seconds.")
+            r.headers.add("Retry-After", "\(wait)")
+            return r
+        }
         let user: User?
         do { user = try accounts.authenticate(token: token) } catch { throw HTTPError.storeUnavailable }
-        guard let user else { return loginPage(status: 401, message: "That token is not valid.") }
+        guard let user else {
+            authenticationFailed(request, via: .signIn)
+            return loginPage(status: 401, message: "That token is not valid.")
+        }
         guard user.accountId != nil else {
             return loginPage(status: 403, message: "Operators have no account screens; use the API with your token.")
         }

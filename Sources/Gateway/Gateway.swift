@@ -59,13 +59,22 @@ public final class Gateway: Sendable {
     /// Budgets for log lines an attacker (or a broken disk) could repeat at will.
     let rejectedWebhookLog = RateLimitedLog()
     let failedWebhookLog = RateLimitedLog()
+    /// Refused sign-ins and bearer tokens: counted per client address, and their log lines.
+    let authThrottle: AuthThrottle
+    let authRefusalLog = RateLimitedLog()
+    /// Time for the throttle and its log budget (a test moves it instead of sleeping).
+    let monotonicClock: any MonotonicClock
 
-    /// `clock` and `xeroRetry` are for tests (expiry, quick retries); production keeps the defaults.
+    /// `clock`, `monotonicClock` and `xeroRetry` are for tests (expiry, throttling windows, quick
+    /// retries); production keeps the defaults.
     public init(configuration: Configuration, logger: Logger = Logger(label: "xero-gateway"),
-                clock: any WallClock = SystemWallClock(), xeroRetry: XeroRetryPolicy = XeroRetryPolicy()) throws {
+                clock: any WallClock = SystemWallClock(), monotonicClock: any MonotonicClock = SystemMonotonicClock(),
+                xeroRetry: XeroRetryPolicy = XeroRetryPolicy()) throws {
         self.configuration = configuration
         self.logger = logger
         self.clock = clock
+        self.monotonicClock = monotonicClock
+        authThrottle = AuthThrottle(perMinute: configuration.authFailuresPerMinute, clock: monotonicClock)
         database = try Database(path: configuration.databasePath)
         accounts = SQLiteAccountRepository(database: database, clock: clock)
         sessions = SQLiteSessionRepository(database: database)
