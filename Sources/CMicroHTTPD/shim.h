@@ -47,9 +47,23 @@ static inline void xg_mhd_log(void *cls, const char *fmt, va_list ap) {
     else n = snprintf(line, sizeof line, "libmicrohttpd: ");
     if (n < 0 || n >= (int)sizeof line) n = 0;
     vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    /* The message may quote a request: every control byte but the final newline is written as
+       \xNN, so no client can start a line of its own (issue 13). */
     size_t len = strlen(line);
-    if (len == 0 || line[len - 1] != '\n') { if (len < sizeof line - 1) { line[len++] = '\n'; line[len] = 0; } }
-    ssize_t w = write(2, line, len);
+    while (len > 0 && line[len - 1] == '\n') line[--len] = 0;
+    char out[4 * sizeof line + 2];
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)line[i];
+        if (c < 0x20 || c == 0x7f || c == '\\') {
+            if (c == '\\') { out[o++] = '\\'; out[o++] = '\\'; }
+            else o += (size_t)snprintf(out + o, sizeof out - o, "\\x%02x", c);
+        } else {
+            out[o++] = (char)c;
+        }
+    }
+    out[o++] = '\n';
+    ssize_t w = write(2, out, o);
     (void)w;
 }
 

@@ -70,6 +70,8 @@ public final class Gateway: Sendable {
     public init(configuration: Configuration, logger: Logger = Logger(label: "xero-gateway"),
                 clock: any WallClock = SystemWallClock(), monotonicClock: any MonotonicClock = SystemMonotonicClock(),
                 xeroRetry: XeroRetryPolicy = XeroRetryPolicy()) throws {
+        // Everything the gateway and what it wires log goes through one escaping handler.
+        let logger = logger.escaping()
         self.configuration = configuration
         self.logger = logger
         self.clock = clock
