@@ -341,11 +341,12 @@ private func queue(_ connection: OpaquePointer, _ response: Response, server: Se
     for (name, value) in response.headers {
         _ = MHD_add_response_header(r, name, value)
     }
-    // The route's headers (`Router.addHeaders`) and the server's, unless the answer set them.
-    for extra in [ctx.routeHeaders, server.serverHeaders] {
-        for (name, value) in extra where response.headers[name] == nil {
-            _ = MHD_add_response_header(r, name, value)
-        }
+    // The path's headers (`Router.addHeaders`) and the server's, unless the answer set them.
+    for (name, value) in ctx.routeHeaders where response.headers[name] == nil {
+        _ = MHD_add_response_header(r, name, value)
+    }
+    for (name, value) in server.serverHeaders where response.headers[name] == nil {
+        _ = MHD_add_response_header(r, name, value)
     }
     let result = MHD_queue_response(connection, UInt32(response.status), r)
     MHD_destroy_response(r)
@@ -396,6 +397,8 @@ private let mhdAccessHandler: MHD_AccessHandlerCallback = { cls, connection, url
     guard let raw = conCls.pointee else {
         let ctx = MHDRequestState()
         ctx.method = method.map { String(cString: $0) } ?? "GET"
+        // Set before any answer, so refusals (413, 503) under the path carry them too.
+        ctx.routeHeaders = server.router.headers(forPath: url.map { String(cString: $0) } ?? "/")
         ctx.refuse = server.begin()
         conCls.pointee = Unmanaged.passRetained(ctx).toOpaque()
         if let t = xg_mhd_socket_context(connection) {
@@ -489,7 +492,6 @@ private let mhdAccessHandler: MHD_AccessHandlerCallback = { cls, connection, url
     }
 
     let path = url.map { String(cString: $0) } ?? "/"
-    ctx.routeHeaders = server.router.headers(forPath: path)
     switch server.router.match(method: ctx.method, path: path) {
     case .notFound:
         return queue(connection, .error(404, code: "not_found", message: "no such endpoint: \(ctx.method) \(path)"),

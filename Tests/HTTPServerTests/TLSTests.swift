@@ -179,6 +179,16 @@ struct Handshake {
         #expect(other.header("Cache-Control") == nil && other.header("X-Content-Type-Options") == nil)
     }
 
+    @Test func refusalsBeforeAnyHandlerCarryThemToo() throws {
+        let server = try startServer({ r in
+            r.addHeaders(HTTPHeaders([("Cache-Control", "no-store")]), toPathsUnder: "/api/")
+            r.post("/api/ok") { _ in .respond(.empty(204)) }
+        }, config: ServerConfiguration(port: 0, maxBodyBytes: 16))
+        defer { server.shutdown() }
+        let r = try HTTPClient().send(ClientRequest(method: "POST", url: url(server, "/api/ok"), body: Array(repeating: 65, count: 64)))
+        #expect(r.status == 413 && r.header("Cache-Control") == "no-store")
+    }
+
     @Test func aHandlerSeesTheClientsAddress() throws {
         let server = try startServer { r in r.get("/who") { .respond(.text(200, $0.remoteAddress ?? "unknown")) } }
         defer { server.shutdown() }
