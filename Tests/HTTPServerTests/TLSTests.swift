@@ -18,6 +18,9 @@ struct TestCertificate {
         guard status == 0 else { throw POSIXError(.EIO, "openssl req failed: \(output)") }
     }
 
+    /// Removes the folder (call with `defer`).
+    func remove() { try? FileManager.default.removeItem(atPath: dir) }
+
     func configuration(_ change: (inout ServerConfiguration) -> Void = { _ in }) throws -> ServerConfiguration {
         var c = ServerConfiguration(port: 0, tlsKeyPEM: try String(contentsOfFile: keyPath, encoding: .utf8),
                                     tlsCertPEM: try String(contentsOfFile: certPath, encoding: .utf8))
@@ -97,6 +100,7 @@ struct Handshake {
 
     @Test func onlyTLS12And13WithForwardSecretAEADCiphersAreAccepted() throws {
         let cert = try TestCertificate()
+        defer { cert.remove() }
         // The control: a server with GnuTLS's "NORMAL" (libmicrohttpd's default, the old setting)
         // accepts every one of these handshakes, so this client can make them and a refusal below
         // is the server's.
@@ -122,6 +126,7 @@ struct Handshake {
 
     @Test func everyHTTPSAnswerCarriesStrictTransportSecurity() throws {
         let cert = try TestCertificate()
+        defer { cert.remove() }
         let server = try startServer({ r in
             r.get("/s") { _ in .respond(.text(200, "secure")) }
             r.post("/empty") { _ in .respond(.empty(401)) }
