@@ -47,14 +47,29 @@ static inline void xg_mhd_log(void *cls, const char *fmt, va_list ap) {
     else n = snprintf(line, sizeof line, "libmicrohttpd: ");
     if (n < 0 || n >= (int)sizeof line) n = 0;
     vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    /* The message may quote a request: every control byte but the final newline is written as
+       \xNN, so no client can start a line of its own (issue 13). */
     size_t len = strlen(line);
-    if (len == 0 || line[len - 1] != '\n') { if (len < sizeof line - 1) { line[len++] = '\n'; line[len] = 0; } }
-    ssize_t w = write(2, line, len);
+    while (len > 0 && line[len - 1] == '\n') line[--len] = 0;
+    char out[4 * sizeof line + 2];
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)line[i];
+        if (c < 0x20 || c == 0x7f || c == '\\') {
+            if (c == '\\') { out[o++] = '\\'; out[o++] = '\\'; }
+            else o += (size_t)snprintf(out + o, sizeof out - o, "\\x%02x", c);
+        } else {
+            out[o++] = (char)c;
+        }
+    }
+    out[o++] = '\n';
+    ssize_t w = write(2, out, o);
     (void)w;
 }
 
 /// Non-variadic MHD_start_daemon. `host` is an IPv4 or IPv6 literal; port 0 picks a free one.
-/// `tls_key`/`tls_cert` (PEM) turn on HTTPS when both are non-NULL. Returns NULL on failure.
+/// `tls_key`/`tls_cert` (PEM) turn on HTTPS when both are non-NULL, with GnuTLS priorities
+/// `tls_priorities` (libmicrohttpd's default, "NORMAL", when NULL). Returns NULL on failure.
 static inline struct MHD_Daemon *xg_mhd_start(
     unsigned int flags, const char *host, uint16_t port,
     MHD_AccessHandlerCallback handler, void *handler_cls,
@@ -63,7 +78,7 @@ static inline struct MHD_Daemon *xg_mhd_start(
     unsigned int thread_pool_size, unsigned int connection_timeout,
     unsigned int connection_limit, size_t connection_memory_limit,
     unsigned int per_ip_connection_limit, struct xg_log_state *log_state,
-    const char *tls_key, const char *tls_cert)
+    const char *tls_key, const char *tls_cert, const char *tls_priorities)
 {
     struct sockaddr_in v4;
     struct sockaddr_in6 v6;
@@ -95,6 +110,7 @@ static inline struct MHD_Daemon *xg_mhd_start(
             MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip_connection_limit,
             MHD_OPTION_HTTPS_MEM_KEY, tls_key,
             MHD_OPTION_HTTPS_MEM_CERT, tls_cert,
+            MHD_OPTION_HTTPS_PRIORITIES, tls_priorities != NULL ? tls_priorities : "NORMAL",
             MHD_OPTION_END);
     }
     return MHD_start_daemon(flags, port, NULL, NULL, handler, handler_cls,
@@ -126,6 +142,24 @@ static inline unsigned int xg_mhd_current_connections(struct MHD_Daemon *d) {
 static inline int xg_mhd_connection_fd(struct MHD_Connection *c) {
     const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     return info == NULL ? -1 : info->connect_fd;
+}
+
+/// The client's address as text into `out` (IPv4 dotted, IPv6 without brackets, an IPv4-mapped
+/// IPv6 address as IPv4); "" when unknown.
+static inline void xg_mhd_client_address(struct MHD_Connection *c, char *out, size_t len) {
+    if (len == 0) return;
+    out[0] = 0;
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (info == NULL || info->client_addr == NULL) return;
+    const struct sockaddr *sa = info->client_addr;
+    if (sa->sa_family == AF_INET) {
+        if (inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)len) == NULL) out[0] = 0;
+    } else if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        const char *r = IN6_IS_ADDR_V4MAPPED(a) ? inet_ntop(AF_INET, &a->s6_addr[12], out, (socklen_t)len)
+                                                : inet_ntop(AF_INET6, a, out, (socklen_t)len);
+        if (r == NULL) out[0] = 0;
+    }
 }
 
 /// The pointer stored by the notify-connection callback for this connection.

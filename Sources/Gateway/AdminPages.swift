@@ -74,13 +74,29 @@ enum AdminTemplates {
 }
 
 extension Gateway {
-    /// Renders a screen; HTML, never cached.
+    /// Renders a screen: every page goes through here, and takes `pageHeaders`.
     func render(_ status: Int, _ template: String, _ context: [String: Any]) -> Response {
         let html = templates.render(context, withTemplate: template) ?? "<!doctype html><title>error</title>page unavailable"
-        return Response(status: status, headers: HTTPHeaders([
-            ("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store"),
-            ("X-Frame-Options", "DENY"), ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' \(configuration.xeroLoginURL)"),
-        ]), body: Array(html.utf8))
+        return Response(status: status, headers: HTTPHeaders([("Content-Type", "text/html; charset=utf-8")] + pageHeaders),
+                        body: Array(html.utf8))
+    }
+
+    /// The headers of every HTML page: never cached, never sniffed as anything else, never framed
+    /// (CSP `frame-ancestors`, and `X-Frame-Options` for older browsers), no scripts, no `<base>`,
+    /// forms only to this site (and Xero's login, where "Connect to Xero" is redirected: browsers
+    /// check a form's redirects too). `Referrer-Policy: same-origin`, not `no-referrer`: with
+    /// `no-referrer` a browser sends `Origin: null` on the sign-in form's POST, and the sign-in's
+    /// cross-site check (its `Origin`) would refuse it; `same-origin` still tells no other site
+    /// anything.
+    var pageHeaders: [(name: String, value: String)] {
+        [
+            ("Cache-Control", "no-store"),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "same-origin"),
+            ("X-Frame-Options", "DENY"),
+            ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' \(configuration.xeroLoginURL); "
+                + "frame-ancestors 'none'; base-uri 'none'"),
+        ]
     }
 
     /// A page that says one thing (errors included).

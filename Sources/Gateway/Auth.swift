@@ -11,18 +11,25 @@ enum Access {
 }
 
 extension Gateway {
-    /// The caller; throws the 401/403 (or 503) to answer instead.
+    /// The caller; throws the 401/403 (or 429, 503) to answer instead. A client address that
+    /// presented too many wrong tokens gets 429 before its token is looked at (`AuthThrottle`).
     func authorize(_ request: Request, _ access: Access) throws(HTTPError) -> User {
         guard let header = request.headers["Authorization"], header.count > 7,
               header.prefix(7).lowercased() == "bearer ",
               case let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces), !token.isEmpty else {
             throw HTTPError(401, code: "unauthenticated", message: "send Authorization: Bearer <token>")
         }
+        if let wait = throttledAuthentication(request, via: .bearer) {
+            throw HTTPError(429, code: "too_many_attempts",
+                            message: "too many wrong tokens from this address; try again in \(wait) seconds",
+                            headers: HTTPHeaders([("Retry-After", "\(wait)")]))
+        }
         let user: User?
         do { user = try accounts.authenticate(token: token) } catch {
             throw .storeUnavailable
         }
         guard let user else {
+            authenticationFailed(request, via: .bearer)
             throw HTTPError(401, code: "unauthenticated", message: "unknown or revoked token")
         }
         switch access {

@@ -34,6 +34,10 @@ public struct Configuration: Sendable {
     /// Open connections allowed per client address (`GATEWAY_MAX_CONNECTIONS_PER_ADDRESS`,
     /// default 64; 0 turns the limit off, for a gateway behind a proxy).
     public var maxConnectionsPerAddress: Int = 64
+    /// Wrong tokens (bearer or sign-in) a client address may present at once and per minute
+    /// after that (`GATEWAY_AUTH_FAILURES_PER_MINUTE`, default 20; 0 turns throttling off, for a
+    /// gateway behind a proxy where every client shares one address).
+    public var authFailuresPerMinute: Int = 20
     /// Space-separated OAuth scopes asked of Xero (`XERO_SCOPES`).
     public var xeroScopes: String
 
@@ -95,6 +99,10 @@ public struct Configuration: Sendable {
         guard let perAddress = Int(perAddressText), perAddress >= 0, perAddress <= 100_000 else {
             throw ConfigurationError(setting: "GATEWAY_MAX_CONNECTIONS_PER_ADDRESS", message: "must be a whole number from 0 (no limit) to 100000")
         }
+        let authFailuresText = value("GATEWAY_AUTH_FAILURES_PER_MINUTE") ?? "20"
+        guard let authFailures = Int(authFailuresText), authFailures >= 0, authFailures <= 10_000 else {
+            throw ConfigurationError(setting: "GATEWAY_AUTH_FAILURES_PER_MINUTE", message: "must be a whole number from 0 (no throttling) to 10000")
+        }
         let scopes = (value("XERO_SCOPES") ?? defaultXeroScopes)
             .split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
         guard !scopes.isEmpty,
@@ -114,7 +122,7 @@ public struct Configuration: Sendable {
             xeroIdentityURL: try origin(value("XERO_IDENTITY_URL") ?? "https://identity.xero.com", setting: "XERO_IDENTITY_URL"),
             xeroAPIURL: try origin(value("XERO_API_URL") ?? "https://api.xero.com", setting: "XERO_API_URL"),
             syncIntervalSeconds: seconds, pushDebounceSeconds: Double(debounce) / 1000, maxConnectionsPerAddress: perAddress,
-            xeroScopes: scopes.joined(separator: " "))
+            authFailuresPerMinute: authFailures, xeroScopes: scopes.joined(separator: " "))
     }
 
     static func parseListen(_ s: String) throws -> (String, UInt16) {

@@ -31,9 +31,14 @@ extension Gateway {
 
     // MARK: - sessions
 
+    /// The session cookie's name: `__Host-xg_session` when the gateway serves HTTPS (a browser then
+    /// keeps it only with `Secure`, `Path=/` and no `Domain`, so no other host or path can plant or
+    /// shadow it), `xg_session` over plain HTTP (where browsers refuse the prefix).
+    var sessionCookieName: String { configuration.servesHTTPS ? "__Host-" + Gateway.sessionCookie : Gateway.sessionCookie }
+
     /// The session the request's cookie names, if it is live.
     func browserSession(_ request: Request) throws(HTTPError) -> BrowserSession? {
-        guard let value = Gateway.cookie(Gateway.sessionCookie, in: request), value.utf8.count == 43 else { return nil }
+        guard let value = Gateway.cookie(sessionCookieName, in: request), value.utf8.count == 43 else { return nil }
         let hash = Crypto.sha256(Array(value.utf8))
         let session: AdminSession?
         do { session = try sessions.session(tokenHash: hash, now: clock.nowMilliseconds()) } catch {
@@ -100,9 +105,17 @@ extension Gateway {
         guard let token = form["token"]?.trimmingCharacters(in: .whitespaces), !token.isEmpty else {
             return loginPage(status: 401, message: "Enter your token.")
         }
+        if let wait = throttledAuthentication(request, via: .signIn) {
+            var r = loginPage(status: 429, message: "Too many wrong tokens were tried from your address. Try again in \(wait) seconds.")
+            r.headers.add("Retry-After", "\(wait)")
+            return r
+        }
         let user: User?
         do { user = try accounts.authenticate(token: token) } catch { throw HTTPError.storeUnavailable }
-        guard let user else { return loginPage(status: 401, message: "That token is not valid.") }
+        guard let user else {
+            authenticationFailed(request, via: .signIn)
+            return loginPage(status: 401, message: "That token is not valid.")
+        }
         guard user.accountId != nil else {
             return loginPage(status: 403, message: "Operators have no account screens; use the API with your token.")
         }
@@ -132,7 +145,7 @@ extension Gateway {
     }
 
     func sessionCookie(_ value: String, maxAge: Int) -> String {
-        var c = "\(Gateway.sessionCookie)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Lax"
+        var c = "\(sessionCookieName)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Lax"
         if configuration.servesHTTPS { c += "; Secure" }
         return c
     }

@@ -59,13 +59,24 @@ public final class Gateway: Sendable {
     /// Budgets for log lines an attacker (or a broken disk) could repeat at will.
     let rejectedWebhookLog = RateLimitedLog()
     let failedWebhookLog = RateLimitedLog()
+    /// Refused sign-ins and bearer tokens: counted per client address, and their log lines.
+    let authThrottle: AuthThrottle
+    let authRefusalLog = RateLimitedLog()
+    /// Time for the throttle and its log budget (a test moves it instead of sleeping).
+    let monotonicClock: any MonotonicClock
 
-    /// `clock` and `xeroRetry` are for tests (expiry, quick retries); production keeps the defaults.
+    /// `clock`, `monotonicClock` and `xeroRetry` are for tests (expiry, throttling windows, quick
+    /// retries); production keeps the defaults.
     public init(configuration: Configuration, logger: Logger = Logger(label: "xero-gateway"),
-                clock: any WallClock = SystemWallClock(), xeroRetry: XeroRetryPolicy = XeroRetryPolicy()) throws {
+                clock: any WallClock = SystemWallClock(), monotonicClock: any MonotonicClock = SystemMonotonicClock(),
+                xeroRetry: XeroRetryPolicy = XeroRetryPolicy()) throws {
+        // Everything the gateway and what it wires log goes through one escaping handler.
+        let logger = logger.escaping()
         self.configuration = configuration
         self.logger = logger
         self.clock = clock
+        self.monotonicClock = monotonicClock
+        authThrottle = AuthThrottle(perMinute: configuration.authFailuresPerMinute, clock: monotonicClock)
         database = try Database(path: configuration.databasePath)
         accounts = SQLiteAccountRepository(database: database, clock: clock)
         sessions = SQLiteSessionRepository(database: database)
@@ -121,9 +132,12 @@ public final class Gateway: Sendable {
             tlsCert = cert
         }
         var router = Router()
+        // HSTS on every answer whenever people reach the gateway over HTTPS, its own TLS or a proxy's.
         let serverConfig = ServerConfiguration(host: configuration.listenHost, port: configuration.listenPort,
                                                perAddressConnectionLimit: configuration.maxConnectionsPerAddress,
-                                               tlsKeyPEM: tlsKey, tlsCertPEM: tlsCert)
+                                               tlsKeyPEM: tlsKey, tlsCertPEM: tlsCert,
+                                               strictTransportSecurity: configuration.servesHTTPS
+                                                   ? ServerConfiguration.defaultStrictTransportSecurity : nil)
         let m = metrics
         Gateway.addRoutes(to: &router, box)
         server = Server(configuration: serverConfig, router: router) { method, route, status, seconds in
@@ -222,7 +236,13 @@ public final class Gateway: Sendable {
         ("POST", "/api/v1/xero/organisation", { try $0.chooseAPI($1) }),
     ]
 
+    /// The headers of every JSON answer under `/api/v1/` (records, customers' details, sync
+    /// state), errors and deferred answers included: never stored by a browser or a proxy, never
+    /// sniffed as anything but JSON.
+    static let apiHeaders = HTTPHeaders([("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff")])
+
     static func addRoutes(to router: inout Router, _ box: GatewayBox) {
+        router.addHeaders(apiHeaders, toPathsUnder: "/api/v1/")
         for r in routes {
             let handle = r.handle
             router.add(r.method, r.pattern) { request in

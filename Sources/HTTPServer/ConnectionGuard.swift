@@ -9,13 +9,18 @@ import Glibc
 final class TrackedConnection: Sendable {
     enum Phase: Int { case awaitingHeaders = 0, receivingBody = 1, handling = 2 }
     let fd: Int32
+    /// The client's address (`Request.remoteAddress`), "" if unknown.
+    let address: String
     let phase = Atomic<Int>(Phase.awaitingHeaders.rawValue)
     /// Monotonic nanoseconds when the current phase began.
     let since = Atomic<UInt64>(monotonicNanos())
     /// Body bytes received in the current request.
     let bodyBytes = Atomic<Int>(0)
 
-    init(fd: Int32) { self.fd = fd }
+    init(fd: Int32, address: String) {
+        self.fd = fd
+        self.address = address
+    }
 
     func enter(_ p: Phase) {
         since.store(monotonicNanos(), ordering: .relaxed)
@@ -71,8 +76,8 @@ final class ConnectionGuard: Sendable {
 
     // MARK: connections
 
-    func opened(_ key: UInt, fd: Int32) -> TrackedConnection {
-        let t = TrackedConnection(fd: fd)
+    func opened(_ key: UInt, fd: Int32, address: String) -> TrackedConnection {
+        let t = TrackedConnection(fd: fd, address: address)
         registry.withLock { $0[key] = t }
         return t
     }

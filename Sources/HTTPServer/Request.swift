@@ -9,6 +9,9 @@ public struct Request: Sendable {
     public let body: [UInt8]
     /// Values of `{name}` segments in the matched route.
     public internal(set) var pathParameters: [String: String] = [:]
+    /// The client's address as the socket saw it (IPv4 dotted, IPv6 without brackets, an
+    /// IPv4-mapped address as IPv4); nil when unknown. Behind a proxy: the proxy's.
+    public var remoteAddress: String?
 
     public init(method: String, path: String, query: [(name: String, value: String)] = [],
                 headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {

@@ -31,6 +31,8 @@ public struct Router: Sendable {
 
     public let options: Options
     private var routes: [Route] = []
+    /// Headers for every answer under a path prefix, however it is made (`addHeaders`).
+    private var prefixHeaders: [(prefix: String, headers: HTTPHeaders)] = []
     private var notFound: Handler?
     private var methodNotAllowed: (@Sendable (Request, [String]) throws -> Response)?
 
@@ -52,6 +54,23 @@ public struct Router: Sendable {
             return .literal(ci ? s.lowercased() : s)
         }
         routes.append(Route(method: method, segments: segments, pattern: pattern, handler: handler))
+    }
+
+    /// Every answer to a path under `prefix` (a handler's, a thrown error's, a deferred one, a 404
+    /// or 405) carries `headers`, unless the answer sets that header itself. The one place to say
+    /// e.g. "no JSON under /api/ is cached". `prefix` ends in "/" to name a folder.
+    public mutating func addHeaders(_ headers: HTTPHeaders, toPathsUnder prefix: String) {
+        prefixHeaders.append((prefix, headers))
+    }
+
+    /// The headers `addHeaders` gave the paths `path` is under, in the order added.
+    public func headers(forPath path: String) -> [(name: String, value: String)] {
+        if prefixHeaders.isEmpty { return [] }
+        var out: [(name: String, value: String)] = []
+        for (prefix, headers) in prefixHeaders where path.hasPrefix(prefix) {
+            out.append(contentsOf: headers.fields)
+        }
+        return out
     }
 
     public mutating func get(_ p: String, _ h: @escaping Handler) { add("GET", p, h) }

@@ -41,13 +41,30 @@ public struct ServerConfiguration: Sendable {
     /// PEM key and certificate: HTTPS when both are set.
     public var tlsKeyPEM: String?
     public var tlsCertPEM: String?
+    /// GnuTLS priorities for HTTPS (libmicrohttpd's `MHD_OPTION_HTTPS_PRIORITIES`); by default
+    /// `ServerConfiguration.modernTLSPriorities`: TLS 1.2 and 1.3, forward-secret AEAD ciphers.
+    public var tlsPriorities: String
+    /// `Strict-Transport-Security` sent on every answer. nil: `defaultStrictTransportSecurity`
+    /// when the server speaks TLS itself, none otherwise (set it when TLS ends in front of the server).
+    public var strictTransportSecurity: String?
+
+    /// TLS 1.2 and 1.3 only; in TLS 1.2 only ECDHE key exchange (forward secrecy) with AES-GCM or
+    /// ChaCha20-Poly1305 (AEAD), the server's order first. Nine suites in all with GnuTLS 3.7: the
+    /// three of TLS 1.3 and `ECDHE-{RSA,ECDSA}-{AES256-GCM-SHA384, CHACHA20-POLY1305,
+    /// AES128-GCM-SHA256}`. No RSA key exchange, no CBC, no SHA-1 MACs, no TLS 1.0/1.1.
+    public static let modernTLSPriorities =
+        "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA"
+        + ":-CIPHER-ALL:+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:-MAC-ALL:+AEAD:%SERVER_PRECEDENCE"
+    /// Two years, subdomains included (no `preload`: that is a decision for the domain's owner).
+    public static let defaultStrictTransportSecurity = "max-age=63072000; includeSubDomains"
 
     public init(host: String = "127.0.0.1", port: UInt16 = 8080, threads: Int = 0,
                 maxBodyBytes: Int = 1 << 20, connectionTimeout: Int = 10, connectionLimit: Int = 0,
                 perAddressConnectionLimit: Int = 64, headerTimeout: Double = 5,
                 uploadGracePeriod: Double = 5, minUploadBytesPerSecond: Int = 4096,
                 unverifiedBodyBudget: Int = 0, smallBodyBytes: Int = 64 << 10, smallBodyReserve: Int = 16 << 20,
-                tlsKeyPEM: String? = nil, tlsCertPEM: String? = nil) {
+                tlsKeyPEM: String? = nil, tlsCertPEM: String? = nil,
+                tlsPriorities: String = ServerConfiguration.modernTLSPriorities, strictTransportSecurity: String? = nil) {
         self.host = host
         self.port = port
         self.threads = threads > 0 ? threads : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
@@ -64,6 +81,16 @@ public struct ServerConfiguration: Sendable {
         self.smallBodyReserve = min(smallBodyReserve, self.unverifiedBodyBudget / 2)
         self.tlsKeyPEM = tlsKeyPEM
         self.tlsCertPEM = tlsCertPEM
+        self.tlsPriorities = tlsPriorities
+        self.strictTransportSecurity = strictTransportSecurity
+    }
+
+    /// Whether the server speaks TLS itself (both PEMs set).
+    public var servesTLS: Bool { tlsKeyPEM != nil && tlsCertPEM != nil }
+
+    /// The `Strict-Transport-Security` value every answer carries, if any.
+    public var effectiveStrictTransportSecurity: String? {
+        strictTransportSecurity ?? (servesTLS ? ServerConfiguration.defaultStrictTransportSecurity : nil)
     }
 }
 
@@ -84,14 +111,18 @@ public final class Server: @unchecked Sendable {
     let router: Router
     let observer: ResponseObserver?
     private let state = Mutex(State())
-    /// One empty MHD response, reused (libmicrohttpd reference-counts responses).
-    let emptyResponse: OpaquePointer? = xg_mhd_empty_response()
+    /// One empty MHD response, reused (libmicrohttpd reference-counts responses); it carries
+    /// `serverHeaders`.
+    let emptyResponse: OpaquePointer?
+    /// Headers on every answer (`Strict-Transport-Security`), unless the answer sets them itself.
+    let serverHeaders: [(name: String, value: String)]
     /// Deadlines, upload floor and body budget (see `ConnectionGuard`).
     let connectionGuard: ConnectionGuard
     /// libmicrohttpd's log and URI-log state (see shim.h); freed with the server.
     private var logState: UnsafeMutablePointer<xg_log_state>?
     private var keyCString: UnsafeMutablePointer<CChar>?
     private var certCString: UnsafeMutablePointer<CChar>?
+    private var prioritiesCString: UnsafeMutablePointer<CChar>?
 
     struct State {
         /// The running daemon and its bound port; set by `start`, cleared by `shutdown`.
@@ -108,6 +139,11 @@ public final class Server: @unchecked Sendable {
         self.router = router
         self.observer = observer
         connectionGuard = ConnectionGuard(configuration: configuration)
+        serverHeaders = configuration.effectiveStrictTransportSecurity.map { [("Strict-Transport-Security", $0)] } ?? []
+        emptyResponse = xg_mhd_empty_response()
+        if let r = emptyResponse {
+            for (name, value) in serverHeaders { _ = MHD_add_response_header(r, name, value) }
+        }
     }
 
     deinit {
@@ -117,6 +153,7 @@ public final class Server: @unchecked Sendable {
         free(logState)
         free(keyCString)
         free(certCString)
+        free(prioritiesCString)
     }
 
     /// The bound port (the real one when configured with port 0).
@@ -147,6 +184,7 @@ public final class Server: @unchecked Sendable {
         if let k = configuration.tlsKeyPEM, let c = configuration.tlsCertPEM {
             keyCString = strdup(k)
             certCString = strdup(c)
+            prioritiesCString = strdup(configuration.tlsPriorities)
         }
         if logState == nil { logState = xg_log_state_new() }
         let capacity = connectionCapacity()
@@ -156,10 +194,10 @@ public final class Server: @unchecked Sendable {
             mhdAccessHandler, me, mhdRequestCompleted, me, mhdNotifyConnection, me,
             UInt32(configuration.threads), UInt32(configuration.connectionTimeout),
             UInt32(limit), 64 * 1024, UInt32(max(0, configuration.perAddressConnectionLimit)),
-            logState, keyCString, certCString)
+            logState, keyCString, certCString, prioritiesCString)
         guard let d else {
             throw ServerError(code: "listen_failed",
-                              message: "cannot listen on \(configuration.host):\(configuration.port) (address in use, bad address, or bad TLS key/certificate)")
+                              message: "cannot listen on \(configuration.host):\(configuration.port) (address in use, bad address, bad TLS key/certificate or TLS priorities)")
         }
         let port = xg_mhd_bound_port(d)
         state.withLock { s in
@@ -236,6 +274,8 @@ final class MHDRequestState: @unchecked Sendable {
     var refuse = false
     var route = "unmatched"
     var method = ""
+    /// Headers the router adds to every answer under this path (`Router.addHeaders`).
+    var routeHeaders: [(name: String, value: String)] = []
     /// Set by a DeferredResponse from another thread, read after resume.
     let deferred = Mutex<Response?>(nil)
     var suspended = false
@@ -284,7 +324,7 @@ private func collectValues(_ connection: OpaquePointer, _ kind: MHD_ValueKind) -
 
 private func queue(_ connection: OpaquePointer, _ response: Response, server: Server, ctx: MHDRequestState) -> MHD_Result {
     // Bodiless, headerless answers (the webhook's 200 and 401) share one response object.
-    if response.body.isEmpty && response.headers.fields.isEmpty, let shared = server.emptyResponse {
+    if response.body.isEmpty && response.headers.fields.isEmpty && ctx.routeHeaders.isEmpty, let shared = server.emptyResponse {
         let result = MHD_queue_response(connection, UInt32(response.status), shared)
         server.observer?(ctx.method, ctx.route, response.status, elapsedSeconds(since: ctx.started))
         return result
@@ -299,6 +339,13 @@ private func queue(_ connection: OpaquePointer, _ response: Response, server: Se
     }
     guard let r else { return .NO }
     for (name, value) in response.headers {
+        _ = MHD_add_response_header(r, name, value)
+    }
+    // The path's headers (`Router.addHeaders`) and the server's, unless the answer set them.
+    for (name, value) in ctx.routeHeaders where response.headers[name] == nil {
+        _ = MHD_add_response_header(r, name, value)
+    }
+    for (name, value) in server.serverHeaders where response.headers[name] == nil {
         _ = MHD_add_response_header(r, name, value)
     }
     let result = MHD_queue_response(connection, UInt32(response.status), r)
@@ -350,6 +397,8 @@ private let mhdAccessHandler: MHD_AccessHandlerCallback = { cls, connection, url
     guard let raw = conCls.pointee else {
         let ctx = MHDRequestState()
         ctx.method = method.map { String(cString: $0) } ?? "GET"
+        // Set before any answer, so refusals (413, 503) under the path carry them too.
+        ctx.routeHeaders = server.router.headers(forPath: url.map { String(cString: $0) } ?? "/")
         ctx.refuse = server.begin()
         conCls.pointee = Unmanaged.passRetained(ctx).toOpaque()
         if let t = xg_mhd_socket_context(connection) {
@@ -468,6 +517,7 @@ private let mhdAccessHandler: MHD_AccessHandlerCallback = { cls, connection, url
                               headers: HTTPHeaders(ctx.headers),
                               body: body)
         request.pathParameters = parameters
+        request.remoteAddress = ctx.tracked?.address
         ctx.headers = []
         let result: HandlerResult
         do {
@@ -515,7 +565,10 @@ private let mhdNotifyConnection: MHD_NotifyConnectionCallback = { cls, connectio
     let server = Unmanaged<Server>.fromOpaque(cls).takeUnretainedValue()
     let key = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))
     if code.rawValue == 0 {  // MHD_CONNECTION_NOTIFY_STARTED
-        let tracked = server.connectionGuard.opened(key, fd: xg_mhd_connection_fd(connection))
+        var buffer = [CChar](repeating: 0, count: 64)
+        xg_mhd_client_address(connection, &buffer, buffer.count)
+        let address = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let tracked = server.connectionGuard.opened(key, fd: xg_mhd_connection_fd(connection), address: address)
         socketContext.pointee = Unmanaged.passRetained(tracked).toOpaque()
     } else {
         server.connectionGuard.closed(key)

@@ -31,9 +31,11 @@ public final class Database: DatabaseWriter {
     private let readers: Mutex<[SQLiteConnection]>
     private let closed = Atomic<Bool>(false)
 
-    /// Opens (creating if needed) and migrates the database at `path`.
+    /// Opens (creating if needed, private to this user: see `secureFiles`) and migrates the
+    /// database at `path`.
     public init(path: String) throws {
         self.path = path
+        try Database.secureFiles(at: path)
         let w = try SQLiteConnection(path: path, readOnly: false)
         try w.execute("PRAGMA journal_mode=WAL")
         try w.execute("PRAGMA synchronous=FULL")

@@ -24,9 +24,8 @@ struct StoreOptions: ParsableArguments {
         db ?? ProcessInfo.processInfo.environment["GATEWAY_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "./data/gateway.sqlite"
     }
 
+    /// Opens the store; `Database` creates its folder (0700) and files (0600).
     func open() throws -> Database {
-        let dir = (path as NSString).deletingLastPathComponent
-        if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         do { return try Database(path: path) } catch let e as StoreError {
             throw CleanExit.message("error: \(e.message)")
         }
@@ -69,9 +68,6 @@ struct Serve: ParsableCommand {
         } catch let e as ConfigurationError {
             fail(e.description)
         }
-        let dir = (config.databasePath as NSString).deletingLastPathComponent
-        if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-
         var logger = Logger(label: "xero-gateway")
         logger.logLevel = .info
         let gateway: Gateway

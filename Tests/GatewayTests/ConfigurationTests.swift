@@ -17,6 +17,7 @@ import Testing
         #expect(c.syncIntervalSeconds == 1800)
         #expect(c.xeroScopes == "offline_access openid profile email accounting.contacts accounting.settings accounting.invoices")
         #expect(!c.servesHTTPS)
+        #expect(c.authFailuresPerMinute == 20)
     }
 
     @Test func scopesCanBeTheOlderBroadSet() throws {
@@ -44,6 +45,7 @@ import Testing
         ("XERO_API_URL", "not a url"), ("SYNC_INTERVAL_SECONDS", "0"), ("SYNC_INTERVAL_SECONDS", "soon"), ("SYNC_PUSH_DEBOUNCE_MS", "-1"),
         ("XERO_SCOPES", "openid accounting.contacts"), ("XERO_SCOPES", "offline_access \"x\""),
         ("GATEWAY_SECRET_KEY_PREVIOUS", "c2hvcnQ="), ("GATEWAY_SECRET_KEY_PREVIOUS", "not base64!"),
+        ("GATEWAY_AUTH_FAILURES_PER_MINUTE", "-1"), ("GATEWAY_AUTH_FAILURES_PER_MINUTE", "lots"),
     ] as [(String, String?)])
     func aMissingOrMalformedSettingIsNamed(setting: String, value: String?) {
         var env = base

@@ -7,6 +7,7 @@ import Logging
 import Store
 import Xero
 import StrictJSON
+import Timekeeping
 
 /// A gateway on a free loopback port with its own database, driven over real HTTP.
 final class TestGateway: Sendable {
@@ -18,7 +19,8 @@ final class TestGateway: Sendable {
     /// Everything this gateway logs (swift-log's in-memory handler, injected).
     let logs = InMemoryLogHandler()
 
-    init(extra: [String: String] = [:]) throws {
+    /// `monotonicClock`: what the throttle counts time by (a test moves it instead of sleeping).
+    init(extra: [String: String] = [:], monotonicClock: any MonotonicClock = SystemMonotonicClock()) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("xg-gw-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var env = TestGateway.environment(dir: dir)
@@ -26,7 +28,8 @@ final class TestGateway: Sendable {
         let logs = self.logs
         var logger = Logger(label: "xero-gateway") { _ in logs }
         logger.logLevel = .trace
-        gateway = try Gateway(configuration: try Configuration.load(environment: env), logger: logger)
+        gateway = try Gateway(configuration: try Configuration.load(environment: env), logger: logger,
+                              monotonicClock: monotonicClock)
         try gateway.start()
     }
 

@@ -56,7 +56,8 @@ func appendAndWait(_ inbox: WebhookInbox, _ body: String) -> Result<Void, StoreE
     }
 
     @Test func unwritablePathIsAClearError() {
-        #expect { try Database(path: "/nonexistent-dir/x/gateway.sqlite") } throws: { ($0 as? StoreError)?.code == .openFailed }
+        // A missing folder is created (0700), so: one that cannot be, even by root.
+        #expect { try Database(path: "/proc/nonexistent-dir/x/gateway.sqlite") } throws: { ($0 as? StoreError)?.code == .openFailed }
     }
 }
 
