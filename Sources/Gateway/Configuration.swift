@@ -34,6 +34,9 @@ public struct Configuration: Sendable {
     /// Open connections allowed per client address (`GATEWAY_MAX_CONNECTIONS_PER_ADDRESS`,
     /// default 64; 0 turns the limit off, for a gateway behind a proxy).
     public var maxConnectionsPerAddress: Int = 64
+    /// libmicrohttpd's per-connection memory pool in bytes (`GATEWAY_CONNECTION_MEMORY`, a
+    /// tuning knob for benchmarks; see `ServerConfiguration.connectionMemoryLimit`).
+    public var connectionMemoryLimit: Int = 64 << 10
     /// Wrong tokens (bearer or sign-in) a client address may present at once and per minute
     /// after that (`GATEWAY_AUTH_FAILURES_PER_MINUTE`, default 20; 0 turns throttling off, for a
     /// gateway behind a proxy where every client shares one address).
@@ -99,6 +102,10 @@ public struct Configuration: Sendable {
         guard let perAddress = Int(perAddressText), perAddress >= 0, perAddress <= 100_000 else {
             throw ConfigurationError(setting: "GATEWAY_MAX_CONNECTIONS_PER_ADDRESS", message: "must be a whole number from 0 (no limit) to 100000")
         }
+        let memoryText = value("GATEWAY_CONNECTION_MEMORY") ?? String(64 << 10)
+        guard let memory = Int(memoryText), memory >= 8 << 10, memory <= 1 << 20 else {
+            throw ConfigurationError(setting: "GATEWAY_CONNECTION_MEMORY", message: "must be a whole number of bytes from 8192 to 1048576")
+        }
         let authFailuresText = value("GATEWAY_AUTH_FAILURES_PER_MINUTE") ?? "20"
         guard let authFailures = Int(authFailuresText), authFailures >= 0, authFailures <= 10_000 else {
             throw ConfigurationError(setting: "GATEWAY_AUTH_FAILURES_PER_MINUTE", message: "must be a whole number from 0 (no throttling) to 10000")
@@ -122,7 +129,7 @@ public struct Configuration: Sendable {
             xeroIdentityURL: try origin(value("XERO_IDENTITY_URL") ?? "https://identity.xero.com", setting: "XERO_IDENTITY_URL"),
             xeroAPIURL: try origin(value("XERO_API_URL") ?? "https://api.xero.com", setting: "XERO_API_URL"),
             syncIntervalSeconds: seconds, pushDebounceSeconds: Double(debounce) / 1000, maxConnectionsPerAddress: perAddress,
-            authFailuresPerMinute: authFailures, xeroScopes: scopes.joined(separator: " "))
+            connectionMemoryLimit: memory, authFailuresPerMinute: authFailures, xeroScopes: scopes.joined(separator: " "))
     }
 
     static func parseListen(_ s: String) throws -> (String, UInt16) {

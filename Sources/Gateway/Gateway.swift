@@ -135,6 +135,7 @@ public final class Gateway: Sendable {
         // HSTS on every answer whenever people reach the gateway over HTTPS, its own TLS or a proxy's.
         let serverConfig = ServerConfiguration(host: configuration.listenHost, port: configuration.listenPort,
                                                perAddressConnectionLimit: configuration.maxConnectionsPerAddress,
+                                               connectionMemoryLimit: configuration.connectionMemoryLimit,
                                                tlsKeyPEM: tlsKey, tlsCertPEM: tlsCert,
                                                strictTransportSecurity: configuration.servesHTTPS
                                                    ? ServerConfiguration.defaultStrictTransportSecurity : nil)

@@ -22,6 +22,11 @@ public struct ServerConfiguration: Sendable {
     /// honest client needs, and benchmarks on 127.0.0.1 use 32. Behind a proxy every client
     /// shares its address: set 0 there and let the proxy limit.
     public var perAddressConnectionLimit: Int
+    /// Bytes of libmicrohttpd's per-connection memory pool (`MHD_OPTION_CONNECTION_MEMORY_LIMIT`):
+    /// it holds a request's headers and its read buffer, and is cleared as each keep-alive
+    /// request ends, so a larger pool costs time on every request. Headers larger than about
+    /// half of it are refused (431).
+    public var connectionMemoryLimit: Int
     /// Seconds a connection may take to deliver a request's complete headers, counted from the
     /// moment it starts waiting for one (accept, or the end of the previous answer); a trickle
     /// of bytes does not extend it. 0: no deadline.
@@ -52,6 +57,9 @@ public struct ServerConfiguration: Sendable {
     /// ChaCha20-Poly1305 (AEAD), the server's order first. Nine suites in all with GnuTLS 3.7: the
     /// three of TLS 1.3 and `ECDHE-{RSA,ECDSA}-{AES256-GCM-SHA384, CHACHA20-POLY1305,
     /// AES128-GCM-SHA256}`. No RSA key exchange, no CBC, no SHA-1 MACs, no TLS 1.0/1.1.
+    /// The per-connection pool the gateway runs with (see `connectionMemoryLimit`).
+    public static let defaultConnectionMemoryLimit = 64 << 10
+
     public static let modernTLSPriorities =
         "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA"
         + ":-CIPHER-ALL:+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:-MAC-ALL:+AEAD:%SERVER_PRECEDENCE"
@@ -60,7 +68,8 @@ public struct ServerConfiguration: Sendable {
 
     public init(host: String = "127.0.0.1", port: UInt16 = 8080, threads: Int = 0,
                 maxBodyBytes: Int = 1 << 20, connectionTimeout: Int = 10, connectionLimit: Int = 0,
-                perAddressConnectionLimit: Int = 64, headerTimeout: Double = 5,
+                perAddressConnectionLimit: Int = 64, connectionMemoryLimit: Int = ServerConfiguration.defaultConnectionMemoryLimit,
+                headerTimeout: Double = 5,
                 uploadGracePeriod: Double = 5, minUploadBytesPerSecond: Int = 4096,
                 unverifiedBodyBudget: Int = 0, smallBodyBytes: Int = 64 << 10, smallBodyReserve: Int = 16 << 20,
                 tlsKeyPEM: String? = nil, tlsCertPEM: String? = nil,
@@ -71,6 +80,7 @@ public struct ServerConfiguration: Sendable {
         self.maxBodyBytes = maxBodyBytes
         self.connectionTimeout = connectionTimeout
         self.connectionLimit = connectionLimit
+        self.connectionMemoryLimit = max(4 << 10, connectionMemoryLimit)
         self.perAddressConnectionLimit = perAddressConnectionLimit
         self.headerTimeout = headerTimeout
         self.uploadGracePeriod = uploadGracePeriod
@@ -193,7 +203,7 @@ public final class Server: @unchecked Sendable {
             UInt32(flags), configuration.host, configuration.port,
             mhdAccessHandler, me, mhdRequestCompleted, me, mhdNotifyConnection, me,
             UInt32(configuration.threads), UInt32(configuration.connectionTimeout),
-            UInt32(limit), 64 * 1024, UInt32(max(0, configuration.perAddressConnectionLimit)),
+            UInt32(limit), Int(configuration.connectionMemoryLimit), UInt32(max(0, configuration.perAddressConnectionLimit)),
             logState, keyCString, certCString, prioritiesCString)
         guard let d else {
             throw ServerError(code: "listen_failed",
