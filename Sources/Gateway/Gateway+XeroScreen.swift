@@ -149,10 +149,11 @@ extension Gateway {
     /// A run's counts in words: "12 contacts imported, 3 to review".
     static func resultWords(_ counts: [String: Int]) -> String {
         let parts: [(String, String)] = [
-            ("contactsCreated", "contact|contacts imported"), ("contactsMatched", "to review|to review"),
-            ("contactsUpdatedFromXero", "contact|contacts updated from Xero"), ("contactsPushed", "contact|contacts sent to Xero"),
-            ("conflicts", "conflict|conflicts"), ("contactsArchived", "contact|contacts archived"),
-            ("materialsLinked", "material|materials linked"), ("eventsApplied", "change|changes from Xero applied"),
+            ("contactsCreated", "contact imported|contacts imported"), ("contactsMatched", "to review|to review"),
+            ("contactsUpdatedFromXero", "contact updated from Xero|contacts updated from Xero"),
+            ("contactsPushed", "contact sent to Xero|contacts sent to Xero"), ("conflicts", "conflict|conflicts"),
+            ("contactsArchived", "contact archived|contacts archived"), ("materialsLinked", "material linked|materials linked"),
+            ("eventsApplied", "change from Xero applied|changes from Xero applied"),
         ]
         let words = parts.compactMap { key, forms -> String? in
             guard let n = counts[key], n > 0 else { return nil }
