@@ -77,10 +77,12 @@ enum AdminTemplates {
     <td>{{#canAct}}<form method="post" action="/admin/xero/events/{{id}}/replay"><input type="hidden" name="csrf" value="{{csrf}}">
     <button type="submit" class="replay">Replay</button></form>{{/canAct}}</td></tr>{{/events}}
     </tbody></table></section>{{/hasEvents}}
-    {{#hasRun}}<section class="card" id="last-run"><h2>Last run</h2>
-    <p>{{runTrigger}} · started {{runStarted}} · {{runCalls}} Xero calls</p>
-    <p class="{{#resultFailed}}bad{{/resultFailed}}">{{result}}</p>
-    {{#runErrors}}<p class="bad">{{.}}</p>{{/runErrors}}</section>{{/hasRun}}
+    {{#hasRuns}}<section class="card" id="runs"><h2>Recent runs</h2>
+    <table><thead><tr><th>Started</th><th>Run</th><th>Result</th></tr></thead><tbody>
+    {{#runs}}<tr class="run {{state}}"><td>{{when}}</td><td>{{what}}<br><span class="muted">{{calls}}</span></td>
+    <td><span class="badge {{state}}">{{stateLabel}}</span> {{^failed}}{{result}}{{/failed}}
+    {{#errors}}<br><span class="bad">{{.}}</span>{{/errors}}</td></tr>{{/runs}}
+    </tbody></table></section>{{/hasRuns}}
     {{/body}}{{/layout}}
     """
 
@@ -144,6 +146,7 @@ enum AdminTemplates {
     input[readonly]{background:var(--bg)}
     .badge{display:inline-block;padding:.15em .6em;border-radius:999px;font-size:.85em;font-weight:600;background:var(--bg)}
     .badge.connected{background:var(--ok-bg);color:var(--ok)}.badge.syncing{background:#e3f5fc;color:var(--accent-dark)}
+    .badge.succeeded{background:var(--ok-bg);color:var(--ok)}.badge.running{background:#e3f5fc;color:var(--accent-dark)}
     .badge.needs_reconnect,.badge.failed{background:var(--bad-bg);color:var(--bad)}.badge.waiting{background:var(--warn-bg);color:var(--warn)}
     table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.4em;border-bottom:1px solid var(--line);vertical-align:middle}
     table.review td.arrow,table.review th.arrow{width:2.5em;text-align:center}

@@ -38,17 +38,24 @@ extension Gateway {
             let offered = (try? accounts.offeredTenants(accountId: accountId)) ?? []
             context["offered"] = offered.map { ["tenantId": $0.tenantId, "tenantName": $0.tenantName] }
         }
-        if let run = try? sync.lastFinishedRun(accountId: accountId, triggers: nil) {
-            context["hasRun"] = true
-            context["runTrigger"] = Gateway.triggerWords[run.trigger.rawValue] ?? run.trigger.rawValue
-            context["runStarted"] = Gateway.relative(run.startedAt, now: clock.nowMilliseconds())
-            context["runCalls"] = String(run.xeroCalls)
-            context["runErrors"] = run.errors.count > 1 ? run.errors : []
+        let now = clock.nowMilliseconds()
+        if let runs = try? sync.recentRuns(accountId: accountId, limit: 10), !runs.isEmpty {
+            context["hasRuns"] = true
+            context["runs"] = runs.map { run -> [String: Any] in
+                let failed = run.state == .failed
+                return ["what": Gateway.triggerWords[run.trigger.rawValue] ?? run.trigger.rawValue,
+                        "when": Gateway.relative(run.startedAt, now: now),
+                        "state": run.state == .running ? "running" : failed ? "failed" : "succeeded",
+                        "stateLabel": run.state == .running ? "Running" : failed ? "Failed" : "Succeeded",
+                        "failed": failed,
+                        "result": run.state == .running ? "" : Gateway.resultWords(run.counts),
+                        "calls": Gateway.count(run.xeroCalls, "Xero call"), "errors": run.errors]
+            }
         }
         if let failed = try? inboxEvents.events(accountId: accountId, state: .failed, limit: 20, afterId: nil), !failed.isEmpty {
             context["hasEvents"] = true
             context["events"] = failed.map { e -> [String: Any] in
-                ["id": String(e.id), "receivedAt": Gateway.relative(e.receivedAt, now: clock.nowMilliseconds()),
+                ["id": String(e.id), "receivedAt": Gateway.relative(e.receivedAt, now: now),
                  "what": [e.category, e.type].compactMap { $0?.lowercased() }.joined(separator: " "),
                  "why": e.lastError ?? "unknown"]
             }

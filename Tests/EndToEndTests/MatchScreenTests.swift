@@ -146,5 +146,11 @@ import Testing
         #expect(failed["result"]?.stringValue?.hasPrefix("The last sync failed: ") == true, "\(failed)")
         let page = try p.request("GET", "/admin/xero", cookie: cookie).text
         #expect(page.contains(#"<dd id="result" class="bad">The last sync failed: "#))
+        // Recent runs, newest first, with their counts and errors.
+        let runs = try #require(page.firstRange(of: #"<section class="card" id="runs">"#)).upperBound
+        let history = String(page[runs...])
+        let manual = try #require(history.firstRange(of: #"<tr class="run failed">"#)), initial = try #require(history.firstRange(of: #"<tr class="run succeeded">"#))
+        #expect(manual.lowerBound < initial.lowerBound && history.contains("First import") && history.contains("Sync with Xero"))
+        #expect(history.contains("2 to review"))
     }
 }
