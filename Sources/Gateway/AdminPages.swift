@@ -77,12 +77,11 @@ enum AdminTemplates {
     <td>{{#canAct}}<form method="post" action="/admin/xero/events/{{id}}/replay"><input type="hidden" name="csrf" value="{{csrf}}">
     <button type="submit" class="replay">Replay</button></form>{{/canAct}}</td></tr>{{/events}}
     </tbody></table></section>{{/hasEvents}}
-    {{#hasRuns}}<section class="card" id="runs"><h2>Recent runs</h2>
-    <table><thead><tr><th>Started</th><th>Run</th><th>Result</th></tr></thead><tbody>
+    <section class="card" id="runs"{{^hasRuns}} hidden{{/hasRuns}}><h2>Recent runs</h2>
+    <table><thead><tr><th>Started</th><th>Run</th><th>Result</th></tr></thead><tbody id="runs-body">
     {{#runs}}<tr class="run {{state}}"><td>{{when}}</td><td>{{what}}<br><span class="muted">{{calls}}</span></td>
-    <td><span class="badge {{state}}">{{stateLabel}}</span> {{^failed}}{{result}}{{/failed}}
-    {{#errors}}<br><span class="bad">{{.}}</span>{{/errors}}</td></tr>{{/runs}}
-    </tbody></table></section>{{/hasRuns}}
+    <td><span class="badge {{state}}">{{stateLabel}}</span> {{result}}{{#errors}}<br><span class="bad">{{.}}</span>{{/errors}}</td></tr>{{/runs}}
+    </tbody></table></section>
     {{/body}}{{/layout}}
     """
 
@@ -187,6 +186,26 @@ enum AdminTemplates {
           if (result) { result.className = s.resultFailed ? "bad" : ""; }
           var link = document.getElementById("review-link");
           if (link) { link.hidden = !(s.pendingMatches > 0); }
+          var runs = document.getElementById("runs-body");
+          if (runs && s.runs) {
+            runs.textContent = "";
+            s.runs.forEach(function (run) {
+              var tr = document.createElement("tr"), when = document.createElement("td"), what = document.createElement("td"),
+                  result = document.createElement("td"), calls = document.createElement("span"), badge = document.createElement("span");
+              tr.className = "run " + run.state;
+              when.textContent = run.when;
+              what.textContent = run.what; calls.className = "muted"; calls.textContent = run.calls;
+              what.appendChild(document.createElement("br")); what.appendChild(calls);
+              badge.className = "badge " + run.state; badge.textContent = run.stateLabel;
+              result.appendChild(badge); result.appendChild(document.createTextNode(" " + run.result));
+              run.errors.forEach(function (e) {
+                var line = document.createElement("span"); line.className = "bad"; line.textContent = e;
+                result.appendChild(document.createElement("br")); result.appendChild(line);
+              });
+              tr.appendChild(when); tr.appendChild(what); tr.appendChild(result); runs.appendChild(tr);
+            });
+            document.getElementById("runs").hidden = s.runs.length === 0;
+          }
           var sync = document.getElementById("sync");
           if (sync) { sync.disabled = s.syncing; sync.textContent = s.syncing ? "Syncing… " + s.progress : "Sync with Xero"; }
           setTimeout(poll, s.live ? 1500 : 20000);

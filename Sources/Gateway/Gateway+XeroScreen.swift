@@ -39,19 +39,6 @@ extension Gateway {
             context["offered"] = offered.map { ["tenantId": $0.tenantId, "tenantName": $0.tenantName] }
         }
         let now = clock.nowMilliseconds()
-        if let runs = try? sync.recentRuns(accountId: accountId, limit: 10), !runs.isEmpty {
-            context["hasRuns"] = true
-            context["runs"] = runs.map { run -> [String: Any] in
-                let failed = run.state == .failed
-                return ["what": Gateway.triggerWords[run.trigger.rawValue] ?? run.trigger.rawValue,
-                        "when": Gateway.relative(run.startedAt, now: now),
-                        "state": run.state == .running ? "running" : failed ? "failed" : "succeeded",
-                        "stateLabel": run.state == .running ? "Running" : failed ? "Failed" : "Succeeded",
-                        "failed": failed,
-                        "result": run.state == .running ? "" : Gateway.resultWords(run.counts),
-                        "calls": Gateway.count(run.xeroCalls, "Xero call"), "errors": run.errors]
-            }
-        }
         if let failed = try? inboxEvents.events(accountId: accountId, state: .failed, limit: 20, afterId: nil), !failed.isEmpty {
             context["hasEvents"] = true
             context["events"] = failed.map { e -> [String: Any] in
@@ -80,13 +67,17 @@ extension Gateway {
             throw HTTPError(403, code: "forbidden", message: "operators have no account screens")
         }
         let status = try liveStatus(try currentConnection(accountId))
-        let members: [(key: String, value: JSON)] = status.sorted { $0.key < $1.key }.map { key, value in
+        func json(_ value: Any) -> JSON {
             switch value {
-            case let b as Bool: return (key, .bool(b))
-            case let i as Int: return (key, .number(i))
-            default: return (key, .string("\(value)"))
+            case let b as Bool: return .bool(b)
+            case let i as Int: return .number(i)
+            case let a as [String]: return .array(a.map(JSON.string))
+            case let a as [[String: Any]]: return .array(a.map(json))
+            case let o as [String: Any]: return .object(o.sorted { $0.key < $1.key }.map { ($0.key, json($0.value)) })
+            default: return .string("\(value)")
             }
         }
+        let members = status.sorted { $0.key < $1.key }.map { (key: $0.key, value: json($0.value)) }
         var r = Response.json(200, JSON.object(members))
         r.headers.add("Cache-Control", "no-store")
         r.headers.add("X-Content-Type-Options", "nosniff")
@@ -112,7 +103,18 @@ extension Gateway {
         } else if s.lastSync != nil, let run = try? sync.lastFinishedRun(accountId: c.accountId, triggers: nil) {
             result = Gateway.resultWords(run.counts)
         }
+        let runs = ((try? sync.recentRuns(accountId: c.accountId, limit: 10)) ?? []).map { run -> [String: Any] in
+            let failed = run.state == .failed
+            return ["what": Gateway.triggerWords[run.trigger.rawValue] ?? run.trigger.rawValue,
+                    "when": Gateway.relative(run.startedAt, now: now),
+                    "state": run.state == .running ? "running" : failed ? "failed" : "succeeded",
+                    "stateLabel": run.state == .running ? "Running" : failed ? "Failed" : "Succeeded",
+                    "failed": failed,
+                    "result": run.state == .running || failed ? "" : Gateway.resultWords(run.counts),
+                    "calls": Gateway.count(run.xeroCalls, "Xero call"), "errors": run.errors]
+        }
         return [
+            "runs": runs, "hasRuns": !runs.isEmpty,
             "badge": badge, "badgeLabel": badgeLabel, "syncing": s.syncing,
             "live": c.state == .connected && (s.syncing || s.lastSync == nil),
             "lastSync": s.lastSync.map { Gateway.relative($0, now: now) } ?? "never",
@@ -161,6 +163,10 @@ extension Gateway {
             ("contactsPushed", "contact sent to Xero|contacts sent to Xero"), ("conflicts", "conflict|conflicts"),
             ("contactsArchived", "contact archived|contacts archived"), ("materialsLinked", "material linked|materials linked"),
             ("eventsApplied", "change from Xero applied|changes from Xero applied"),
+            ("contactsLinked", "contact linked|contacts linked"), ("contactsCreatedInXero", "contact created in Xero|contacts created in Xero"),
+            ("materialsCreated", "material imported|materials imported"), ("itemsCreated", "item created in Xero|items created in Xero"),
+            ("invoicesCreated", "invoice created|invoices created"), ("contactsWaitingArchive", "waiting to be archived|waiting to be archived"),
+            ("eventsFailed", "change from Xero failed|changes from Xero failed"), ("pushesRefused", "change refused by Xero|changes refused by Xero"),
         ]
         let words = parts.compactMap { key, forms -> String? in
             guard let n = counts[key], n > 0 else { return nil }
