@@ -77,6 +77,10 @@ enum AdminTemplates {
     <td>{{#canAct}}<form method="post" action="/admin/xero/events/{{id}}/replay"><input type="hidden" name="csrf" value="{{csrf}}">
     <button type="submit" class="replay">Replay</button></form>{{/canAct}}</td></tr>{{/events}}
     </tbody></table></section>{{/hasEvents}}
+    {{#hasWaiting}}<section class="card" id="waiting"><h2>Waiting to be archived</h2>
+    <p>Xero archived these contacts, but a property of each still has a pending job or an open issue in SortScape. Each is
+    archived here once those are done or cancelled.</p>
+    <ul>{{#waiting}}<li>{{name}}</li>{{/waiting}}</ul></section>{{/hasWaiting}}
     <section class="card" id="runs"{{^hasRuns}} hidden{{/hasRuns}}><h2>Recent runs</h2>
     <table><thead><tr><th>Started</th><th>Run</th><th>Result</th></tr></thead><tbody id="runs-body">
     {{#runs}}<tr class="run {{state}}"><td>{{when}}</td><td>{{what}}<br><span class="muted">{{calls}}</span></td>

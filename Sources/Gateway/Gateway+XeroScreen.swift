@@ -39,6 +39,15 @@ extension Gateway {
             context["offered"] = offered.map { ["tenantId": $0.tenantId, "tenantName": $0.tenantName] }
         }
         let now = clock.nowMilliseconds()
+        // Rare (a contact Xero archived while one of its properties has a pending job or an open
+        // issue), so reading the account's contacts for their names only then is fine.
+        if hooks.syncSummary(accountId).waitingArchive > 0, let all = try? sync.allContacts(accountId: accountId) {
+            let waiting = all.filter { $0.syncState == .waitingArchive }.prefix(20)
+            if !waiting.isEmpty {
+                context["hasWaiting"] = true
+                context["waiting"] = waiting.map { ["name": $0.fields.name] }
+            }
+        }
         if let failed = try? inboxEvents.events(accountId: accountId, state: .failed, limit: 20, afterId: nil), !failed.isEmpty {
             context["hasEvents"] = true
             context["events"] = failed.map { e -> [String: Any] in
