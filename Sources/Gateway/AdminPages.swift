@@ -94,8 +94,8 @@ enum AdminTemplates {
     /// (`screens.js`; without it the inputs still work). Staff get the values read-only.
     static let matches = """
     {{<layout}}{{$body}}
-    <p class="lead">Each Xero contact below looks like a SortScape contact you already have. Choose the values both
-    should carry, then link them, or import the Xero contact as a new one if they are not the same.</p>
+    {{#hasItems}}<p class="lead">Each Xero contact below looks like a SortScape contact you already have. Choose the values both
+    should carry, then link them, or import the Xero contact as a new one if they are not the same.</p>{{/hasItems}}
     {{^items}}<p id="no-matches">No customers are waiting to be linked.</p>{{/items}}
     {{#items}}<section class="card match" id="match-{{id}}" data-match="{{id}}">
     <h2>{{xeroName}} <span class="why">matched on {{reasons}}</span></h2>
@@ -146,7 +146,7 @@ enum AdminTemplates {
     button.link{border:0;background:none;color:#fff;text-decoration:underline;padding:0}
     button.copy{padding:.1em .5em;font-size:1.1em;line-height:1.2}
     input{font:inherit;padding:.4em .5em;border:1px solid var(--line);border-radius:6px;width:100%;min-width:8em}
-    input[readonly]{background:var(--bg)}
+    input[readonly]{background:var(--bg)}input[type=radio]{width:auto;min-width:0;margin-right:.4em}
     .badge{display:inline-block;padding:.15em .6em;border-radius:999px;font-size:.85em;font-weight:600;background:var(--bg)}
     .badge.connected{background:var(--ok-bg);color:var(--ok)}.badge.syncing{background:#e3f5fc;color:var(--accent-dark)}
     .badge.succeeded{background:var(--ok-bg);color:var(--ok)}.badge.running{background:#e3f5fc;color:var(--accent-dark)}
@@ -184,6 +184,7 @@ enum AdminTemplates {
           if (!s) { setTimeout(poll, 5000); return; }
           var badge = document.getElementById("badge");
           if (badge) { badge.className = "badge " + s.badge; badge.textContent = s.badgeLabel; }
+          if (badge && s.syncing && s.progress) { badge.textContent = s.badgeLabel + " · " + s.progress; }
           set("last-sync", s.lastSync); set("next-sync", s.nextSync); set("result", s.result);
           set("pending", s.pendingText); set("waiting-archive", s.waitingArchiveText); set("api-calls-left", s.apiCallsLeft);
           var result = document.getElementById("result");
@@ -211,7 +212,7 @@ enum AdminTemplates {
             document.getElementById("runs").hidden = s.runs.length === 0;
           }
           var sync = document.getElementById("sync");
-          if (sync) { sync.disabled = s.syncing; sync.textContent = s.syncing ? "Syncing… " + s.progress : "Sync with Xero"; }
+          if (sync) { sync.disabled = s.syncing; sync.textContent = s.syncing ? "Syncing… " + (s.progress ? "(" + s.progress + ")" : "") : "Sync with Xero"; }
           setTimeout(poll, s.live ? 1500 : 20000);
         }).catch(function () { setTimeout(poll, 5000); });
       }

@@ -85,7 +85,7 @@ extension Gateway {
             "title": "Link customers to existing contacts", "signedIn": true, "csrf": session.csrf,
             "role": session.user.role.rawValue, "canAct": session.user.role == .admin,
         ]
-        if !items.isEmpty { context["items"] = items }
+        if !items.isEmpty { context["items"] = items; context["hasItems"] = true }
         return context
     }
 

@@ -112,7 +112,12 @@ extension Gateway {
         } else if s.lastSync != nil, let run = try? sync.lastFinishedRun(accountId: c.accountId, triggers: nil) {
             result = Gateway.resultWords(run.counts)
         }
-        let runs = ((try? sync.recentRuns(accountId: c.accountId, limit: 10)) ?? []).map { run -> [String: Any] in
+        let recent = (try? sync.recentRuns(accountId: c.accountId, limit: 10)) ?? []
+        var progress = ""
+        if s.syncing, let running = recent.first(where: { $0.state == .running }), let started = Gateway.milliseconds(running.startedAt) {
+            progress = "\(Gateway.triggerWords[running.trigger.rawValue] ?? running.trigger.rawValue), \(max(0, (now - started) / 1000)) s"
+        }
+        let runs = recent.map { run -> [String: Any] in
             let failed = run.state == .failed
             return ["what": Gateway.triggerWords[run.trigger.rawValue] ?? run.trigger.rawValue,
                     "when": Gateway.relative(run.startedAt, now: now),
@@ -129,7 +134,7 @@ extension Gateway {
             "lastSync": s.lastSync.map { Gateway.relative($0, now: now) } ?? "never",
             "nextSync": s.nextSyncAt.map { Gateway.relative($0, now: now) } ?? "not scheduled",
             "result": result, "resultFailed": failed,
-            "progress": s.syncing ? "reading from Xero" : "",
+            "progress": progress,
             "pendingMatches": s.pendingMatches, "hasPendingMatches": s.pendingMatches > 0,
             "pendingText": s.pendingMatches == 0 ? "nobody" : Gateway.count(s.pendingMatches, "customer") + " to link or import",
             "waitingArchiveText": s.waitingArchive == 0 ? "none"
