@@ -106,11 +106,11 @@ enum AdminTemplates {
     <tbody>
     {{#fields}}<tr data-field="{{field}}"{{#differs}} class="differs"{{/differs}}>
     <th scope="row"><label for="{{inputId}}">{{label}}</label></th>
-    <td class="xero" data-label="In Xero">{{xero}}{{^xero}}<span class="blank">blank</span>{{/xero}}</td>
+    <td class="xero" data-label="In Xero">{{xero}}{{#xeroBlank}}<span class="blank">blank</span>{{/xeroBlank}}</td>
     <td class="arrow">{{#canAct}}{{#differs}}<button type="button" class="copy take-xero" data-target="{{inputId}}" data-value="{{xero}}" title="Use Xero's {{label}}" aria-label="Use Xero's {{label}}">&rarr;</button>{{/differs}}{{/canAct}}</td>
     <td class="proposed"><input id="{{inputId}}" name="{{field}}" value="{{proposed}}"{{#required}} required{{/required}}{{^canAct}} readonly{{/canAct}}></td>
     <td class="arrow">{{#canAct}}{{#differs}}<button type="button" class="copy take-sortscape" data-target="{{inputId}}" data-value="{{sortscape}}" title="Use SortScape's {{label}}" aria-label="Use SortScape's {{label}}">&larr;</button>{{/differs}}{{/canAct}}</td>
-    <td class="sortscape" data-label="In SortScape">{{sortscape}}{{^sortscape}}<span class="blank">blank</span>{{/sortscape}}</td>
+    <td class="sortscape" data-label="In SortScape">{{sortscape}}{{#sortscapeBlank}}<span class="blank">blank</span>{{/sortscapeBlank}}</td>
     </tr>{{/fields}}
     </tbody></table>
     {{#canAct}}<p class="actions"><button type="submit" class="primary accept">Accept values and link</button>
@@ -165,6 +165,7 @@ enum AdminTemplates {
     table.review td.xero{grid-column:1;grid-row:2}table.review td.arrow:nth-of-type(2){grid-column:2;grid-row:2}
     table.review td.proposed{grid-column:1/-1;grid-row:3}
     table.review td.arrow:nth-of-type(4){grid-column:2;grid-row:4}table.review td.sortscape{grid-column:3;grid-row:4}
+    table.review button.copy{transform:rotate(90deg)}
     table.review td.xero::before,table.review td.sortscape::before{content:attr(data-label) ": ";color:var(--muted);font-size:.85em}
     }
     """

@@ -75,7 +75,7 @@ extension Gateway {
             let fields: [[String: Any]] = Gateway.reviewFields.map { f in
                 let xv = x[f.field] ?? "", sv = s[f.field] ?? ""
                 return ["field": f.field, "label": f.label, "inputId": "\(f.field)-\(m.id)", "xero": xv, "sortscape": sv,
-                        "proposed": p[f.field] ?? "", "required": f.field == "name",
+                        "proposed": p[f.field] ?? "", "required": f.field == "name", "xeroBlank": xv.isEmpty, "sortscapeBlank": sv.isEmpty,
                         "differs": xv.trimmingCharacters(in: .whitespaces) != sv.trimmingCharacters(in: .whitespaces)]
             }
             items.append(["id": m.id, "xeroName": m.xero.name, "fields": fields,
