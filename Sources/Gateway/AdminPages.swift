@@ -27,8 +27,11 @@ enum AdminTemplates {
     static let login = """
     {{<layout}}{{$body}}
     <form method="post" action="/admin/login">
-    <p><label>Your SortScape token<br><input type="password" name="token" autocomplete="off" required size="50"></label></p>
-    <p><button type="submit">Sign in</button></p>
+    <p><label for="token">Your SortScape token</label><br><input type="password" id="token" name="token" autocomplete="off" required size="50"></p>
+    <p class="muted">Tokens are shown once, when they are made: the first administrator's by
+    <code>xero-gateway account create</code>, everyone else's by <code>xero-gateway user create</code> (ask whoever runs the
+    gateway). Signing in keeps you signed in on this browser for 12 hours.</p>
+    <p><button type="submit" class="primary">Sign in</button></p>
     </form>
     {{/body}}{{/layout}}
     """
