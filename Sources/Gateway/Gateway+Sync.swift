@@ -151,23 +151,29 @@ extension Gateway {
 
     /// The answer for a failure of a sync or match call: what to fix, in a sentence.
     static func answer(for error: any Error, logger: Logger) -> Response {
+        failure(for: error, logger: logger).response
+    }
+
+    /// A failure of a sync or match call as the HTTP error the API answers and the screens show
+    /// (its `message` is the sentence).
+    static func failure(for error: any Error, logger: Logger) -> HTTPError {
         switch error {
-        case let e as HTTPError: return e.response
-        case let e as StoreError where e.code == .notFound: return HTTPError(404, code: "not_found", message: e.message).response
-        case let e as StoreError where e.code == .conflict: return HTTPError(409, code: "conflict", message: e.message).response
+        case let e as HTTPError: return e
+        case let e as StoreError where e.code == .notFound: return HTTPError(404, code: "not_found", message: e.message)
+        case let e as StoreError where e.code == .conflict: return HTTPError(409, code: "conflict", message: e.message)
         case let e as SyncError where e.message == SyncError.notConnected.message:
-            return HTTPError(409, code: "not_connected", message: e.message).response
+            return HTTPError(409, code: "not_connected", message: e.message)
         case let e as SyncError where e.message == SyncError.busy.message:
-            return HTTPError(503, code: "sync_running", message: e.message).response
-        case let e as SyncError where e.unreachable: return HTTPError(502, code: "xero_unavailable", message: e.message).response
-        case let e as SyncError: return HTTPError(422, code: "xero_refused", message: e.message).response
+            return HTTPError(503, code: "sync_running", message: e.message)
+        case let e as SyncError where e.unreachable: return HTTPError(502, code: "xero_unavailable", message: e.message)
+        case let e as SyncError: return HTTPError(422, code: "xero_refused", message: e.message)
         case let e as XeroAPIError where e.code == .validation:
-            return HTTPError(422, code: "xero_refused", message: SyncError.sentence(for: e)).response
+            return HTTPError(422, code: "xero_refused", message: SyncError.sentence(for: e))
         case let e as XeroAPIError:
-            return HTTPError(502, code: "xero_unavailable", message: SyncError.sentence(for: e)).response
+            return HTTPError(502, code: "xero_unavailable", message: SyncError.sentence(for: e))
         default:
             logger.error("match call failed", metadata: ["error": "\(error)"])
-            return HTTPError.storeUnavailable.response
+            return HTTPError.storeUnavailable
         }
     }
 }

@@ -23,6 +23,9 @@ extension Gateway {
         "denied": ("Xero access was not granted, so nothing changed.", true),
         "xero_error": ("Xero did not complete the connection. Try again.", true),
         "sync": ("A sync with Xero has been requested.", false),
+        "linked": ("Linked. Both records now carry the values you accepted.", false),
+        "dismissed": ("Imported as a new SortScape contact.", false),
+        "replayed": ("The change from Xero is being applied again.", false),
     ]
 
     // MARK: - JSON API
@@ -123,46 +126,6 @@ extension Gateway {
     }
 
     // MARK: - screens
-
-    /// `GET /admin/xero`: the connection and its sync figures; admins get the buttons, staff a
-    /// read-only view.
-    func xeroScreen(_ request: Request) throws -> Response {
-        guard let session = try browserSession(request) else { return Gateway.seeOther("/admin") }
-        guard let accountId = session.user.accountId else {
-            return page(403, title: "Not allowed", message: "Operators have no account screens.", session: session)
-        }
-        let c = try currentConnection(accountId)
-        let s = hooks.syncSummary(accountId)
-        let isAdmin = session.user.role == .admin
-        var context: [String: Any] = [
-            "title": "Xero", "signedIn": true, "csrf": session.csrf, "role": session.user.role.rawValue,
-            "state": c.state.rawValue, "stateLabel": Gateway.stateLabel(c.state),
-            "lastSync": s.lastSync.map { $0 + (s.lastSyncState == "failed" ? " (failed: " + s.lastSyncErrors.joined(separator: " ") + ")" : "") } ?? "never",
-            "nextSync": s.nextSyncAt ?? "not scheduled",
-            "waitingArchive": String(s.waitingArchive),
-            "pendingMatches": String(s.pendingMatches), "hasPendingMatches": s.pendingMatches > 0,
-            "apiCallsLeft": s.apiCallsLeftToday.map(String.init) ?? "unknown",
-            "canAct": isAdmin,
-            "canActivate": c.state == .inactive,
-            "canConnect": [.active, .needsReconnect, .connected, .choosing].contains(c.state),
-            "canSync": c.state == .connected,
-            "choosing": c.state == .choosing,
-        ]
-        if let n = c.tenantName { context["tenantName"] = n }
-        if let at = c.connectedAt { context["connectedAt"] = at }
-        if c.state == .choosing {
-            let offered = (try? accounts.offeredTenants(accountId: accountId)) ?? []
-            context["offered"] = offered.map { ["tenantId": $0.tenantId, "tenantName": $0.tenantName] }
-        }
-        if let m = request.queryValue("m"), let (text, isError) = Gateway.screenMessages[m] {
-            context["message"] = text
-            context["isError"] = isError
-        } else if c.state == .needsReconnect {
-            context["message"] = "Xero no longer accepts this connection. Connect to Xero again to resume syncing."
-            context["isError"] = true
-        }
-        return render(200, "xero", context)
-    }
 
     static func stateLabel(_ s: ConnectionState) -> String {
         switch s {

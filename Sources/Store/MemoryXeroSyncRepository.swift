@@ -203,6 +203,12 @@ public final class MemoryXeroSyncRepository: XeroSyncRepository {
         store.tables.withLock { $0.runs.rows.first { $0.record.accountId == accountId && $0.record.id == id }?.record }
     }
 
+    public func recentRuns(accountId: String, limit: Int) throws(StoreError) -> [SyncRunRecord] {
+        store.tables.withLock { t in
+            Array(t.runs.rows.lazy.reversed().filter { $0.record.accountId == accountId }.prefix(min(max(limit, 1), 100)).map(\.record))
+        }
+    }
+
     public func lastFinishedRun(accountId: String, triggers: Set<SyncTrigger>?) throws(StoreError) -> SyncRunRecord? {
         store.tables.withLock {
             $0.runs.rows.last {

@@ -256,6 +256,14 @@ public final class SQLiteXeroSyncRepository: XeroSyncRepository {
         }
     }
 
+    public func recentRuns(accountId: String, limit: Int) throws(StoreError) -> [SyncRunRecord] {
+        try read { c in
+            try c.query("SELECT \(Self.runColumns) FROM sync_runs WHERE account_id = ? ORDER BY seq DESC LIMIT ?",
+                        [.text(accountId), .integer(Int64(min(max(limit, 1), 100)))])
+                .map { try Self.run($0, c) }
+        }
+    }
+
     public func lastFinishedRun(accountId: String, triggers: Set<SyncTrigger>?) throws(StoreError) -> SyncRunRecord? {
         var sql = "SELECT \(Self.runColumns) FROM sync_runs WHERE account_id = ? AND state != 'running'"
         var args: [SQLValue] = [.text(accountId)]

@@ -171,6 +171,8 @@ public protocol XeroSyncRepository: Sendable {
     @discardableResult func finishRun(_ run: SyncRunRecord) throws(StoreError) -> SyncRunRecord
     func runs(accountId: String, limit: Int, cursor: String?) throws(StoreError) -> RecordPage<SyncRunRecord>
     func run(accountId: String, id: String) throws(StoreError) -> SyncRunRecord?
+    /// The account's newest runs, newest first (at most `limit`, 1–100): the screen's history.
+    func recentRuns(accountId: String, limit: Int) throws(StoreError) -> [SyncRunRecord]
     /// The account's last finished run, of these triggers only when given.
     func lastFinishedRun(accountId: String, triggers: Set<SyncTrigger>?) throws(StoreError) -> SyncRunRecord?
     /// Runs a crash left `running` become `failed` ("interrupted"); call at start.

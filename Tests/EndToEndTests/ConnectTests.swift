@@ -186,8 +186,13 @@ import XeroSimulator
         let state = try p.startConnect(cookie)
         let r = try p.callback(cookie, ["error": "access_denied", "state": state])
         #expect(r.status == 303 && r.header("Location") == "/admin/xero?m=denied")
-        let page = try p.request("GET", "/admin/xero?m=denied", cookie: cookie).text
-        #expect(page.contains("not granted"))
+        // The message moves into a cookie shown once, and the browser goes to the clean URL.
+        let moved = try p.request("GET", "/admin/xero?m=denied", cookie: cookie)
+        #expect(moved.status == 303 && moved.header("Location") == "/admin/xero")
+        let flash = try #require(moved.header("Set-Cookie")?.split(separator: ";").first.map(String.init))
+        let page = try p.request("GET", "/admin/xero", headers: [("Cookie", "xg_session=\(cookie); \(flash)")])
+        #expect(page.text.contains("not granted") && page.header("Set-Cookie")?.contains("Max-Age=0") == true)
+        #expect(!(try p.request("GET", "/admin/xero", cookie: cookie).text.contains("not granted")))
         #expect(try p.status(admin)["state"]?.stringValue == "active")
     }
 

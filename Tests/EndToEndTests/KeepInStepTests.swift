@@ -117,6 +117,30 @@ import Testing
         #expect(try p.request("POST", "/api/v1/xero/events/999999/replay", bearer: admin).status == 404)
     }
 
+    @Test func r16_aFailedEventIsShownOnTheXeroScreenAndReplayedFromIt() throws {
+        let (p, admin, tenant) = try connected()
+        let xid = try #require(try contact(p, admin, named: "Rata Gardens")["xeroContactId"]?.stringValue)
+        try p.sim("POST", "/sim/faults", #"{"kind":"503","count":20,"path":"/Contacts"}"#)
+        try p.sim("PATCH", "/sim/organisations/\(tenant)/contacts/\(xid)", #"{"EmailAddress": "screen@rata.nz"}"#)
+        let cookie = try p.signIn(admin)
+        var id: String?
+        try eventually("a failed event") {
+            id = (try JSON.parse(p.request("GET", "/api/v1/xero/events?status=failed", bearer: admin).body)["items"]?.arrayValue ?? [])
+                .first?["id"]?.stringValue
+            return id != nil
+        }
+        let eventId = try #require(id)
+        let page = try p.request("GET", "/admin/xero", cookie: cookie).text
+        #expect(page.contains(#"<section class="card" id="failed-events">"#) && page.contains("contact update"))
+        #expect(page.contains(#"action="/admin/xero/events/\#(eventId)/replay""#))
+        try p.sim("DELETE", "/sim/faults")
+        #expect(try p.form("/admin/xero/events/\(eventId)/replay", cookie: cookie, []).status == 403, "no CSRF token")
+        let replay = try p.form("/admin/xero/events/\(eventId)/replay", cookie: cookie, [("csrf", try p.csrf(cookie))])
+        #expect(replay.status == 303 && replay.header("Location") == "/admin/xero")
+        try eventually("the replayed event applied") { try contact(p, admin, named: "Rata Gardens")["email"]?.stringValue == "screen@rata.nz" }
+        #expect(try p.form("/admin/xero/events/999999/replay", cookie: cookie, [("csrf", try p.csrf(cookie))]).status == 404)
+    }
+
     // MARK: - R9
 
     @Test func r9_aSortScapeEditReachesXeroWithinSecondsAndKeepsXerosPhoneSplit() throws {

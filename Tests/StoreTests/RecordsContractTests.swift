@@ -393,6 +393,9 @@ final class RecordsHarness {
         let page = try h.sync.runs(accountId: a, limit: 1, cursor: nil)
         #expect(page.items.map(\.id) == [first.id])
         #expect(try h.sync.runs(accountId: a, limit: 1, cursor: page.nextCursor).items.map(\.id) == [second.id])
+        #expect(try h.sync.recentRuns(accountId: a, limit: 10).map(\.id) == [second.id, first.id])
+        #expect(try h.sync.recentRuns(accountId: a, limit: 1).map(\.id) == [second.id])
+        #expect(try h.sync.recentRuns(accountId: "nobody", limit: 10).isEmpty)
     }
 
     @Test(arguments: Backend.allCases)
