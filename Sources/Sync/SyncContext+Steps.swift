@@ -101,17 +101,23 @@ extension SyncContext {
     /// R17: contacts Xero changed since the watermark (`If-Modified-Since`, archived ones included).
     func contactsSinceWatermark() throws {
         let since = try store.watermark(accountId: accountId, .contacts)
-        var newest = since
+        if let mark = try applyContactPages(modifiedSince: since), mark != since {
+            try store.setWatermark(accountId: accountId, .contacts, mark)
+        }
+    }
+
+    /// Applies every page of contacts Xero has (archived ones included; since `modifiedSince`
+    /// when given) and returns the watermark the walk reached (see `watermark(newest:…)`).
+    func applyContactPages(modifiedSince: Int64?) throws -> Int64? {
+        var newest = modifiedSince
         var pages = 0
         let started = engine.monotonicNow()
-        try xero.forEachContactsPage(tenantId: tenantId, includeArchived: true, modifiedSince: since) { page in
+        try xero.forEachContactsPage(tenantId: tenantId, includeArchived: true, modifiedSince: modifiedSince) { page in
             pages += 1
             _ = try applyXeroContacts(page)
             for c in page { if let u = c.updatedDateUTC { newest = max(newest ?? u, u) } }
         }
-        if let mark = watermark(newest: newest, pages: pages, startedAt: started), mark != since {
-            try store.setWatermark(accountId: accountId, .contacts, mark)
-        }
+        return watermark(newest: newest, pages: pages, startedAt: started)
     }
 
     /// R12, R13, R17: items Xero changed since the watermark: linked materials take their values,
@@ -128,15 +134,7 @@ extension SyncContext {
     /// R17's daily reconciliation: every contact (flag changes do not move `UpdatedDateUTC`) and
     /// every item; a material whose item Xero no longer has is unlinked and editable again.
     func dailyReconciliation() throws {
-        var newest: Int64?
-        var pages = 0
-        let started = engine.monotonicNow()
-        try xero.forEachContactsPage(tenantId: tenantId, includeArchived: true, modifiedSince: nil) { page in
-            pages += 1
-            _ = try applyXeroContacts(page)
-            for c in page { if let u = c.updatedDateUTC { newest = max(newest ?? u, u) } }
-        }
-        if let mark = watermark(newest: newest, pages: pages, startedAt: started) { try store.setWatermark(accountId: accountId, .contacts, mark) }
+        if let mark = try applyContactPages(modifiedSince: nil) { try store.setWatermark(accountId: accountId, .contacts, mark) }
         let importer = XeroImport(accountId: accountId, tenantId: tenantId, accounting: xero, repository: runs)
         var c: XeroImport.Counts = [:]
         let (newestItem, itemIds) = try importer.importItems(counts: &c, modifiedSince: nil)

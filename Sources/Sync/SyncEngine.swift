@@ -210,15 +210,7 @@ public final class SyncEngine: Sendable {
         var tries = max(1, Int(wait / 0.02))  // real time: a test's clocks may stand still
         let placeholder = SyncRunRecord(id: "", accountId: accountId, trigger: trigger)
         /// Lets the account go, starting what was asked for while it was held.
-        func release() {
-            let next = state.withLock { s -> SyncTrigger? in
-                s.accounts[accountId]?.running = nil
-                let next = SyncEngine.mostThorough(s.accounts[accountId]?.wanted ?? [])
-                s.accounts[accountId]?.wanted = []
-                return next
-            }
-            if let next { _ = try? requestSync(accountId: accountId, trigger: next) }
-        }
+        func release() { self.release(accountId) }
         var run: SyncRunRecord?
         while run == nil {
             let claimed = state.withLock { s -> Bool in
