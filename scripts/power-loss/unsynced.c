@@ -8,6 +8,9 @@
  *
  * $PL_STATS (optional): a file mapped shared, where counters are kept (they survive kill -9):
  * writes intercepted, bytes, writes applied by a sync, bytes, syncs.
+ * $PL_SYNC_DELAY_US (optional): each fsync of a tracked file first waits this long, as a slow
+ * disk does, so pending writes exist for a while before every sync (a kill lands among them
+ * on a fast machine too).
  *
  * Built by scripts/power-loss-test: gcc -shared -fPIC -O2 -o unsynced.so unsynced.c -ldl -lpthread
  */
@@ -37,6 +40,7 @@ static char prefix[4096];
 static size_t prefix_len;
 static struct stats local_stats, *st = &local_stats;
 static int ready;
+static useconds_t sync_delay_us;
 
 static int (*real_open)(const char *, int, ...);
 static int (*real_open64)(const char *, int, ...);
@@ -77,6 +81,8 @@ static void init(void) {
     real_fstat64 = dlsym(RTLD_NEXT, "fstat64");
     const char *p = getenv("PL_PREFIX");
     if (p != NULL && strlen(p) < sizeof prefix) { strcpy(prefix, p); prefix_len = strlen(p); }
+    const char *d = getenv("PL_SYNC_DELAY_US");
+    if (d != NULL) sync_delay_us = (useconds_t)strtoul(d, NULL, 10);
     const char *s = getenv("PL_STATS");
     if (s != NULL) {
         int fd = real_open(s, O_RDWR | O_CREAT, 0644);
@@ -185,6 +191,7 @@ static ssize_t pending_write(inode_t *e, const void *buf, size_t n, off_t off) {
 }
 
 static void apply(int fd, inode_t *e) {
+    if (sync_delay_us > 0) usleep(sync_delay_us);
     pthread_mutex_lock(&mu);
     for (size_t i = 0; i < e->n; i++) {
         op_t *o = &e->ops[i];
