@@ -11,8 +11,9 @@
  * GET /healthz: 200 "ok". Anything else: 404 / 405.
  *
  * libmicrohttpd thread pool on epoll, THREAD_POOL_SIZE = online cores, connection
- * timeout 10 s. SIGINT/SIGTERM: new webhooks get 503, the daemon is quiesced, queued
- * work is committed and answered, then the daemon is stopped and the DB closed.
+ * timeout 10 s, the library's default per-connection pool (BASELINE_CONNECTION_MEMORY sets
+ * one). SIGINT/SIGTERM: new webhooks get 503, the daemon is quiesced, queued work is
+ * committed and answered, then the daemon is stopped and the DB closed.
  *
  * Usage:   XERO_WEBHOOK_KEY=... ./webhook_baseline PORT DB_PATH
  * Compile: cc -O2 -o webhook_baseline webhook_baseline.c -lmicrohttpd -lcrypto -lsqlite3 -lpthread
@@ -286,16 +287,26 @@ int main(int argc, char **argv) {
 
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     if (cores < 1) cores = 1;
-    struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
-            MHD_USE_ERROR_LOG,
-        (uint16_t)port, NULL, NULL, on_request, NULL,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cores,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1024,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-        MHD_OPTION_END);
+    /* BASELINE_CONNECTION_MEMORY: the per-connection pool in bytes; unset or 0 keeps the
+       library's default (what a plain C receiver runs with). */
+    const char *pool_env = getenv("BASELINE_CONNECTION_MEMORY");
+    size_t pool = pool_env != NULL ? (size_t)strtoul(pool_env, NULL, 10) : 0;
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                         MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    struct MHD_Daemon *d = pool > 0
+        ? MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, NULL,
+                           MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cores,
+                           MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+                           MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1024,
+                           MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool,
+                           MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                           MHD_OPTION_END)
+        : MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, NULL,
+                           MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cores,
+                           MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+                           MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1024,
+                           MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                           MHD_OPTION_END);
     if (d == NULL) die("cannot start libmicrohttpd daemon (port in use?)");
     fprintf(stderr, "webhook_baseline: listening on port %ld, %ld threads, db %s\n", port, cores, argv[2]);
 
