@@ -24,8 +24,8 @@ extension Gateway {
         let isAdmin = session.user.role == .admin
         var context = try liveStatus(c)
         context.merge([
-            "title": "Xero Integration", "signedIn": true, "csrf": session.csrf, "role": session.user.role.rawValue,
-            "state": c.state.rawValue, "stateLabel": Gateway.stateLabel(c.state),
+            "title": "Xero Integration", "signedIn": true, "navXero": true, "csrf": session.csrf, "role": session.user.role.rawValue,
+            "state": c.state.rawValue, "stateLabel": wasDisconnected(c) ? "Disconnected" : Gateway.stateLabel(c.state),
             "canAct": isAdmin,
             "canActivate": c.state == .inactive,
             "canConnect": [.active, .needsReconnect].contains(c.state),
@@ -59,6 +59,8 @@ extension Gateway {
         if let (text, isError) = Gateway.flash(request) {
             context["message"] = text
             context["isError"] = isError
+        } else if c.state == .needsReconnect, wasDisconnected(c) {
+            context["message"] = "Disconnected from Xero. Connect to Xero to resume syncing with \(c.tenantName ?? "the same organisation")."
         } else if c.state == .needsReconnect {
             context["message"] = "Xero no longer accepts this connection. Connect to Xero again to resume syncing."
             context["isError"] = true
@@ -103,6 +105,7 @@ extension Gateway {
         case .connected where s.syncing: (badge, badgeLabel) = ("syncing", "Syncing")
         case .connected where failed: (badge, badgeLabel) = ("failed", "Failed")
         case .connected: (badge, badgeLabel) = ("connected", "Connected")
+        case .needsReconnect where wasDisconnected(c): (badge, badgeLabel) = ("waiting", "Disconnected")
         case .needsReconnect: (badge, badgeLabel) = ("needs_reconnect", "Needs reconnect")
         case .inactive, .active, .choosing: (badge, badgeLabel) = ("waiting", "Not connected")
         }
