@@ -33,7 +33,7 @@ extension Gateway {
             "choosing": c.state == .choosing,
         ]) { _, new in new }
         if let n = c.tenantName { context["tenantName"] = n }
-        if let at = c.connectedAt { context["connectedAt"] = Gateway.clockTime(at) ?? at }
+        if c.state == .connected, let at = c.connectedAt { context["connectedAt"] = Gateway.clockTime(at) ?? at }
         if c.state == .choosing {
             let offered = (try? accounts.offeredTenants(accountId: accountId)) ?? []
             context["offered"] = offered.map { ["tenantId": $0.tenantId, "tenantName": $0.tenantName] }
@@ -135,7 +135,7 @@ extension Gateway {
             "badge": badge, "badgeLabel": badgeLabel, "syncing": s.syncing,
             "live": c.state == .connected && (s.syncing || s.lastSync == nil),
             "lastSync": s.lastSync.map { Gateway.relative($0, now: now) } ?? "never",
-            "nextSync": s.nextSyncAt.map { Gateway.relative($0, now: now) } ?? "not scheduled",
+            "nextSync": c.state == .connected ? s.nextSyncAt.map { Gateway.relative($0, now: now) } ?? "not scheduled" : "not scheduled",
             "result": result, "resultFailed": failed,
             "progress": progress,
             "pendingMatches": s.pendingMatches, "hasPendingMatches": s.pendingMatches > 0,
