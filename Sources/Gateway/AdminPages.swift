@@ -60,7 +60,7 @@ enum AdminTemplates {
     <dt>Waiting to be archived</dt><dd id="waiting-archive">{{waitingArchiveText}}</dd>
     <dt>API calls left today</dt><dd id="api-calls-left">{{apiCallsLeft}}</dd>
     </dl>
-    <p class="muted">Times are in UTC.</p>
+    <p class="muted" id="times-note">{{timesNote}}</p>
     {{#canAct}}
     {{#canActivate}}<p>Activating lets this account connect one Xero organisation and keep its customers, properties and
     materials in step with it.</p><form method="post" action="/admin/xero/activate"><input type="hidden" name="csrf" value="{{csrf}}">
@@ -197,7 +197,7 @@ enum AdminTemplates {
           if (badge) { badge.className = "badge " + s.badge; badge.textContent = s.badgeLabel; }
           if (badge && s.syncing && s.progress) { badge.textContent = s.badgeLabel + " · " + s.progress; }
           set("last-sync", s.lastSync); set("next-sync", s.nextSync); set("result", s.result);
-          set("pending", s.pendingText); set("waiting-archive", s.waitingArchiveText); set("api-calls-left", s.apiCallsLeft);
+          set("times-note", s.timesNote); set("pending", s.pendingText); set("waiting-archive", s.waitingArchiveText); set("api-calls-left", s.apiCallsLeft);
           var result = document.getElementById("result");
           if (result) { result.className = s.resultFailed ? "bad" : ""; }
           var link = document.getElementById("review-link");

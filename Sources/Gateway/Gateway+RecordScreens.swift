@@ -87,6 +87,11 @@ extension Gateway {
         }
     }
 
+    /// The zone the account's times are shown in (the organisation's, else UTC).
+    func accountZone(_ accountId: String) -> TimeZone {
+        (try? currentConnection(accountId)).map { displayZone($0).zone } ?? Gateway.utc
+    }
+
     func connected(_ accountId: String) -> Bool { (try? currentConnection(accountId).state) == .connected }
 
     // MARK: - contacts (R11)
@@ -381,14 +386,14 @@ extension Gateway {
         var context = screenContext(s, title: "Visits", nav: "navVisits")
         let p = try screenPage(VisitRecord.self, accountId, request, s)
         var names: [String: String] = [:]
-        let now = clock.nowMilliseconds()
+        let now = clock.nowMilliseconds(), zone = accountZone(accountId)
         context["items"] = try p.items.map { v -> [String: Any] in
             if names[v.contactId] == nil {
                 names[v.contactId] = try store { () throws(StoreError) in try records.contacts.get(accountId: accountId, id: v.contactId) }?.name ?? "unknown"
             }
             var item = Gateway.visitState(v)
             item.merge(["id": v.id, "contactName": names[v.contactId] ?? "", "total": Gateway.cents(Gateway.totalCents(v)),
-                        "when": "Visit " + Gateway.relative(v.completedAt ?? v.createdAt, now: now)]) { _, new in new }
+                        "when": "Visit " + Gateway.relative(v.completedAt ?? v.createdAt, now: now, zone: zone)]) { _, new in new }
             return item
         }
         context["hasItems"] = !p.items.isEmpty
@@ -424,13 +429,13 @@ extension Gateway {
 
     func visitContext(_ s: BrowserSession, _ v: VisitRecord) throws -> [String: Any] {
         let accountId = s.user.accountId!
-        let now = clock.nowMilliseconds()
+        let now = clock.nowMilliseconds(), zone = accountZone(accountId)
         let contact = try store { () throws(StoreError) in try records.contacts.get(accountId: accountId, id: v.contactId) }
         var context = screenContext(s, title: "Visit", nav: "navVisits")
         context.merge(Gateway.visitState(v)) { _, new in new }
         context.merge(["id": v.id, "contactId": v.contactId, "contactName": contact?.name ?? "unknown",
-                       "created": Gateway.relative(v.createdAt, now: now),
-                       "completed": v.completedAt.map { Gateway.relative($0, now: now) } ?? "not yet",
+                       "created": Gateway.relative(v.createdAt, now: now, zone: zone),
+                       "completed": v.completedAt.map { Gateway.relative($0, now: now, zone: zone) } ?? "not yet",
                        "total": Gateway.cents(Gateway.totalCents(v)),
                        "canComplete": v.status != .completed && !v.archived,
                        "canInvoice": v.status == .completed && !v.invoiced && !v.archived && !v.lines.isEmpty]) { _, new in new }

@@ -100,4 +100,22 @@ import Testing
         #expect(again.status == 303)
         #expect(try p.status(admin)["state"]?.stringValue == "connected")
     }
+
+    @Test func theScreensTellTimeInTheOrganisationsTimeZoneOnceXeroHasSaidWhichItIs() throws {
+        let p = try ConnectPair(realSync: true)
+        let (_, tenant, cookie, _) = try connected(p)
+        try p.sim("PATCH", "/sim/organisations/\(tenant)", #"{"timezone":"AUSEASTERNSTANDARDTIME"}"#)
+        var live = try JSON.parse(p.request("GET", "/admin/xero/status.json", cookie: cookie).body)
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline, live["timesNote"]?.stringValue?.contains("Australia/Sydney") != true {
+            usleep(100_000)
+            live = try JSON.parse(p.request("GET", "/admin/xero/status.json", cookie: cookie).body)
+        }
+        #expect(live["timesNote"]?.stringValue == "Times are in the organisation's time zone (Australia/Sydney).", "\(live)")
+        let last = try #require(live["lastSync"]?.stringValue)
+        #expect(last.hasPrefix("just now (") && !last.hasSuffix("UTC)"), "\(last)")
+        #expect(try p.gateway.accounts.organisationTimezone(tenantId: tenant) == "AUSEASTERNSTANDARDTIME")
+        let page = try p.request("GET", "/admin/xero", cookie: cookie).text
+        #expect(page.contains(#"<p class="muted" id="times-note">Times are in the organisation&#39;s time zone (Australia/Sydney).</p>"#))
+    }
 }
