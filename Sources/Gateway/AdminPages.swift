@@ -11,7 +11,9 @@ enum AdminTemplates {
     <link rel="stylesheet" href="/admin/assets/screens.css"><script src="/admin/assets/screens.js" defer></script></head>
     <body>
     <header class="top"><span class="brand">SortScape · Xero</span>
-    {{#signedIn}}<nav><a href="/admin/xero">Xero</a> <a href="/admin/xero/matches">Link review</a></nav>
+    {{#signedIn}}<nav><a href="/admin/xero"{{#navXero}} aria-current="page"{{/navXero}}>Xero</a> <a href="/admin/contacts"{{#navContacts}} aria-current="page"{{/navContacts}}>Contacts</a>
+    <a href="/admin/materials"{{#navMaterials}} aria-current="page"{{/navMaterials}}>Materials</a> <a href="/admin/visits"{{#navVisits}} aria-current="page"{{/navVisits}}>Visits</a>
+    <a href="/admin/xero/matches">Link review</a></nav>
     <span class="who"><form class="inline" method="post" action="/admin/logout"><input type="hidden" name="csrf" value="{{csrf}}">
     Signed in as {{role}} · <button type="submit" class="link">Sign out</button></form>
     <form class="inline" method="post" action="/admin/logout-everywhere"><input type="hidden" name="csrf" value="{{csrf}}">
@@ -58,7 +60,7 @@ enum AdminTemplates {
     <dt>Waiting to be archived</dt><dd id="waiting-archive">{{waitingArchiveText}}</dd>
     <dt>API calls left today</dt><dd id="api-calls-left">{{apiCallsLeft}}</dd>
     </dl>
-    <p class="muted">Times are in UTC.</p>
+    <p class="muted" id="times-note">{{timesNote}}</p>
     {{#canAct}}
     {{#canActivate}}<p>Activating lets this account connect one Xero organisation and keep its customers, properties and
     materials in step with it.</p><form method="post" action="/admin/xero/activate"><input type="hidden" name="csrf" value="{{csrf}}">
@@ -66,6 +68,11 @@ enum AdminTemplates {
     {{#canConnect}}<form method="get" action="/oauth/xero/connect"><button type="submit" class="primary" id="connect">Connect to Xero</button></form>{{/canConnect}}
     {{#canSync}}<form method="post" action="/admin/xero/sync"><input type="hidden" name="csrf" value="{{csrf}}">
     <button type="submit" class="primary" id="sync"{{#syncing}} disabled{{/syncing}}>{{#syncing}}Syncing…{{/syncing}}{{^syncing}}Sync with Xero{{/syncing}}</button></form>{{/canSync}}
+    {{#canSync}}<details class="confirm" id="disconnect-menu"><summary>Disconnect from Xero…</summary>
+    <p>Disconnecting stops syncing and removes this gateway's connection at Xero. Nothing is deleted in SortScape or in Xero,
+    and this account stays tied to {{tenantName}}: connecting again connects that organisation only.</p>
+    <form method="post" action="/admin/xero/disconnect"><input type="hidden" name="csrf" value="{{csrf}}">
+    <button type="submit" class="danger" id="disconnect">Disconnect</button></form></details>{{/canSync}}
     {{/canAct}}
     {{^canAct}}<p id="read-only">Only an administrator can change the Xero connection.</p>{{/canAct}}
     <p id="review-link"{{^hasPendingMatches}} hidden{{/hasPendingMatches}}><a href="/admin/xero/matches">Link customers to existing contacts</a></p>
@@ -190,7 +197,7 @@ enum AdminTemplates {
           if (badge) { badge.className = "badge " + s.badge; badge.textContent = s.badgeLabel; }
           if (badge && s.syncing && s.progress) { badge.textContent = s.badgeLabel + " · " + s.progress; }
           set("last-sync", s.lastSync); set("next-sync", s.nextSync); set("result", s.result);
-          set("pending", s.pendingText); set("waiting-archive", s.waitingArchiveText); set("api-calls-left", s.apiCallsLeft);
+          set("times-note", s.timesNote); set("pending", s.pendingText); set("waiting-archive", s.waitingArchiveText); set("api-calls-left", s.apiCallsLeft);
           var result = document.getElementById("result");
           if (result) { result.className = s.resultFailed ? "bad" : ""; }
           var link = document.getElementById("review-link");
@@ -240,6 +247,7 @@ enum AdminTemplates {
         try library.register(message, named: "message")
         try library.register(xero, named: "xero")
         try library.register(matches, named: "matches")
+        try registerRecordScreens(&library)
         return library
     }
 }
@@ -275,7 +283,7 @@ extension Gateway {
     func asset(_ request: Request) throws -> Response {
         let (type, text): (String, String)
         switch request.pathParameter("name") {
-        case "screens.css": (type, text) = ("text/css; charset=utf-8", AdminTemplates.stylesheet)
+        case "screens.css": (type, text) = ("text/css; charset=utf-8", AdminTemplates.stylesheet + "\n" + AdminTemplates.recordStylesheet)
         case "screens.js": (type, text) = ("text/javascript; charset=utf-8", AdminTemplates.script)
         default: throw HTTPError(404, code: "not_found", message: "no such asset")
         }

@@ -31,7 +31,7 @@ extension Gateway {
     /// The message a redirect left for this page, if any (a known key only): `(text, isError)`.
     static func flash(_ request: Request) -> (String, Bool)? {
         guard let key = cookie(flashCookie, in: request) else { return nil }
-        return screenMessages[key]
+        return screenMessages[key] ?? recordScreenMessages[key]
     }
 
     /// Renders a screen, clearing the flash cookie when the request carried one (shown once).

@@ -24,8 +24,8 @@ extension Gateway {
         let isAdmin = session.user.role == .admin
         var context = try liveStatus(c)
         context.merge([
-            "title": "Xero Integration", "signedIn": true, "csrf": session.csrf, "role": session.user.role.rawValue,
-            "state": c.state.rawValue, "stateLabel": Gateway.stateLabel(c.state),
+            "title": "Xero Integration", "signedIn": true, "navXero": true, "csrf": session.csrf, "role": session.user.role.rawValue,
+            "state": c.state.rawValue, "stateLabel": wasDisconnected(c) ? "Disconnected" : Gateway.stateLabel(c.state),
             "canAct": isAdmin,
             "canActivate": c.state == .inactive,
             "canConnect": [.active, .needsReconnect].contains(c.state),
@@ -33,7 +33,8 @@ extension Gateway {
             "choosing": c.state == .choosing,
         ]) { _, new in new }
         if let n = c.tenantName { context["tenantName"] = n }
-        if let at = c.connectedAt { context["connectedAt"] = Gateway.clockTime(at) ?? at }
+        let zone = displayZone(c).zone
+        if c.state == .connected, let at = c.connectedAt { context["connectedAt"] = Gateway.clockTime(at, zone: zone) ?? at }
         if c.state == .choosing {
             let offered = (try? accounts.offeredTenants(accountId: accountId)) ?? []
             context["offered"] = offered.map { ["tenantId": $0.tenantId, "tenantName": $0.tenantName] }
@@ -51,7 +52,7 @@ extension Gateway {
         if let failed = try? inboxEvents.events(accountId: accountId, state: .failed, limit: 20, afterId: nil), !failed.isEmpty {
             context["hasEvents"] = true
             context["events"] = failed.map { e -> [String: Any] in
-                ["id": String(e.id), "receivedAt": Gateway.relative(e.receivedAt, now: now),
+                ["id": String(e.id), "receivedAt": Gateway.relative(e.receivedAt, now: now, zone: zone),
                  "what": [e.category, e.type].compactMap { $0?.lowercased() }.joined(separator: " "),
                  "why": e.lastError ?? "unknown"]
             }
@@ -59,6 +60,8 @@ extension Gateway {
         if let (text, isError) = Gateway.flash(request) {
             context["message"] = text
             context["isError"] = isError
+        } else if c.state == .needsReconnect, wasDisconnected(c) {
+            context["message"] = "Disconnected from Xero. Connect to Xero to resume syncing with \(c.tenantName ?? "the same organisation")."
         } else if c.state == .needsReconnect {
             context["message"] = "Xero no longer accepts this connection. Connect to Xero again to resume syncing."
             context["isError"] = true
@@ -97,12 +100,14 @@ extension Gateway {
     func liveStatus(_ c: AccountConnection) throws -> [String: Any] {
         let s = hooks.syncSummary(c.accountId)
         let now = clock.nowMilliseconds()
+        let (zone, timesNote) = displayZone(c)
         let failed = s.lastSyncState == "failed"
         let (badge, badgeLabel): (String, String)
         switch c.state {
         case .connected where s.syncing: (badge, badgeLabel) = ("syncing", "Syncing")
         case .connected where failed: (badge, badgeLabel) = ("failed", "Failed")
         case .connected: (badge, badgeLabel) = ("connected", "Connected")
+        case .needsReconnect where wasDisconnected(c): (badge, badgeLabel) = ("waiting", "Disconnected")
         case .needsReconnect: (badge, badgeLabel) = ("needs_reconnect", "Needs reconnect")
         case .inactive, .active, .choosing: (badge, badgeLabel) = ("waiting", "Not connected")
         }
@@ -120,7 +125,7 @@ extension Gateway {
         let runs = recent.map { run -> [String: Any] in
             let failed = run.state == .failed
             return ["what": Gateway.triggerWords[run.trigger.rawValue] ?? run.trigger.rawValue,
-                    "when": Gateway.relative(run.startedAt, now: now),
+                    "when": Gateway.relative(run.startedAt, now: now, zone: zone),
                     "state": run.state == .running ? "running" : failed ? "failed" : "succeeded",
                     "stateLabel": run.state == .running ? "Running" : failed ? "Failed" : "Succeeded",
                     "failed": failed,
@@ -131,8 +136,9 @@ extension Gateway {
             "runs": runs, "hasRuns": !runs.isEmpty,
             "badge": badge, "badgeLabel": badgeLabel, "syncing": s.syncing,
             "live": c.state == .connected && (s.syncing || s.lastSync == nil),
-            "lastSync": s.lastSync.map { Gateway.relative($0, now: now) } ?? "never",
-            "nextSync": s.nextSyncAt.map { Gateway.relative($0, now: now) } ?? "not scheduled",
+            "timesNote": timesNote,
+            "lastSync": s.lastSync.map { Gateway.relative($0, now: now, zone: zone) } ?? "never",
+            "nextSync": c.state == .connected ? s.nextSyncAt.map { Gateway.relative($0, now: now, zone: zone) } ?? "not scheduled" : "not scheduled",
             "result": result, "resultFailed": failed,
             "progress": progress,
             "pendingMatches": s.pendingMatches, "hasPendingMatches": s.pendingMatches > 0,
@@ -211,19 +217,22 @@ extension Gateway {
         return f.date(from: iso).map { Int64($0.timeIntervalSince1970 * 1000) }
     }
 
-    /// "14:05 UTC" (with the date when not today).
-    static func clockTime(_ iso: String) -> String? {
+    /// "14:05 UTC", "03:05 NZDT" in another zone (with the date when not today there).
+    static func clockTime(_ iso: String, zone: TimeZone = utc) -> String? {
         guard let ms = milliseconds(iso) else { return nil }
         let d = Date(timeIntervalSince1970: Double(ms) / 1000)
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_NZ")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = Calendar.current.isDate(d, inSameDayAs: Date()) ? "HH:mm 'UTC'" : "d MMM yyyy HH:mm 'UTC'"
+        f.timeZone = zone
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        let label = zone.identifier == "UTC" ? "'UTC'" : "zzz"
+        f.dateFormat = calendar.isDate(d, inSameDayAs: Date()) ? "HH:mm \(label)" : "d MMM yyyy HH:mm \(label)"
         return f.string(from: d)
     }
 
     /// "3 minutes ago (14:05 UTC)", "in 25 minutes (14:30 UTC)".
-    static func relative(_ iso: String, now: Int64) -> String {
+    static func relative(_ iso: String, now: Int64, zone: TimeZone = utc) -> String {
         guard let ms = milliseconds(iso) else { return iso }
         let seconds = (ms - now) / 1000
         let a = abs(seconds)
@@ -237,6 +246,6 @@ extension Gateway {
         default: span = count(Int((a + 43200) / 86400), "day")
         }
         let words = span.isEmpty ? (seconds <= 0 ? "just now" : "in a moment") : (seconds < 0 ? "\(span) ago" : "in \(span)")
-        return clockTime(iso).map { "\(words) (\($0))" } ?? words
+        return clockTime(iso, zone: zone).map { "\(words) (\($0))" } ?? words
     }
 }

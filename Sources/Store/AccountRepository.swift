@@ -138,6 +138,10 @@ public protocol AccountRepository: Sendable {
     func reset(accountId: String) throws
     /// The connection locked to `tenantId` (any case), if any.
     func connection(tenantId: String) throws -> AccountConnection?
+    /// The organisation's time zone as Xero names it (`NEWZEALANDSTANDARDTIME`), once stored.
+    func organisationTimezone(tenantId: String) throws -> String?
+    /// Stores (or replaces) the organisation's time zone.
+    func setOrganisationTimezone(tenantId: String, timezone: String) throws
 
     // MARK: operators
 

@@ -158,6 +158,14 @@ public final class MemoryAccountRepository: AccountRepository {
         }
     }
 
+    public func organisationTimezone(tenantId: String) throws -> String? {
+        store.tables.withLock { $0.organisationTimezones[tenantId.lowercased()] }
+    }
+
+    public func setOrganisationTimezone(tenantId: String, timezone: String) throws {
+        store.tables.withLock { $0.organisationTimezones[tenantId.lowercased()] = timezone }
+    }
+
     public func connection(tenantId: String) throws -> AccountConnection? {
         let tenant = tenantId.lowercased()
         return store.tables.withLock { t in t.connections.values.first { $0.tenantId == tenant } }

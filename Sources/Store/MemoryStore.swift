@@ -49,6 +49,7 @@ public final class MemoryStore: Sendable {
         var lastDeliveryId: Int64 = 0
         /// Organisations offered while `choosing`, by account.
         var offered: [String: [OfferedTenant]] = [:]
+        var organisationTimezones: [String: String] = [:]
         /// Sealed Xero tokens, by account.
         var xeroTokens: [String: SealedXeroTokens] = [:]
         /// Browser sessions by the SHA-256 of their cookie value.

@@ -374,6 +374,14 @@ enum Migrations {
         CREATE INDEX sync_runs_list ON sync_runs (account_id);
         CREATE UNIQUE INDEX sync_runs_running ON sync_runs (account_id) WHERE state = 'running';
         """),
+        // 9: each organisation's time zone as Xero names it (`Organisation.Timezone`), for the
+        // screens' times; read from Xero once, after the organisation is connected.
+        (9, """
+        CREATE TABLE organisation_timezones (
+            tenant_id TEXT PRIMARY KEY,
+            timezone TEXT NOT NULL
+        );
+        """),
     ]
 
     static func apply(to c: SQLiteConnection) throws {

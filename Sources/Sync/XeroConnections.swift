@@ -232,12 +232,22 @@ extension XeroConnections {
             throw StoreError(code: .notFound, message: "no account with id \(accountId)")
         }
         var report = ResetReport(previous: before, disconnected: false, revoked: false, note: nil)
+        removeAtXero(accountId: accountId, tenantId: before.tenantId, &report)
+        try accounts.reset(accountId: accountId)
+        logger.info("xero connection reset", metadata: ["accountId": "\(accountId)", "disconnected": "\(report.disconnected)",
+                                                         "revoked": "\(report.revoked)"])
+        return report
+    }
+
+    /// Xero's part of a reset or a disconnect, best effort: `DELETE /connections/{id}` for the
+    /// account's organisation, and a revocation of the grant only when `/connections` shows no
+    /// other organisation under it; what was done (or why not) goes into `report`.
+    func removeAtXero(accountId: String, tenantId tenant: String?, _ report: inout ResetReport) {
         do {
             if let stored = try tokens.tokens(accountId: accountId) {
                 let access = (try? tokens.accessToken(accountId: accountId)) ?? stored.accessToken
                 do throws(XeroAPIError) {
                     let list = try identity.connections(accessToken: access, authEventId: nil)
-                    let tenant = before.tenantId
                     for c in list where tenant != nil && c.tenantId.lowercased() == tenant {
                         try identity.disconnect(connectionId: c.id, accessToken: access)
                         report.disconnected = true
@@ -260,9 +270,5 @@ extension XeroConnections {
         } catch {
             report.note = "the stored tokens could not be read (was GATEWAY_SECRET_KEY changed?)"
         }
-        try accounts.reset(accountId: accountId)
-        logger.info("xero connection reset", metadata: ["accountId": "\(accountId)", "disconnected": "\(report.disconnected)",
-                                                         "revoked": "\(report.revoked)"])
-        return report
     }
 }

@@ -69,7 +69,9 @@ struct DemoCommand: ParsableCommand {
 
         xero-gateway demo (Ctrl-C stops it; state in \(dir)/)
           gateway          \(publicURL)          health: \(publicURL)/healthz
-          admin screens    \(publicURL)/admin   (sign in with the admin token, then Activate and Connect to Xero)
+          admin screens    \(publicURL)/admin   (sign in with the admin token, then Activate and Connect to Xero;
+                           Contacts, Materials and Visits are in the menu: two completed visits wait to be invoiced)
+          account id       \(tokens.accountId)
           admin token      \(tokens.admin)
           operator token   \(tokens.operator)
           Xero simulator   \(simulator.baseURL)   organisation "Harbour Landscaping Ltd" (\(tenant))
@@ -144,7 +146,28 @@ extension DemoTokens {
         ]
         for c in contacts { try records.contacts.insert(c) }
         try records.materials.insert(MaterialRecord(id: "", accountId: accountId, name: "bark mulch 40L", unitPrice: 10_0000))
-        try records.materials.insert(MaterialRecord(id: "", accountId: accountId, name: "Weed mat (per m²)", unitPrice: 4_5000))
+        let weedMat = try records.materials.insert(MaterialRecord(id: "", accountId: accountId, name: "Weed mat (per m²)",
+                                                                  unitPrice: 4_5000))
+        try seedVisits(accountId: accountId, records, weedMat: weedMat)
+    }
+
+    /// Visits to try invoicing (R15) on the Visits screen: two completed, one still open.
+    static func seedVisits(accountId: String, _ records: any SortScapeRecords, weedMat: MaterialRecord) throws {
+        let contacts = try records.contacts.list(RecordQuery(accountId: accountId, limit: 100)).items
+        func contact(_ name: String) -> String { contacts.first { $0.name == name }?.id ?? contacts[0].id }
+        let iso = ISO8601DateFormatter()
+        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let completedAt = iso.string(from: Date().addingTimeInterval(-3600))
+        try records.visits.insert(VisitRecord(id: "", accountId: accountId, contactId: contact("Wiremu Tane"), status: .completed,
+                                              completedAt: completedAt, lines: [
+            .material(weedMat.id, weedMat.name, quantity: 12_0000, unitPrice: weedMat.unitPrice),
+            .labour("Laying weed mat", quantity: 2_5000, unitPrice: 65_0000),
+        ]))
+        try records.visits.insert(VisitRecord(id: "", accountId: accountId, contactId: contact("Tom Reid"), status: .completed,
+                                              completedAt: completedAt, lines: [.labour("Hedge trimming", quantity: 1_7500, unitPrice: 60_0000)]))
+        try records.visits.insert(VisitRecord(id: "", accountId: accountId, contactId: contact("Greenleaf PM"), lines: [
+            .labour("Lawn mowing", quantity: 1_0000, unitPrice: 55_0000),
+        ]))
     }
 }
 

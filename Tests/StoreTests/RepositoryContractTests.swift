@@ -66,6 +66,19 @@ final class RepositoryHarness {
 
     func code(_ error: any Error) -> StoreError.Code? { (error as? StoreError)?.code }
 
+    // MARK: organisations' time zones
+
+    @Test(arguments: Backend.allCases)
+    func anOrganisationsTimeZoneIsStoredByTenantInAnyCase(_ backend: Backend) throws {
+        let h = try RepositoryHarness(backend)
+        let tenant = "0B1C2D3E-4F50-4617-8293-A4B5C6D7E8F9"
+        #expect(try h.accounts.organisationTimezone(tenantId: tenant) == nil)
+        try h.accounts.setOrganisationTimezone(tenantId: tenant, timezone: "NEWZEALANDSTANDARDTIME")
+        try h.accounts.setOrganisationTimezone(tenantId: tenant.lowercased(), timezone: "AUSEASTERNSTANDARDTIME")
+        #expect(try h.accounts.organisationTimezone(tenantId: tenant.lowercased()) == "AUSEASTERNSTANDARDTIME")
+        #expect(try h.accounts.organisationTimezone(tenantId: "another") == nil)
+    }
+
     // MARK: accounts and users
 
     @Test(arguments: Backend.allCases)

@@ -63,14 +63,15 @@ import Timekeeping
         } throws: { ($0 as? StoreError)?.code == .conflict }
     }
 
-    /// Migrations 7 and 8 on a database at 6 (as another build left it): revocable users, visits
-    /// and invoice settings appear, the sync runs recorded stay, and `invoice` is a trigger.
-    @Test func migrations7And8UpgradeADatabaseAtSixAndKeepItsRuns() throws {
+    /// Migrations 7 to 9 on a database at 6 (as another build left it): revocable users, visits,
+    /// invoice settings and organisations' time zones appear, the sync runs recorded stay, and
+    /// `invoice` is a trigger.
+    @Test func migrations7To9UpgradeADatabaseAtSixAndKeepItsRuns() throws {
         let path = temporaryDatabasePath()
         let db = try Database(path: path)
         try db.write { c in
             try c.execute("""
-                DROP TABLE visits; DROP TABLE invoice_settings;
+                DROP TABLE visits; DROP TABLE invoice_settings; DROP TABLE organisation_timezones;
                 DROP INDEX admin_sessions_user; ALTER TABLE users DROP COLUMN revoked_at;
                 CREATE TABLE sync_runs_6 AS SELECT * FROM sync_runs; DROP TABLE sync_runs;
                 CREATE TABLE sync_runs (
@@ -88,12 +89,13 @@ import Timekeeping
         db.close()
         let upgraded = try Database(path: path)
         defer { upgraded.close() }
-        #expect(upgraded.schemaVersion == 8)
+        #expect(upgraded.schemaVersion == 9)
         let runs = try upgraded.read { try $0.query("SELECT id, trigger, xero_calls FROM sync_runs") }
         #expect(runs.count == 1 && runs.first?.string("trigger") == "push" && runs.first?.int("xero_calls") == 3)
         try upgraded.write { c in
             try c.run("INSERT INTO sync_runs (id, account_id, trigger, started_at) VALUES ('r2', 'a', 'invoice', 'x')")
             try c.run("INSERT INTO invoice_settings (account_id) VALUES ('a')")
+            try c.run("INSERT INTO organisation_timezones (tenant_id, timezone) VALUES ('t', 'UTC')")
         }
         #expect(try upgraded.read { try $0.query("SELECT invoice_status FROM invoice_settings").first?.string("invoice_status") } == "DRAFT")
     }
