@@ -43,8 +43,13 @@ public struct SyncError: Error, Sendable, CustomStringConvertible {
                 return "Xero refused access to this organisation (it may have been disconnected, or a permission is missing); reconnect to Xero."
             case .rateLimited:
                 return "Xero's limit on calls for this organisation was reached; the sync will carry on at its next run."
-            case .server, .timeout, .transport:
-                return "Xero could not be reached or did not answer in time (\(e.code)); the sync will carry on at its next run."
+            case .server:
+                let status = e.status > 0 ? " (HTTP \(e.status))" : ""
+                return "Xero could not be reached: it answered with a server error\(status) after retries; the sync will carry on at its next run."
+            case .timeout:
+                return "Xero could not be reached: it did not answer in time after retries; the sync will carry on at its next run."
+            case .transport:
+                return "Xero could not be reached: the connection failed after retries; the sync will carry on at its next run."
             case .validation:
                 return "Xero refused the change: " + (e.validationErrors.isEmpty ? e.message : e.validationErrors.joined(separator: "; "))
             default:
