@@ -22,6 +22,7 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CPostgreSQL", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
 
         // JSON, parsed strictly and written one way, for every module that speaks it.
         .target(name: "StrictJSON"),
@@ -30,7 +31,7 @@ let package = Package(
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "StrictJSON"]),
         .target(name: "HTTPClient", dependencies: ["CCurl"]),
         .target(name: "Crypto", dependencies: ["COpenSSL"]),
-        .target(name: "Store", dependencies: ["CSQLite", "Crypto", "Timekeeping", "StrictJSON"]),
+        .target(name: "Store", dependencies: ["CSQLite", "CPostgreSQL", "Crypto", "Timekeeping", "StrictJSON"]),
         .target(name: "Xero", dependencies: ["Crypto", "HTTPClient", "StrictJSON", "Timekeeping"]),
         // The rules R5–R18; reaches Store and Xero only through their protocols.
         .target(name: "Sync", dependencies: ["Xero", "Store", "StrictJSON", "Timekeeping", "Crypto",
