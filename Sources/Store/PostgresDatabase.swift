@@ -1,0 +1,98 @@
+import Synchronization
+
+/// The PostgreSQL store: one writer connection behind a lock (one write transaction at a time
+/// in this process, as with SQLite) and a few reader connections apart. Every call blocks its
+/// thread on libpq, so it belongs on the gateway's own threads, never Swift's cooperative pool.
+/// A commit is acknowledged only once the server has it durably (`synchronous_commit = on`)
+/// unless the write says `durable: false`.
+public final class PostgresDatabase: Sendable {
+    /// The server, for messages (password shown as `***`).
+    public let label: String
+    private let conninfo: String
+    private let schema: String?
+    private let writer: Mutex<PostgresConnection?>
+    private let readers = Mutex<[PostgresConnection]>([])
+    private let closed = Atomic<Bool>(false)
+
+    /// Connects to `url` (`postgres://…` or `postgresql://…`) and migrates it. `schema` (letters,
+    /// digits and `_`) puts the tables in that schema instead of the user's default, creating it
+    /// (tests use one schema each).
+    public init(url: String, schema: String? = nil) throws(StoreError) {
+        label = StoreLocation.redacted(url)
+        conninfo = url
+        if let schema {
+            guard !schema.isEmpty, schema.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5f }) else {
+                throw StoreError(code: .openFailed, message: "schema name \(schema) must be lowercase letters, digits and _")
+            }
+        }
+        self.schema = schema
+        let w = try PostgresDatabase.connect(conninfo, label: label, schema: schema, readOnly: false)
+        try PostgresMigrations.apply(to: w, schema: schema)
+        writer = Mutex(w)
+    }
+
+    private static func connect(_ conninfo: String, label: String, schema: String?, readOnly: Bool) throws(StoreError) -> PostgresConnection {
+        let c = try PostgresConnection(conninfo: conninfo, label: label)
+        try c.execute("SET synchronous_commit = on; SET client_encoding = 'UTF8'; SET bytea_output = 'hex'")
+        if let schema { try c.execute("SET search_path TO \(schema)") }
+        if readOnly { try c.execute("SET default_transaction_read_only = on") }
+        return c
+    }
+
+    /// The schema version after migrations.
+    public var schemaVersion: Int {
+        (try? read { c in try c.query("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations").first?.int("v") ?? 0 }) ?? 0
+    }
+
+    /// Runs `body` in one transaction on the writer connection. `durable: false` commits without
+    /// waiting for the server's WAL flush (`synchronous_commit = off` for that transaction).
+    public func write<T>(durable: Bool = true, _ body: (PostgresConnection) throws -> T) throws -> T {
+        try writer.withLock { slot in
+            guard let current = slot else { throw PostgresDatabase.closedError }
+            // A connection the server dropped is replaced before the next transaction.
+            let c = current.isUsable ? current
+                : try PostgresDatabase.connect(conninfo, label: label, schema: schema, readOnly: false)
+            slot = c
+            try c.execute(durable ? "BEGIN" : "BEGIN; SET LOCAL synchronous_commit = off")
+            do {
+                let result = try body(c)
+                try c.execute("COMMIT")
+                return result
+            } catch {
+                if c.isUsable { try? c.execute("ROLLBACK") }
+                throw error
+            }
+        }
+    }
+
+    /// Runs `body` with a read-only reader connection (each statement its own snapshot).
+    public func read<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+        guard !closed.load(ordering: .acquiring) else { throw PostgresDatabase.closedError }
+        let pooled = readers.withLock { $0.popLast() }
+        let c = try pooled ?? PostgresDatabase.connect(conninfo, label: label, schema: schema, readOnly: true)
+        defer {
+            if c.isUsable { readers.withLock { pool in if pool.count < 8 { pool.append(c) } } }
+        }
+        return try body(c)
+    }
+
+    /// A small durable write (one row of `health_probe`): throws when the store cannot write.
+    public func probeWrite() throws {
+        try write { c in
+            try c.run("""
+                INSERT INTO health_probe (id, written_at)
+                VALUES (1, to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+                ON CONFLICT (id) DO UPDATE SET written_at = EXCLUDED.written_at
+                """)
+        }
+    }
+
+    /// Closes every connection; further use throws.
+    public func close() {
+        closed.store(true, ordering: .releasing)
+        writer.withLock { $0 = nil }
+        readers.withLock { $0.removeAll() }
+    }
+
+    static let closedError = StoreError(code: .store, message: "the PostgreSQL store is closed")
+}

@@ -1,0 +1,123 @@
+import Foundation
+import Store
+import Synchronization
+import Testing
+
+/// The PostgreSQL store itself: connecting, values, errors and migrations. Needs the test
+/// server (`XG_TEST_POSTGRES_URL`, set by scripts/test); under a plain `swift test` the suite is
+/// skipped, and says why.
+@Suite(.enabled(if: postgresTestURL != nil, "XG_TEST_POSTGRES_URL is not set: scripts/test starts a PostgreSQL and sets it"))
+struct PostgresStoreTests {
+    @Test func aFreshSchemaIsMigratedOnceAndReopens() throws {
+        let (db, drop) = try temporaryPostgres()
+        defer { drop() }
+        #expect(db.schemaVersion == 8)
+        let versions = try db.read { c in try c.query("SELECT version FROM schema_migrations ORDER BY version").map { $0.int("version") } }
+        #expect(versions == Array(1...8))
+    }
+
+    @Test func instancesStartingTogetherMigrateOnceUnderTheAdvisoryLock() throws {
+        let url = try #require(postgresTestURL)
+        let schema = "xg_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let failures = Mutex<[String]>([])
+        let opened = Mutex<[PostgresDatabase]>([])
+        let threads = (0..<4).map { _ in
+            Thread {
+                do { let db = try PostgresDatabase(url: url, schema: schema); opened.withLock { $0.append(db) } }
+                catch { failures.withLock { $0.append("\(error)") } }
+            }
+        }
+        threads.forEach { $0.start() }
+        while opened.withLock({ $0.count }) + failures.withLock({ $0.count }) < 4 { Thread.sleep(forTimeInterval: 0.01) }
+        let dbs = opened.withLock { $0 }
+        defer {
+            try? dbs.first?.write { c in try c.execute("DROP SCHEMA \(schema) CASCADE") }
+            dbs.forEach { $0.close() }
+        }
+        #expect(failures.withLock { $0 } == [])
+        let db = try #require(dbs.first)
+        #expect(try db.read { c in try c.query("SELECT COUNT(*) AS n FROM schema_migrations").first?.int("n") } == 8)
+    }
+
+    @Test func aSchemaNewerThanTheBuildIsRefused() throws {
+        let url = try #require(postgresTestURL)
+        let schema = "xg_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let db = try PostgresDatabase(url: url, schema: schema)
+        defer {
+            try? db.write { c in try c.execute("DROP SCHEMA \(schema) CASCADE") }
+            db.close()
+        }
+        try db.write { c in try c.run("INSERT INTO schema_migrations (version, applied_at) VALUES (99, 'later')") }
+        #expect { try PostgresDatabase(url: url, schema: schema) } throws: { ($0 as? StoreError)?.code == .schemaTooNew }
+    }
+
+    @Test func valuesGoApartFromTheStatementAndComeBackAsTheyWent() throws {
+        let (db, drop) = try temporaryPostgres()
+        defer { drop() }
+        let bytes: [UInt8] = [0, 1, 0x27, 0x5c, 0xff, 0x3f]
+        let text = "it's a '?' \\ \"quoted\"; DROP TABLE accounts; -- ü"
+        let row = try db.write { c in
+            try c.run("INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?)", [.text("a?"), .text(text), .text("t")])
+            try c.run("INSERT INTO xero_tokens (account_id, access_token, refresh_token, access_expires_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+                      [.text("a?"), .blob(bytes), .blob([]), .integer(Int64.max), .text("'?'")])
+            return try c.query("""
+                SELECT a.name, t.access_token, t.refresh_token, t.access_expires_at, t.updated_at, a.name = '?' AS literal
+                FROM accounts a JOIN xero_tokens t ON t.account_id = a.id WHERE a.id = ?
+                """, [.text("a?")]).first
+        }
+        let r = try #require(row)
+        #expect(r.string("name") == text)
+        #expect(r.blob("access_token") == bytes && r.blob("refresh_token") == [])
+        #expect(r.int("access_expires_at") == Int.max && r.string("updated_at") == "'?'" && r.int("literal") == 0)
+    }
+
+    @Test func aConstraintViolationIsAConflictAndRollsTheTransactionBack() throws {
+        let (db, drop) = try temporaryPostgres()
+        defer { drop() }
+        try db.write { c in try c.run("INSERT INTO accounts (id, name, created_at) VALUES ('a', 'A', 't')") }
+        #expect {
+            try db.write { c in
+                try c.run("INSERT INTO accounts (id, name, created_at) VALUES ('b', 'B', 't')")
+                try c.run("INSERT INTO accounts (id, name, created_at) VALUES ('a', 'again', 't')")
+            }
+        } throws: { ($0 as? StoreError)?.code == .conflict }
+        #expect(try db.read { c in try c.query("SELECT id FROM accounts ORDER BY id").map { $0.string("id") } } == ["a"])
+        try db.probeWrite()
+        #expect(throws: StoreError.self) { try db.read { c in try c.run("INSERT INTO accounts (id, name, created_at) VALUES ('r', 'R', 't')") } }
+    }
+
+    @Test func anUnreachableServerIsOneSentenceWithoutThePassword() {
+        #expect {
+            try PostgresDatabase(url: "postgresql://gateway:s3cret@127.0.0.1:1/nowhere?connect_timeout=2")
+        } throws: { error in
+            let e = error as? StoreError
+            return e?.code == .openFailed && e?.message.contains("s3cret") == false
+                && e?.message.hasPrefix("cannot connect to PostgreSQL at postgresql://gateway:***@127.0.0.1:1/nowhere") == true
+                && e?.message.contains("\n") == false
+        }
+    }
+}
+
+/// Reading `GATEWAY_DB`: a path is SQLite, a postgres URL is PostgreSQL, any other URL is refused.
+@Suite struct StoreLocationTests {
+    @Test func pathsAreSQLiteAndPostgresURLsArePostgreSQL() throws {
+        #expect(try StoreLocation("./data/gateway.sqlite") == .sqlite(path: "./data/gateway.sqlite"))
+        #expect(try StoreLocation("file:gw.sqlite?mode=rwc") == .sqlite(path: "file:gw.sqlite?mode=rwc"))
+        #expect(try StoreLocation("postgres://u@h:5432/db") == .postgres(url: "postgres://u@h:5432/db"))
+        #expect(try StoreLocation("PostgreSQL:///db?host=/tmp") == .postgres(url: "PostgreSQL:///db?host=/tmp"))
+    }
+
+    @Test func anotherSchemeIsRefusedNamingItWithoutThePassword() {
+        #expect { try StoreLocation("mysql://root:hunter2@db/gw") } throws: { error in
+            let e = error as? StoreError
+            return e?.code == .openFailed && e?.message.contains("mysql://root:***@db/gw") == true && e?.message.contains("hunter2") == false
+        }
+    }
+
+    @Test func passwordsAreNeverShown() throws {
+        #expect(try StoreLocation("postgres://u:p%40ss@h/db").description == "postgres://u:***@h/db")
+        #expect(try StoreLocation("postgresql:///db?user=u&password=secret&host=/tmp").description
+                == "postgresql:///db?user=u&password=***&host=/tmp")
+        #expect(try StoreLocation("postgres://u@h/db").description == "postgres://u@h/db")
+    }
+}

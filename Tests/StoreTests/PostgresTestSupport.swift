@@ -1,0 +1,21 @@
+import Foundation
+import Store
+
+/// The throwaway PostgreSQL server `scripts/test` starts (scripts/postgres-test-server) and
+/// names in `XG_TEST_POSTGRES_URL`. Unset under a plain `swift test`: the PostgreSQL cases are
+/// then left out of the contract suites and `PostgresStoreTests` shows as skipped.
+let postgresTestURL: String? = ProcessInfo.processInfo.environment["XG_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+
+/// A fresh schema of its own on the test server (so ids start at 1 and tests run in parallel),
+/// migrated; `drop` removes it and closes the store.
+func temporaryPostgres() throws -> (db: PostgresDatabase, drop: () -> Void) {
+    guard let url = postgresTestURL else {
+        throw StoreError(code: .openFailed, message: "XG_TEST_POSTGRES_URL is not set (scripts/test sets it)")
+    }
+    let schema = "xg_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+    let db = try PostgresDatabase(url: url, schema: schema)
+    return (db, {
+        try? db.write { c in try c.execute("DROP SCHEMA \(schema) CASCADE") }
+        db.close()
+    })
+}
