@@ -44,6 +44,9 @@ final class EngineHarness {
             events = memoryEvents
             deliverBody = { body in memoryEvents.ingest(Array(body.utf8), contents: fakeReader(Array(body.utf8))) }
             finish = {}
+        case .postgres:
+            // Not yet on PostgreSQL: these suites run with `Backend.sqliteAndMemory`.
+            throw StoreError(code: .store, message: "no PostgreSQL SortScapeRecords, XeroSyncRepository or SyncEngineRepository yet")
         }
     }
 
@@ -72,7 +75,7 @@ final class EngineHarness {
 
     func code(_ error: any Error) -> StoreError.Code? { (error as? StoreError)?.code }
 
-    @Test(arguments: Backend.allCases)
+    @Test(arguments: Backend.sqliteAndMemory)
     func r16_pendingEventsAreClaimedAndSettledAFailedOneRetriesWhenDueAndCanBeReplayed(_ backend: Backend) throws {
         let h = try EngineHarness(backend)
         let (a, _, _) = try h.linkedAccount()
@@ -102,7 +105,7 @@ final class EngineHarness {
         #expect { try h.engine.replay(accountId: a, eventId: 999_999) } throws: { code($0) == .notFound }
     }
 
-    @Test(arguments: Backend.allCases)
+    @Test(arguments: Backend.sqliteAndMemory)
     func r17_watermarksNeverGoBack(_ backend: Backend) throws {
         let h = try EngineHarness(backend)
         let (a, _, _) = try h.linkedAccount()
@@ -114,7 +117,7 @@ final class EngineHarness {
         #expect(try h.engine.watermark(accountId: "other", .contacts) == nil)
     }
 
-    @Test(arguments: Backend.allCases)
+    @Test(arguments: Backend.sqliteAndMemory)
     func r9_anImportRecordsTheBaseAndAPersonsEditOfALinkedContactIsQueuedOnce(_ backend: Backend) throws {
         let h = try EngineHarness(backend)
         let (a, c, _) = try h.linkedAccount()
@@ -142,7 +145,7 @@ final class EngineHarness {
         #expect(try h.engine.linkedContacts(accountId: a, contactIds: [c.id]).first?.base?.email == "jobs@kauri.nz")
     }
 
-    @Test(arguments: Backend.allCases)
+    @Test(arguments: Backend.sqliteAndMemory)
     func r9_anEngineUpdateIsRefusedWhenAPersonChangedTheContactSinceItWasRead(_ backend: Backend) throws {
         let h = try EngineHarness(backend)
         let (a, c, _) = try h.linkedAccount()
@@ -162,7 +165,7 @@ final class EngineHarness {
         #expect(recorded.count == 1 && recorded.first?.kept == "xero" && recorded.first?.at.isEmpty == false)
     }
 
-    @Test(arguments: Backend.allCases)
+    @Test(arguments: Backend.sqliteAndMemory)
     func r10_pendingWorkHoldsAnArchiveAndArchivingTakesThePropertiesAndRelinkingRefusesATakenContact(_ backend: Backend) throws {
         let h = try EngineHarness(backend)
         let (a, c, p) = try h.linkedAccount()
@@ -192,7 +195,7 @@ final class EngineHarness {
         _ = other
     }
 
-    @Test(arguments: Backend.allCases)
+    @Test(arguments: Backend.sqliteAndMemory)
     func r11_linkingAContactTakesItsValuesAndRefusesASecondLink(_ backend: Backend) throws {
         let h = try EngineHarness(backend)
         let (a, c, _) = try h.linkedAccount()
@@ -209,7 +212,7 @@ final class EngineHarness {
             throws: { code($0) == .conflict }
     }
 
-    @Test(arguments: Backend.allCases)
+    @Test(arguments: Backend.sqliteAndMemory)
     func r17_aMaterialWhoseItemIsGoneIsUnlinkedAndEditableAgain(_ backend: Backend) throws {
         let h = try EngineHarness(backend)
         let (a, _, _) = try h.linkedAccount()
