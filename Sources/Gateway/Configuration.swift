@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Store
 
 /// A setting that is missing or malformed; start-up stops with this one line.
 public struct ConfigurationError: Error, CustomStringConvertible {
@@ -70,6 +71,14 @@ public struct Configuration: Sendable {
         let listen = value("GATEWAY_LISTEN") ?? "127.0.0.1:8080"
         let (host, port) = try parseListen(listen)
         let db = value("GATEWAY_DB") ?? "./data/gateway.sqlite"
+        // A URL this build cannot serve stops start-up here, naming it (never its password);
+        // `serve` does not run on PostgreSQL yet (issue 14: `xero-gateway migrate` does).
+        let location: StoreLocation
+        do { location = try StoreLocation(db) } catch { throw ConfigurationError(setting: "GATEWAY_DB", message: error.message) }
+        if case .postgres = location {
+            throw ConfigurationError(setting: "GATEWAY_DB", message: "\(location) is PostgreSQL, which serve does not run on yet "
+                                     + "(xero-gateway migrate does); use a SQLite path")
+        }
         let publicURL = try origin(value("GATEWAY_PUBLIC_URL") ?? "http://\(listen)", setting: "GATEWAY_PUBLIC_URL")
 
         let secretText = try required("GATEWAY_SECRET_KEY", "32 random bytes in base64: openssl rand -base64 32")

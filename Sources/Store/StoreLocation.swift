@@ -1,7 +1,7 @@
 /// Where the store lives, from `GATEWAY_DB`: a SQLite file path (the embedded default) or a
 /// PostgreSQL URL (`postgres://…` or `postgresql://…`). Any other `scheme://` is refused, so a
 /// mistyped URL never becomes a SQLite file of that name.
-public enum StoreLocation: Sendable, Equatable {
+public enum StoreLocation: Sendable, Equatable, CustomStringConvertible {
     case sqlite(path: String)
     case postgres(url: String)
 
@@ -15,8 +15,8 @@ public enum StoreLocation: Sendable, Equatable {
         case "postgres", "postgresql": self = .postgres(url: setting)
         case "file": self = .sqlite(path: setting)   // a SQLite URI filename
         default:
-            throw StoreError(code: .openFailed, message: "GATEWAY_DB \(StoreLocation.redacted(setting)) is not a database this build "
-                             + "can serve (\(scheme)://): use a SQLite path or a postgres:// URL")
+            throw StoreError(code: .openFailed, message: "\(StoreLocation.redacted(setting)) is not a database this build can serve "
+                             + "(\(scheme)://): use a SQLite path or a postgres:// URL")
         }
     }
 

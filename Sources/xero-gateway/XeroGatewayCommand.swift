@@ -17,15 +17,24 @@ struct XeroGatewayCommand: ParsableCommand {
 
 /// Options shared by commands that only need the store.
 struct StoreOptions: ParsableArguments {
-    @Option(name: .customLong("db"), help: "SQLite database path (GATEWAY_DB; default ./data/gateway.sqlite)")
+    @Option(name: .customLong("db"), help: "SQLite database path or postgres:// URL (GATEWAY_DB; default ./data/gateway.sqlite)")
     var db: String?
 
     var path: String {
         db ?? ProcessInfo.processInfo.environment["GATEWAY_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "./data/gateway.sqlite"
     }
 
-    /// Opens the store; `Database` creates its folder (0700) and files (0600).
+    /// Where the store is, or exit 1 with one line naming a URL this build cannot serve.
+    var location: StoreLocation {
+        do { return try StoreLocation(path) } catch { fail("error: GATEWAY_DB \(error.message)") }
+    }
+
+    /// Opens the SQLite store; `Database` creates its folder (0700) and files (0600). Only
+    /// `migrate` runs on PostgreSQL so far: the other commands refuse a PostgreSQL URL.
     func open() throws -> Database {
+        if case .postgres = location {
+            fail("error: GATEWAY_DB \(location) is PostgreSQL, which this command does not run on yet (xero-gateway migrate does)")
+        }
         do { return try Database(path: path) } catch let e as StoreError {
             throw CleanExit.message("error: \(e.message)")
         }
@@ -45,7 +54,7 @@ struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Serve webhooks, the API and the admin screens.")
 
     @Option(help: "host:port to listen on (GATEWAY_LISTEN)") var listen: String?
-    @Option(help: "SQLite database path (GATEWAY_DB)") var db: String?
+    @Option(help: "SQLite database path (GATEWAY_DB; PostgreSQL not yet)") var db: String?
     @Option(name: .customLong("public-url"), help: "public origin (GATEWAY_PUBLIC_URL)") var publicURL: String?
     @Option(name: .customLong("tls-cert"), help: "PEM certificate (GATEWAY_TLS_CERT)") var tlsCert: String?
     @Option(name: .customLong("tls-key"), help: "PEM key (GATEWAY_TLS_KEY)") var tlsKey: String?
@@ -89,6 +98,16 @@ struct Migrate: ParsableCommand {
     @OptionGroup var store: StoreOptions
 
     func run() throws {
+        if case .postgres(let url) = store.location {
+            do {
+                let db = try PostgresDatabase(url: url)
+                print("schema version \(db.schemaVersion) at \(store.location)")
+                db.close()
+            } catch {
+                fail("error: \(error.message)")
+            }
+            return
+        }
         let db = try store.open()
         print("schema version \(db.schemaVersion) at \(store.path)")
         db.close()

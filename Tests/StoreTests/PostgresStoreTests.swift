@@ -119,5 +119,7 @@ struct PostgresStoreTests {
         #expect(try StoreLocation("postgresql:///db?user=u&password=secret&host=/tmp").description
                 == "postgresql:///db?user=u&password=***&host=/tmp")
         #expect(try StoreLocation("postgres://u@h/db").description == "postgres://u@h/db")
+        // Interpolated into a message, as start-up errors do.
+        #expect(try "\(StoreLocation("postgres://u:secret@h/db"))" == "postgres://u:***@h/db")
     }
 }
