@@ -42,7 +42,7 @@ import Testing
          try h.records.materials.get(accountId: a, id: f.material.id)?.version]
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func aPersonsEveryWriteMovesTheVersionOfTheRowsItWrites(_ backend: Backend) throws {
         let h = try RecordsHarness(backend)
         let a = try h.account()
@@ -76,7 +76,7 @@ import Testing
         #expect(try versions(h, a, f) == [4, 3, 2, 2, 2, 3])
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func aWriteExpectingAnotherVersionWritesNothing(_ backend: Backend) throws {
         let h = try RecordsHarness(backend)
         let a = try h.account()
@@ -116,7 +116,7 @@ import Testing
         #expect(job.version == 2 && job.title == "Prune roses")
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func theEnginesEveryWriteMovesTheVersionOfTheRowsItWrites(_ backend: Backend) throws {
         let h = try RecordsHarness(backend)
         let a = try h.account()
@@ -202,7 +202,7 @@ import Testing
         #expect(try h.records.materials.get(accountId: a, id: f.material.id)?.version == 4)
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func aPersonsWriteAfterTheEnginesMustExpectTheEnginesVersion(_ backend: Backend) throws {
         let h = try RecordsHarness(backend)
         let a = try h.account()

@@ -29,8 +29,12 @@ final class RecordsHarness {
             engine = MemorySyncEngineRepository(store: store)
             finish = {}
         case .postgres:
-            // Not yet on PostgreSQL: these suites run with `Backend.sqliteAndMemory`.
-            throw StoreError(code: .store, message: "no PostgreSQL SortScapeRecords, XeroSyncRepository or SyncEngineRepository yet")
+            let (db, drop) = try temporaryPostgres()
+            accounts = PostgresAccountRepository(database: db, clock: clock)
+            records = PostgresSortScapeRecords(database: db, clock: clock)
+            sync = PostgresXeroSyncRepository(database: db, clock: clock)
+            engine = PostgresSyncEngineRepository(database: db, clock: clock)
+            finish = drop
         }
     }
 
@@ -63,7 +67,7 @@ final class RecordsHarness {
 
     // MARK: records
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func insertGivesAnIdAndStampsUpdateKeepsCreatedAt(_ backend: Backend) throws {
         let h = try RecordsHarness(backend)
         let a = try h.account()
@@ -83,7 +87,7 @@ final class RecordsHarness {
         #expect { try h.records.materials.insert(MaterialRecord(id: "m-1", accountId: a, name: "Again")) } throws: { code($0) == .conflict }
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func anotherAccountCanNeverReadOrUpdateARecord(_ backend: Backend) throws {
         let h = try RecordsHarness(backend)
         let a = try h.account(), b = try h.account()
@@ -112,7 +116,7 @@ final class RecordsHarness {
         #expect { try h.contact("no-such-account", "Ghost") } throws: { code($0) == .conflict }
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func listsPageOldestFirstWithCursorsAndFilterArchived(_ backend: Backend) throws {
         let h = try RecordsHarness(backend)
         let a = try h.account(), b = try h.account()
@@ -143,7 +147,7 @@ final class RecordsHarness {
         }
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func r8_archivingAContactArchivesItsPropertiesAndChangesNothingElse(_ backend: Backend) throws {
         let h = try RecordsHarness(backend)
         let a = try h.account()
@@ -162,7 +166,7 @@ final class RecordsHarness {
         #expect(try h.sync.allContacts(accountId: a).map(\.archived) == [true, false])
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func xeroIdsAreUniquePerAccountAndMissingOnesRepeat(_ backend: Backend) throws {
         let h = try RecordsHarness(backend)
         let a = try h.account(), b = try h.account()
@@ -178,7 +182,7 @@ final class RecordsHarness {
         #expect(try h.sync.allMaterials(accountId: a).map(\.name) == ["M1", "M3", "M4"])
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func r13_updatingALinkedMaterialKeepsXerosValuesAndAnUnlinkedOneTakesThePersons(_ backend: Backend) throws {
         let h = try RecordsHarness(backend)
         let a = try h.account()
@@ -223,7 +227,7 @@ final class RecordsHarness {
         ], newMaterials: [MaterialRecord(id: "m-new", accountId: a, name: "Gravel", unitPrice: 1_2345, xeroItemId: "i-gravel")])
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func applyIsOneIdempotentTransaction(_ backend: Backend) throws {
         let h = try RecordsHarness(backend)
         let a = try h.account()
@@ -291,7 +295,7 @@ final class RecordsHarness {
         return (a, ann, anne)
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func matchesAreKeptWithTheirXeroValuesAndReasons(_ backend: Backend) throws {
         let h = try RecordsHarness(backend)
         let (a, ann, _) = try matched(h)
@@ -308,7 +312,7 @@ final class RecordsHarness {
         #expect(try h.sync.pendingMatchCount(accountId: b) == 0)
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func r7_linkTakesTheChosenValuesAndSettlesTheXeroContactsOtherMatches(_ backend: Backend) throws {
         let h = try RecordsHarness(backend)
         let (a, ann, anne) = try matched(h)
@@ -335,7 +339,7 @@ final class RecordsHarness {
         #expect(try h.sync.match(accountId: a, id: "m-bob")?.state == .pending)
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func r7_dismissImportsTheXeroContactOnceWithItsProperty(_ backend: Backend) throws {
         let h = try RecordsHarness(backend)
         let (a, _, _) = try matched(h)
@@ -352,7 +356,7 @@ final class RecordsHarness {
         #expect(try h.sync.allContacts(accountId: a).count == 3)
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func dismissOfAXeroContactTheAccountAlreadyHasImportsNothing(_ backend: Backend) throws {
         let h = try RecordsHarness(backend)
         let (a, _, _) = try matched(h)
@@ -365,7 +369,7 @@ final class RecordsHarness {
 
     // MARK: sync runs
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func r17_startRunCoalescesWithTheRunningOnePerAccount(_ backend: Backend) throws {
         let h = try RecordsHarness(backend)
         let a = try h.account(), b = try h.account()
@@ -401,7 +405,7 @@ final class RecordsHarness {
         #expect(try h.sync.recentRuns(accountId: "nobody", limit: 10).isEmpty)
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func runsARestartLeftRunningFailAsInterrupted(_ backend: Backend) throws {
         let h = try RecordsHarness(backend)
         let a = try h.account()

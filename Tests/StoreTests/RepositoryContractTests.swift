@@ -21,8 +21,7 @@ final class RepositoryHarness {
     let events: any WebhookEventRepository
     let sessions: any SessionRepository
     let tokens: any XeroTokenRepository
-    /// Nil on PostgreSQL until it has a `XeroSyncRepository`.
-    let runs: (any XeroSyncRepository)!
+    let runs: any XeroSyncRepository
     private let deliverBody: (String) -> Void
     private let finish: () -> Void
 
@@ -62,7 +61,7 @@ final class RepositoryHarness {
             self.events = events
             sessions = PostgresSessionRepository(database: db)
             tokens = PostgresXeroTokenRepository(database: db, clock: clock)
-            runs = nil
+            runs = PostgresXeroSyncRepository(database: db, clock: clock)
             deliverBody = { body in #expect(throws: Never.self) { try events.ingest(Array(body.utf8), contents: fakeReader(Array(body.utf8))) } }
             finish = drop
         }
@@ -287,7 +286,7 @@ final class RepositoryHarness {
         #expect(try h.accounts.connections(afterAccountId: ids[4], limit: 2).isEmpty)
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)  // PostgreSQL: needs its XeroSyncRepository (sync runs)
+    @Test(arguments: Backend.allCases)
     func pendingEventsAreCountedAndTheOldestOneNothingWorksOnIsFound(_ backend: Backend) throws {
         let h = try RepositoryHarness(backend)
         let a = try #require(try h.accounts.createAccount(name: "A").accountId)

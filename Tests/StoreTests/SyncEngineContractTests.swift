@@ -45,8 +45,17 @@ final class EngineHarness {
             deliverBody = { body in memoryEvents.ingest(Array(body.utf8), contents: fakeReader(Array(body.utf8))) }
             finish = {}
         case .postgres:
-            // Not yet on PostgreSQL: these suites run with `Backend.sqliteAndMemory`.
-            throw StoreError(code: .store, message: "no PostgreSQL SortScapeRecords, XeroSyncRepository or SyncEngineRepository yet")
+            let (db, drop) = try temporaryPostgres()
+            let postgresEvents = PostgresWebhookEventRepository(database: db, clock: clock)
+            accounts = PostgresAccountRepository(database: db, clock: clock)
+            records = PostgresSortScapeRecords(database: db, clock: clock)
+            sync = PostgresXeroSyncRepository(database: db, clock: clock)
+            engine = PostgresSyncEngineRepository(database: db, clock: clock)
+            events = postgresEvents
+            deliverBody = { body in
+                #expect(throws: Never.self) { try postgresEvents.ingest(Array(body.utf8), contents: fakeReader(Array(body.utf8))) }
+            }
+            finish = drop
         }
     }
 
@@ -75,7 +84,7 @@ final class EngineHarness {
 
     func code(_ error: any Error) -> StoreError.Code? { (error as? StoreError)?.code }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func r16_pendingEventsAreClaimedAndSettledAFailedOneRetriesWhenDueAndCanBeReplayed(_ backend: Backend) throws {
         let h = try EngineHarness(backend)
         let (a, _, _) = try h.linkedAccount()
@@ -105,7 +114,7 @@ final class EngineHarness {
         #expect { try h.engine.replay(accountId: a, eventId: 999_999) } throws: { code($0) == .notFound }
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func r17_watermarksNeverGoBack(_ backend: Backend) throws {
         let h = try EngineHarness(backend)
         let (a, _, _) = try h.linkedAccount()
@@ -117,7 +126,7 @@ final class EngineHarness {
         #expect(try h.engine.watermark(accountId: "other", .contacts) == nil)
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func r9_anImportRecordsTheBaseAndAPersonsEditOfALinkedContactIsQueuedOnce(_ backend: Backend) throws {
         let h = try EngineHarness(backend)
         let (a, c, _) = try h.linkedAccount()
@@ -145,7 +154,7 @@ final class EngineHarness {
         #expect(try h.engine.linkedContacts(accountId: a, contactIds: [c.id]).first?.base?.email == "jobs@kauri.nz")
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func r9_anEngineUpdateIsRefusedWhenAPersonChangedTheContactSinceItWasRead(_ backend: Backend) throws {
         let h = try EngineHarness(backend)
         let (a, c, _) = try h.linkedAccount()
@@ -165,7 +174,7 @@ final class EngineHarness {
         #expect(recorded.count == 1 && recorded.first?.kept == "xero" && recorded.first?.at.isEmpty == false)
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func r10_pendingWorkHoldsAnArchiveAndArchivingTakesThePropertiesAndRelinkingRefusesATakenContact(_ backend: Backend) throws {
         let h = try EngineHarness(backend)
         let (a, c, p) = try h.linkedAccount()
@@ -195,7 +204,7 @@ final class EngineHarness {
         _ = other
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func r11_linkingAContactTakesItsValuesAndRefusesASecondLink(_ backend: Backend) throws {
         let h = try EngineHarness(backend)
         let (a, c, _) = try h.linkedAccount()
@@ -212,7 +221,7 @@ final class EngineHarness {
             throws: { code($0) == .conflict }
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func r17_aMaterialWhoseItemIsGoneIsUnlinkedAndEditableAgain(_ backend: Backend) throws {
         let h = try EngineHarness(backend)
         let (a, _, _) = try h.linkedAccount()

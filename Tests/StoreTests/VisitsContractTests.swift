@@ -21,7 +21,7 @@ import Testing
                     .labour("Hedge trimming", quantity: 12_345, unitPrice: 9_999_999_999)]))
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func aVisitKeepsItsLinesExactlyAndListsLikeTheOtherRecords(_ backend: Backend) throws {
         let h = try RecordsHarness(backend)
         let a = try h.account()
@@ -49,7 +49,7 @@ import Testing
         #expect(try h.records.visits.get(accountId: b, id: v.id) == nil)
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func aVisitNamesAContactAndPropertyOfItsOwnAccount(_ backend: Backend) throws {
         let h = try RecordsHarness(backend)
         let a = try h.account(), b = try h.account()
@@ -65,7 +65,7 @@ import Testing
         #expect(try h.records.visits.get(accountId: a, id: v.id)?.version == 1, "nothing written")
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func r15_theInvoiceIsTheEnginesAPersonsEditKeepsItAndAVisitHoldsOneInvoice(_ backend: Backend) throws {
         let h = try RecordsHarness(backend)
         let a = try h.account()
@@ -101,7 +101,7 @@ import Testing
         #expect(modified.xeroInvoiceStatus == "AUTHORISED")
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func aRefusedAttemptCountsSoTheNextGetsANewKey(_ backend: Backend) throws {
         let h = try RecordsHarness(backend)
         let a = try h.account()
@@ -113,7 +113,7 @@ import Testing
         #expect { try h.records.visitInvoices.invoiceRefused(accountId: a, visitId: "nope") } throws: { code($0) == .notFound }
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func invoiceWebhooksRefreshTheVisitsHoldingThoseInvoicesOnly(_ backend: Backend) throws {
         let h = try RecordsHarness(backend)
         let a = try h.account(), b = try h.account()
@@ -134,7 +134,7 @@ import Testing
         #expect(try h.records.visits.get(accountId: b, id: w.id)?.xeroInvoiceStatus == "DRAFT")
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func invoiceSettingsDefaultToDraftsAndAreTheAccountsOwn(_ backend: Backend) throws {
         let h = try RecordsHarness(backend)
         let a = try h.account(), b = try h.account()
