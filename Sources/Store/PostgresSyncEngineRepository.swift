@@ -28,14 +28,17 @@ public final class PostgresSyncEngineRepository: SyncEngineRepository {
 
     // MARK: inbox
 
+    /// Takes the events with `FOR UPDATE SKIP LOCKED`: an event another transaction (another
+    /// instance's settle or replay) holds is passed over rather than waited for or read
+    /// half-settled. The row locks last for this transaction only; what keeps two instances off
+    /// one account's events is the one running sync run per account (`sync_runs_running`).
     public func claimableEvents(accountId: String, now: Int64, limit: Int) throws(StoreError) -> [InboxEvent] {
-        try read { c in
+        try write { c in
             try c.query("""
-                SELECT \(Self.eventColumns) FROM webhook_events WHERE account_id = ? AND state = 'pending'
-                UNION ALL
-                SELECT \(Self.eventColumns) FROM webhook_events WHERE account_id = ? AND state = 'failed' AND next_attempt_at <= ?
-                ORDER BY id LIMIT ?
-                """, [.text(accountId), .text(accountId), .integer(now), .integer(Int64(max(1, limit)))]).map(InboxEvent.init(row:))
+                SELECT \(Self.eventColumns) FROM webhook_events
+                WHERE account_id = ? AND (state = 'pending' OR (state = 'failed' AND next_attempt_at <= ?))
+                ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED
+                """, [.text(accountId), .integer(now), .integer(Int64(max(1, limit)))]).map(InboxEvent.init(row:))
         }
     }
 

@@ -86,6 +86,50 @@ struct PostgresStoreTests {
         #expect(throws: StoreError.self) { try db.read { c in try c.run("INSERT INTO accounts (id, name, created_at) VALUES ('r', 'R', 't')") } }
     }
 
+    /// Two instances on one database: an event another instance's transaction holds (its
+    /// settle, say) is passed over by a claim, which neither waits for it nor returns it.
+    @Test func r16_aClaimPassesOverEventsAnotherInstanceHoldsWithoutWaiting() throws {
+        let url = try #require(postgresTestURL)
+        let schema = "xg_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let one = try PostgresDatabase(url: url, schema: schema), other = try PostgresDatabase(url: url, schema: schema)
+        defer {
+            try? one.write { c in try c.execute("DROP SCHEMA \(schema) CASCADE") }
+            one.close()
+            other.close()
+        }
+        let a = try #require(try PostgresAccountRepository(database: one).createAccount(name: "A").accountId)
+        try PostgresAccountRepository(database: one).connect(accountId: a, tenantId: "ta", tenantName: "A")
+        let body = "ta CONTACT r1 2026-01-01T00:00:00.000Z UPDATE\nta CONTACT r2 2026-01-01T00:00:00.000Z UPDATE\nta CONTACT r3 2026-01-01T00:00:00.000Z UPDATE"
+        try PostgresWebhookEventRepository(database: one).ingest(Array(body.utf8), contents: fakeReader(Array(body.utf8)))
+        let engine = PostgresSyncEngineRepository(database: one)
+        let first = try #require(try engine.claimableEvents(accountId: a, now: 0, limit: 10).first)
+
+        let held = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0), released = DispatchSemaphore(value: 0)
+        Thread {
+            _ = try? other.write { c in
+                try c.run("UPDATE webhook_events SET attempts = attempts WHERE id = ?", [.integer(first.id)])
+                held.signal()
+                release.wait()
+            }
+            released.signal()
+        }.start()
+        held.wait()
+        let claimed = Mutex<Result<[InboxEvent], StoreError>?>(nil), done = DispatchSemaphore(value: 0)
+        Thread {
+            let r = Result { () throws(StoreError) -> [InboxEvent] in try engine.claimableEvents(accountId: a, now: 0, limit: 10) }
+            claimed.withLock { $0 = r }
+            done.signal()
+        }.start()
+        let answered = done.wait(timeout: .now() + 5) == .success
+        release.signal()
+        released.wait()
+        if !answered { done.wait() }
+        #expect(answered, "the claim waited for the other instance's transaction")
+        let events = try #require(claimed.withLock { $0 }).get()
+        #expect(events.map(\.resourceId) == ["r2", "r3"])
+        #expect(try engine.claimableEvents(accountId: a, now: 0, limit: 10).map(\.resourceId) == ["r1", "r2", "r3"])
+    }
+
     @Test func anUnreachableServerIsOneSentenceWithoutThePassword() {
         #expect {
             try PostgresDatabase(url: "postgresql://gateway:s3cret@127.0.0.1:1/nowhere?connect_timeout=2")
