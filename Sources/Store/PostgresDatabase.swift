@@ -46,14 +46,22 @@ public final class PostgresDatabase: Sendable {
 
     /// Runs `body` in one transaction on the writer connection. `durable: false` commits without
     /// waiting for the server's WAL flush (`synchronous_commit = off` for that transaction).
+    /// A connection the server dropped while it was idle (a restart, an idle timeout) is replaced
+    /// and the transaction begun on the new one; one lost during `body` or the commit is an error
+    /// (the commit's outcome is then unknown), and the next call connects afresh.
     public func write<T>(durable: Bool = true, _ body: (PostgresConnection) throws -> T) throws -> T {
         try writer.withLock { slot in
             guard let current = slot else { throw PostgresDatabase.closedError }
-            // A connection the server dropped is replaced before the next transaction.
-            let c = current.isUsable ? current
-                : try PostgresDatabase.connect(conninfo, label: label, schema: schema, readOnly: false)
-            slot = c
-            try c.execute(durable ? "BEGIN" : "BEGIN; SET LOCAL synchronous_commit = off")
+            let begin = durable ? "BEGIN" : "BEGIN; SET LOCAL synchronous_commit = off"
+            var c = current
+            do {
+                if !c.isUsable { throw PostgresDatabase.closedError }
+                try c.execute(begin)
+            } catch where !c.isUsable {
+                c = try PostgresDatabase.connect(conninfo, label: label, schema: schema, readOnly: false)
+                slot = c
+                try c.execute(begin)
+            }
             do {
                 let result = try body(c)
                 try c.execute("COMMIT")
@@ -65,15 +73,27 @@ public final class PostgresDatabase: Sendable {
         }
     }
 
-    /// Runs `body` with a read-only reader connection (each statement its own snapshot).
+    /// Runs `body` with a read-only reader connection (each statement its own snapshot). A pooled
+    /// connection the server dropped while idle is replaced and `body` run again on a new one.
     public func read<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
         guard !closed.load(ordering: .acquiring) else { throw PostgresDatabase.closedError }
-        let pooled = readers.withLock { $0.popLast() }
-        let c = try pooled ?? PostgresDatabase.connect(conninfo, label: label, schema: schema, readOnly: true)
-        defer {
-            if c.isUsable { readers.withLock { pool in if pool.count < 8 { pool.append(c) } } }
+        if let pooled = readers.withLock({ $0.popLast() }) {
+            do {
+                let result = try body(pooled)
+                release(pooled)
+                return result
+            } catch where !pooled.isUsable {
+                // dropped while idle: fall through to a fresh connection
+            }
         }
+        let c = try PostgresDatabase.connect(conninfo, label: label, schema: schema, readOnly: true)
+        defer { release(c) }
         return try body(c)
+    }
+
+    private func release(_ c: PostgresConnection) {
+        guard c.isUsable, !closed.load(ordering: .acquiring) else { return }
+        readers.withLock { pool in if pool.count < 8 { pool.append(c) } }
     }
 
     /// A small durable write (one row of `health_probe`): throws when the store cannot write.

@@ -130,6 +130,24 @@ struct PostgresStoreTests {
         #expect(try engine.claimableEvents(accountId: a, now: 0, limit: 10).map(\.resourceId) == ["r1", "r2", "r3"])
     }
 
+    /// A server restart (here: every connection of the store ended by the server) costs the
+    /// next call nothing: the dropped connections are replaced.
+    @Test func connectionsTheServerDroppedAreReplaced() throws {
+        let (db, drop) = try temporaryPostgres()
+        defer { drop() }
+        try db.write { c in try c.run("INSERT INTO accounts (id, name, created_at) VALUES ('a', 'A', 't')") }
+        let writerPid = try db.write { c in try c.query("SELECT pg_backend_pid() AS pid").first?.int("pid") }
+        let readerPid = try db.read { c in try c.query("SELECT pg_backend_pid() AS pid").first?.int("pid") }
+        let (admin, dropAdmin) = try temporaryPostgres()
+        defer { dropAdmin() }
+        for pid in [writerPid, readerPid] {
+            _ = try admin.read { c in try c.query("SELECT pg_terminate_backend(?::int) AS ended", [.integer(Int64(try #require(pid)))]) }
+        }
+        Thread.sleep(forTimeInterval: 0.2)
+        try db.write { c in try c.run("INSERT INTO accounts (id, name, created_at) VALUES ('b', 'B', 't')") }
+        #expect(try db.read { c in try c.query("SELECT id FROM accounts ORDER BY id").map { $0.string("id") } } == ["a", "b"])
+    }
+
     @Test func anUnreachableServerIsOneSentenceWithoutThePassword() {
         #expect {
             try PostgresDatabase(url: "postgresql://gateway:s3cret@127.0.0.1:1/nowhere?connect_timeout=2")
