@@ -49,8 +49,8 @@ public final class PostgresDatabase: Sendable {
     /// A connection the server dropped while it was idle (a restart, an idle timeout) is replaced
     /// and the transaction begun on the new one; one lost during `body` or the commit is an error
     /// (the commit's outcome is then unknown), and the next call connects afresh.
-    public func write<T>(durable: Bool = true, _ body: (PostgresConnection) throws -> T) throws -> T {
-        try writer.withLock { slot in
+    public func write<T>(durable: Bool = true, _ body: (PostgresConnection) throws -> T) throws(StoreError) -> T {
+        try PostgresErrors.attempt { try writer.withLock { slot in
             guard let current = slot else { throw PostgresDatabase.closedError }
             let begin = durable ? "BEGIN" : "BEGIN; SET LOCAL synchronous_commit = off"
             var c = current
@@ -70,12 +70,16 @@ public final class PostgresDatabase: Sendable {
                 if c.isUsable { try? c.execute("ROLLBACK") }
                 throw error
             }
-        }
+        } }
     }
 
     /// Runs `body` with a read-only reader connection (each statement its own snapshot). A pooled
     /// connection the server dropped while idle is replaced and `body` run again on a new one.
-    public func read<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+    public func read<T>(_ body: (PostgresConnection) throws -> T) throws(StoreError) -> T {
+        try PostgresErrors.attempt { try readOnce(body) }
+    }
+
+    private func readOnce<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
         guard !closed.load(ordering: .acquiring) else { throw PostgresDatabase.closedError }
         if let pooled = readers.withLock({ $0.popLast() }) {
             do {
@@ -97,7 +101,7 @@ public final class PostgresDatabase: Sendable {
     }
 
     /// A small durable write (one row of `health_probe`): throws when the store cannot write.
-    public func probeWrite() throws {
+    public func probeWrite() throws(StoreError) {
         try write { c in
             try c.run("""
                 INSERT INTO health_probe (id, written_at)
