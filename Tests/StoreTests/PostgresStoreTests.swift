@@ -16,6 +16,38 @@ struct PostgresStoreTests {
         #expect(versions == Array(1...8))
     }
 
+    /// The same migrations mean the same schema: every table, column and named index SQLite has,
+    /// PostgreSQL has, and no other (beyond `schema_migrations`, PostgreSQL's record of versions,
+    /// and the `seq` SQLite's rowid gives `users` and `admin_sessions`).
+    @Test func theMigratedSchemaHasSQLitesTablesColumnsAndIndexes() throws {
+        let (db, drop) = try temporaryPostgres()
+        defer { drop() }
+        let sqlite = try Database(path: temporaryDatabasePath())
+        defer { sqlite.close() }
+        let sqliteColumns: Set<String> = try sqlite.read { c in
+            var all = Set<String>()
+            for t in try c.query("SELECT name FROM sqlite_master WHERE type = 'table'").compactMap({ $0.string("name") }) {
+                for col in try c.query("SELECT name FROM pragma_table_info(?)", [.text(t)]) { all.insert("\(t).\(col.string("name") ?? "")") }
+            }
+            return all
+        }
+        let postgresColumns: Set<String> = try db.read { c in
+            Set(try c.query("""
+                SELECT table_name || '.' || column_name AS c FROM information_schema.columns WHERE table_schema = current_schema()
+                """).compactMap { $0.string("c") })
+        }
+        let extras: Set<String> = ["schema_migrations.version", "schema_migrations.applied_at", "users.seq", "admin_sessions.seq"]
+        #expect(sqliteColumns.subtracting(postgresColumns).sorted() == [])
+        #expect(postgresColumns.subtracting(sqliteColumns).subtracting(extras).sorted() == [])
+        let sqliteIndexes: Set<String> = try sqlite.read { c in
+            Set(try c.query("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL").compactMap { $0.string("name") })
+        }
+        let postgresIndexes: Set<String> = try db.read { c in
+            Set(try c.query("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()").compactMap { $0.string("indexname") })
+        }
+        #expect(sqliteIndexes.subtracting(postgresIndexes).sorted() == [])
+    }
+
     @Test func instancesStartingTogetherMigrateOnceUnderTheAdvisoryLock() throws {
         let url = try #require(postgresTestURL)
         let schema = "xg_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
