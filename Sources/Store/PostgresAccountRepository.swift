@@ -196,6 +196,21 @@ public final class PostgresAccountRepository: AccountRepository {
         }
     }
 
+    public func organisationTimezone(tenantId: String) throws -> String? {
+        try db.read { c in
+            try c.query("SELECT timezone FROM organisation_timezones WHERE tenant_id = ?", [.text(tenantId.lowercased())])
+                .first?.string("timezone")
+        }
+    }
+
+    public func setOrganisationTimezone(tenantId: String, timezone: String) throws {
+        try db.write { c in
+            try c.run("INSERT INTO organisation_timezones (tenant_id, timezone) VALUES (?, ?) "
+                      + "ON CONFLICT (tenant_id) DO UPDATE SET timezone = excluded.timezone",
+                      [.text(tenantId.lowercased()), .text(timezone)])
+        }
+    }
+
     public func connection(tenantId: String) throws -> AccountConnection? {
         try db.read { c in
             try c.query("""

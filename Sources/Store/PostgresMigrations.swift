@@ -314,6 +314,12 @@ enum PostgresMigrations {
         ALTER TABLE sync_runs DROP CONSTRAINT sync_runs_trigger, ADD CONSTRAINT sync_runs_trigger
             CHECK (trigger IN ('initial', 'webhook', 'scheduled', 'manual', 'reconcile', 'link', 'push', 'invoice'));
         """),
+        (9, """
+        CREATE TABLE organisation_timezones (
+            tenant_id TEXT PRIMARY KEY,
+            timezone TEXT NOT NULL
+        );
+        """),
     ]
 
     /// Applies the migrations newer than the database's, each in its own transaction, holding

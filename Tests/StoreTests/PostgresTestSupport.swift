@@ -19,3 +19,10 @@ func temporaryPostgres() throws -> (db: PostgresDatabase, drop: () -> Void) {
         db.close()
     })
 }
+
+/// The newest schema version this build's SQLite migrations reach: PostgreSQL's must be the same.
+func sqliteSchemaVersion() throws -> Int {
+    let db = try Database(path: temporaryDatabasePath())
+    defer { db.close() }
+    return db.schemaVersion
+}
