@@ -15,10 +15,18 @@ public final class PostgresConnection: @unchecked Sendable {
     public private(set) var changes = 0
     private var rewritten: [String: String] = [:]
 
+    /// Connection settings that apply unless `conninfo` names them itself: a server that does
+    /// not answer stops start-up within 10 seconds, and the server lists the gateway by name.
+    static let defaults: [(key: String, value: String)] = [("connect_timeout", "10"), ("application_name", "xero-gateway")]
+
     /// Connects to `conninfo` (a `postgres://` URL or `key=value` pairs); `label` names the
     /// server in errors (without a password).
     init(conninfo: String, label: String) throws(StoreError) {
-        guard let conn = PQconnectdb(conninfo) else {
+        // The defaults first: `dbname` (expanded from the URL) comes after and overrides them.
+        let keys = PostgresConnection.defaults.map(\.key) + ["dbname"]
+        let values = PostgresConnection.defaults.map(\.value) + [conninfo]
+        let connection: OpaquePointer? = withCStrings(keys) { k in withCStrings(values) { v in PQconnectdbParams(k, v, 1) } }
+        guard let conn = connection else {
             throw StoreError(code: .openFailed, message: "cannot connect to PostgreSQL at \(label): out of memory")
         }
         guard PQstatus(conn) == CONNECTION_OK else {
@@ -201,4 +209,12 @@ enum PostgresType {
         }
         return out
     }
+}
+
+/// `strings` as a NULL-terminated array of C strings, valid during `body`.
+private func withCStrings<T>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> T) -> T {
+    let copies = strings.map { strdup($0) }
+    defer { copies.forEach { free($0) } }
+    let pointers = copies.map { UnsafePointer($0) } + [nil]
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
 }

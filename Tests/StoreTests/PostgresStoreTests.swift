@@ -186,6 +186,21 @@ struct PostgresStoreTests {
         #expect(try db.read { c in try c.query("SELECT id FROM accounts ORDER BY id").map { $0.string("id") } } == ["a", "b"])
     }
 
+    /// The gateway's connection defaults (a 10-second connect timeout, its name on the server)
+    /// apply unless the URL names them itself.
+    @Test func theURLsOwnSettingsWinOverTheDefaults() throws {
+        let url = try #require(postgresTestURL)
+        func applicationName(_ url: String) throws -> String? {
+            let db = try PostgresDatabase(url: url)
+            defer { db.close() }
+            return try db.read { c in
+                try c.query("SELECT current_setting('application_name') AS a").first?.string("a")
+            }
+        }
+        #expect(try applicationName(url) == "xero-gateway")
+        #expect(try applicationName(url + "&application_name=gateway-2") == "gateway-2")
+    }
+
     @Test func anUnreachableServerIsOneSentenceWithoutThePassword() {
         #expect {
             try PostgresDatabase(url: "postgresql://gateway:s3cret@127.0.0.1:1/nowhere?connect_timeout=2")
