@@ -76,8 +76,8 @@ public struct Configuration: Sendable {
         let location: StoreLocation
         do { location = try StoreLocation(db) } catch { throw ConfigurationError(setting: "GATEWAY_DB", message: error.message) }
         if case .postgres = location {
-            throw ConfigurationError(setting: "GATEWAY_DB", message: "\(location) is PostgreSQL, which serve does not run on yet "
-                                     + "(xero-gateway migrate does); use a SQLite path")
+            throw ConfigurationError(setting: "GATEWAY_DB", message: "\(location) is PostgreSQL, which serve, sync and connection reset do not run on yet "
+                                     + "(migrate, account create and user do); use a SQLite path")
         }
         let publicURL = try origin(value("GATEWAY_PUBLIC_URL") ?? "http://\(listen)", setting: "GATEWAY_PUBLIC_URL")
 

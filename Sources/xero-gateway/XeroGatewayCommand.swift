@@ -29,11 +29,27 @@ struct StoreOptions: ParsableArguments {
         do { return try StoreLocation(path) } catch { fail("error: GATEWAY_DB \(error.message)") }
     }
 
+    /// The accounts and users of the store, SQLite or PostgreSQL, and how to close it.
+    func openAccounts() throws -> (accounts: any AccountRepository, close: () -> Void) {
+        guard case .postgres(let url) = location else {
+            let db = try open()
+            return (SQLiteAccountRepository(database: db), { db.close() })
+        }
+        do {
+            let db = try PostgresDatabase(url: url)
+            return (PostgresAccountRepository(database: db), { db.close() })
+        } catch {
+            fail("error: \(error.message)")
+        }
+    }
+
     /// Opens the SQLite store; `Database` creates its folder (0700) and files (0600). Only
-    /// `migrate` runs on PostgreSQL so far: the other commands refuse a PostgreSQL URL.
+    /// `migrate`, `account create` and `user` run on PostgreSQL so far: the other commands refuse
+    /// a PostgreSQL URL.
     func open() throws -> Database {
         if case .postgres = location {
-            fail("error: GATEWAY_DB \(location) is PostgreSQL, which this command does not run on yet (xero-gateway migrate does)")
+            fail("error: GATEWAY_DB \(location) is PostgreSQL, which this command does not run on yet "
+                 + "(migrate, account create and user do)")
         }
         do { return try Database(path: path) } catch let e as StoreError {
             throw CleanExit.message("error: \(e.message)")
@@ -124,10 +140,10 @@ struct AccountCommand: ParsableCommand {
         @OptionGroup var store: StoreOptions
 
         func run() throws {
-            let db = try store.open()
-            defer { db.close() }
+            let (accounts, close) = try store.openAccounts()
+            defer { close() }
             do {
-                let u = try SQLiteAccountRepository(database: db).createAccount(name: name)
+                let u = try accounts.createAccount(name: name)
                 printJSON(["accountId": u.accountId, "userId": u.userId, "token": u.token])
             } catch let e as StoreError {
                 fail("error: \(e.message)")
@@ -140,11 +156,11 @@ struct UserCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "user", abstract: "Manage users.",
                                                     subcommands: [Create.self, List.self, Revoke.self, RotateToken.self])
 
-    /// Runs `body` on the store, a `StoreError` ending the command with its message.
-    static func withStore(_ store: StoreOptions, _ body: (Database) throws -> Void) throws {
-        let db = try store.open()
-        defer { db.close() }
-        do { try body(db) } catch let e as StoreError {
+    /// Runs `body` on the store's accounts, a `StoreError` ending the command with its message.
+    static func withStore(_ store: StoreOptions, _ body: (any AccountRepository) throws -> Void) throws {
+        let (accounts, close) = try store.openAccounts()
+        defer { close() }
+        do { try body(accounts) } catch let e as StoreError {
             fail("error: \(e.message)")
         }
     }
@@ -156,8 +172,8 @@ struct UserCommand: ParsableCommand {
         @OptionGroup var store: StoreOptions
 
         func run() throws {
-            try UserCommand.withStore(store) { db in
-                for line in try UserCredentials.list(accountId: account, database: db) { print(line.serialized) }
+            try UserCommand.withStore(store) { accounts in
+                for line in try UserCredentials.list(accountId: account, accounts: accounts) { print(line.serialized) }
             }
         }
     }
@@ -169,7 +185,7 @@ struct UserCommand: ParsableCommand {
         @OptionGroup var store: StoreOptions
 
         func run() throws {
-            try UserCommand.withStore(store) { db in print(try UserCredentials.revoke(userId: user, database: db).serialized) }
+            try UserCommand.withStore(store) { accounts in print(try UserCredentials.revoke(userId: user, accounts: accounts).serialized) }
         }
     }
 
@@ -181,7 +197,7 @@ struct UserCommand: ParsableCommand {
         @OptionGroup var store: StoreOptions
 
         func run() throws {
-            try UserCommand.withStore(store) { db in print(try UserCredentials.rotateToken(userId: user, database: db).serialized) }
+            try UserCommand.withStore(store) { accounts in print(try UserCredentials.rotateToken(userId: user, accounts: accounts).serialized) }
         }
     }
 
@@ -193,10 +209,10 @@ struct UserCommand: ParsableCommand {
 
         func run() throws {
             guard let r = Role(rawValue: role) else { fail("error: --role must be admin, staff or operator") }
-            let db = try store.open()
-            defer { db.close() }
+            let (accounts, close) = try store.openAccounts()
+            defer { close() }
             do {
-                let u = try SQLiteAccountRepository(database: db).createUser(accountId: account, role: r)
+                let u = try accounts.createUser(accountId: account, role: r)
                 printJSON(["userId": u.userId, "role": u.role.rawValue, "token": u.token])
             } catch let e as StoreError {
                 fail("error: \(e.message)")
