@@ -5,7 +5,7 @@ public final class PostgresSessionRepository: SessionRepository {
 
     public init(database: PostgresDatabase) { db = database }
 
-    public func createSession(tokenHash: [UInt8], userId: String, expiresAt: Int64, now: Int64) throws {
+    public func createSession(tokenHash: [UInt8], userId: String, expiresAt: Int64, now: Int64) throws(StoreError) {
         try db.write { c in
             guard try !c.query("SELECT 1 FROM users WHERE id = ?", [.text(userId)]).isEmpty else {
                 throw StoreError(code: .notFound, message: "no user with id \(userId)")
@@ -25,7 +25,7 @@ public final class PostgresSessionRepository: SessionRepository {
         }
     }
 
-    public func session(tokenHash: [UInt8], now: Int64) throws -> AdminSession? {
+    public func session(tokenHash: [UInt8], now: Int64) throws(StoreError) -> AdminSession? {
         try db.read { c in
             guard let row = try c.query("""
                 SELECT u.id, u.account_id, u.role, s.expires_at FROM admin_sessions s JOIN users u ON u.id = s.user_id
@@ -37,7 +37,7 @@ public final class PostgresSessionRepository: SessionRepository {
         }
     }
 
-    public func deleteSession(tokenHash: [UInt8]) throws {
+    public func deleteSession(tokenHash: [UInt8]) throws(StoreError) {
         try db.write { c in
             try c.run("DELETE FROM oauth_states WHERE session_hash = ?", [.blob(tokenHash)])
             try c.run("DELETE FROM admin_sessions WHERE token_hash = ?", [.blob(tokenHash)])
@@ -45,7 +45,7 @@ public final class PostgresSessionRepository: SessionRepository {
     }
 
     @discardableResult
-    public func deleteSessions(userId: String) throws -> Int {
+    public func deleteSessions(userId: String) throws(StoreError) -> Int {
         try db.write { c in try PostgresSessionRepository.endSessions(userId: userId, c) }
     }
 
@@ -59,7 +59,7 @@ public final class PostgresSessionRepository: SessionRepository {
         return c.changes
     }
 
-    public func createOAuthState(stateHash: [UInt8], record: OAuthStateRecord) throws {
+    public func createOAuthState(stateHash: [UInt8], record: OAuthStateRecord) throws(StoreError) {
         try db.write { c in
             // States are not left to pile up: expired ones go (a state lives OAuthState.lifetime),
             // and a session keeps only its newest few.
@@ -73,7 +73,7 @@ public final class PostgresSessionRepository: SessionRepository {
         }
     }
 
-    public func spendOAuthState(stateHash: [UInt8]) throws -> OAuthStateRecord? {
+    public func spendOAuthState(stateHash: [UInt8]) throws(StoreError) -> OAuthStateRecord? {
         try db.write { c in
             guard let row = try c.query("SELECT session_hash, account_id, expires_at FROM oauth_states WHERE state_hash = ?",
                                         [.blob(stateHash)]).first else { return nil }

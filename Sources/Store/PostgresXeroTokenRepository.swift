@@ -9,7 +9,7 @@ public final class PostgresXeroTokenRepository: XeroTokenRepository {
         self.clock = clock
     }
 
-    public func saveTokens(accountId: String, _ tokens: SealedXeroTokens) throws {
+    public func saveTokens(accountId: String, _ tokens: SealedXeroTokens) throws(StoreError) {
         let now = clock.timestamp()
         try db.write(durable: true) { c in
             guard try !c.query("SELECT 1 FROM accounts WHERE id = ?", [.text(accountId)]).isEmpty else {
@@ -26,7 +26,7 @@ public final class PostgresXeroTokenRepository: XeroTokenRepository {
         }
     }
 
-    public func tokens(accountId: String) throws -> SealedXeroTokens? {
+    public func tokens(accountId: String) throws(StoreError) -> SealedXeroTokens? {
         try db.read { c in
             guard let row = try c.query("""
                 SELECT access_token, refresh_token, access_expires_at FROM xero_tokens WHERE account_id = ?
@@ -36,11 +36,11 @@ public final class PostgresXeroTokenRepository: XeroTokenRepository {
         }
     }
 
-    public func deleteTokens(accountId: String) throws {
+    public func deleteTokens(accountId: String) throws(StoreError) {
         try db.write { c in try c.run("DELETE FROM xero_tokens WHERE account_id = ?", [.text(accountId)]) }
     }
 
-    public func replaceTokens(accountId: String, expected: SealedXeroTokens, with tokens: SealedXeroTokens) throws -> Bool {
+    public func replaceTokens(accountId: String, expected: SealedXeroTokens, with tokens: SealedXeroTokens) throws(StoreError) -> Bool {
         let now = clock.timestamp()
         return try db.write(durable: true) { c in
             try c.run("""
