@@ -1,7 +1,8 @@
 import Crypto
+
 /// The inbox's events in memory, for tests; behaves as `SQLiteWebhookEventRepository` over a
 /// `WebhookInbox` does (the shared contract tests hold both to it). `ingest` stands in for the
-/// inbox's commit and expansion.
+/// inbox's commit and expansion (a `WebhookInbox` over a `MemoryWebhookInboxRepository` does both).
 public final class MemoryWebhookEventRepository: WebhookEventRepository {
     /// The tables this repository shares with a `MemoryAccountRepository`.
     public let store: MemoryStore
@@ -15,29 +16,8 @@ public final class MemoryWebhookEventRepository: WebhookEventRepository {
         let receivedAt = store.clock.timestamp()
         store.tables.withLock { t in
             t.lastDeliveryId += 1
-            let deliveryId = t.lastDeliveryId
-            let routes = t.tenantRoutes
-            func insert(key: [UInt8], _ make: (Int64) -> InboxEvent) {
-                guard t.dedupKeys.insert(key).inserted else { return }
-                t.events.append(make((t.events.last?.id ?? 0) + 1))
-            }
-            for e in contents.events {
-                let account = routes[e.tenantId]
-                insert(key: e.dedupKey) { id in
-                    InboxEvent(id: id, deliveryId: deliveryId, accountId: account, tenantId: e.tenantId,
-                               category: e.category, type: e.type, resourceId: e.resourceId,
-                               eventDateUtc: e.eventDateUtc, state: InboxEvent.routedState(account),
-                               attempts: 0, lastError: nil, receivedAt: receivedAt)
-                }
-            }
-            let bodyHash = Crypto.sha256(body)
-            for (n, problem) in DeliveryContents.quarantineRows(contents.problems).enumerated() {
-                insert(key: DeliveryContents.quarantineKey(bodyHash: bodyHash, problem: n)) { id in
-                    InboxEvent(id: id, deliveryId: deliveryId, accountId: nil, tenantId: nil, category: nil,
-                               type: nil, resourceId: nil, eventDateUtc: nil, state: .quarantined,
-                               attempts: 0, lastError: InboxEvent.quarantineError(problem), receivedAt: receivedAt)
-                }
-            }
+            if t.expandedThrough == t.lastDeliveryId - 1 { t.expandedThrough = t.lastDeliveryId }
+            _ = t.insertEvents(deliveryId: t.lastDeliveryId, receivedAt: receivedAt, contents: contents, body: body)
         }
     }
 
@@ -94,5 +74,40 @@ extension MemoryWebhookEventRepository {
                 return t.connections[a]?.state == .connected && !running.contains(a)
             }?.id
         }
+    }
+}
+
+extension MemoryStore.Tables {
+    /// Inserts a delivery's events as the inbox's expansion does: deduplicated, routed by tenant,
+    /// unreadable parts quarantined; returns the accounts given new pending events.
+    mutating func insertEvents(deliveryId: Int64, receivedAt: String, contents: DeliveryContents,
+                               body: [UInt8]) -> Set<String> {
+        let routes = tenantRoutes
+        var routed = Set<String>()
+        func insert(key: [UInt8], _ make: (Int64) -> InboxEvent) -> Bool {
+            guard dedupKeys.insert(key).inserted else { return false }
+            events.append(make((events.last?.id ?? 0) + 1))
+            return true
+        }
+        for e in contents.events {
+            let account = routes[e.tenantId]
+            let added = insert(key: e.dedupKey) { id in
+                InboxEvent(id: id, deliveryId: deliveryId, accountId: account, tenantId: e.tenantId,
+                           category: e.category, type: e.type, resourceId: e.resourceId,
+                           eventDateUtc: e.eventDateUtc, state: InboxEvent.routedState(account),
+                           attempts: 0, lastError: nil, receivedAt: receivedAt)
+            }
+            if added, let account { routed.insert(account) }
+        }
+        guard !contents.problems.isEmpty else { return routed }
+        let bodyHash = Crypto.sha256(body)
+        for (n, problem) in DeliveryContents.quarantineRows(contents.problems).enumerated() {
+            _ = insert(key: DeliveryContents.quarantineKey(bodyHash: bodyHash, problem: n)) { id in
+                InboxEvent(id: id, deliveryId: deliveryId, accountId: nil, tenantId: nil, category: nil,
+                           type: nil, resourceId: nil, eventDateUtc: nil, state: .quarantined,
+                           attempts: 0, lastError: InboxEvent.quarantineError(problem), receivedAt: receivedAt)
+            }
+        }
+        return routed
     }
 }
