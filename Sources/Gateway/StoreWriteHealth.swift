@@ -11,9 +11,10 @@ final class StoreWriteHealth: Sendable {
     private let failed = Atomic<Bool>(false)
     private let lastOutcomeNanos = Atomic<UInt64>(0)
     private let probing = Atomic<Bool>(false)
-    private let database: Database
+    private let probe: @Sendable () throws(StoreError) -> Void
 
-    init(database: Database) { self.database = database }
+    /// `probe` is a small durable write that throws when the store cannot write.
+    init(probe: @escaping @Sendable () throws(StoreError) -> Void) { self.probe = probe }
 
     var writable: Bool { !failed.load(ordering: .relaxed) }
 
@@ -30,7 +31,7 @@ final class StoreWriteHealth: Sendable {
         let t = Thread { [self] in
             defer { probing.store(false, ordering: .releasing) }
             do {
-                try database.probeWrite()
+                try probe()
                 record(ok: true)
             } catch {
                 record(ok: false)

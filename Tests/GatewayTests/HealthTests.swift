@@ -11,7 +11,7 @@ import Testing
         let t = try TestGateway()
         // 2 000 accounts in one transaction: every tenth connected, every hundredth needing a reconnect.
         let ids = (0..<2_000).map { _ in UUID().uuidString.lowercased() }
-        try t.gateway.database.write { c in
+        try t.database.write { c in
             for (i, id) in ids.enumerated() {
                 try c.run("INSERT INTO accounts (id, name, created_at) VALUES (?, ?, '2026-01-01T00:00:00.000Z')",
                           [.text(id), .text("Account \(i)")])

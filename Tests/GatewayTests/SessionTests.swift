@@ -13,7 +13,7 @@ import Testing
     }
 
     func sessionRows(_ g: TestGateway) throws -> Int {
-        try g.gateway.database.read { try $0.query("SELECT COUNT(*) AS n FROM admin_sessions").first!.int("n")! }
+        try g.database.read { try $0.query("SELECT COUNT(*) AS n FROM admin_sessions").first!.int("n")! }
     }
 
     func signIn(_ g: TestGateway, _ token: String) throws -> (cookie: String, header: String) {
@@ -37,7 +37,7 @@ import Testing
         #expect(!attributes.contains("Secure"))   // plain http here
         let second = try signIn(g, admin).cookie
         #expect(cookie.count == 43 && cookie != second)
-        let stored = try g.gateway.database.read { try $0.query("SELECT token_hash FROM admin_sessions").map { $0.blob("token_hash") ?? [] } }
+        let stored = try g.database.read { try $0.query("SELECT token_hash FROM admin_sessions").map { $0.blob("token_hash") ?? [] } }
         #expect(stored.count == 2 && stored.allSatisfy { $0.count == 32 && $0 != Array(cookie.utf8) })
         // Signed in: /admin goes to the Xero screen.
         let home = try g.request("GET", "/admin", headers: [("Cookie", "xg_session=\(cookie)")])

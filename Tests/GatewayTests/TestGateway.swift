@@ -5,6 +5,7 @@ import HTTPClient
 import InMemoryLogging
 import Logging
 import Store
+import Testing
 import Xero
 import StrictJSON
 import Timekeeping
@@ -13,6 +14,9 @@ import Timekeeping
 final class TestGateway: Sendable {
     static let webhookKey = "test-webhook-key-\(UUID().uuidString)"
     let gateway: Gateway
+
+    /// The SQLite database under the gateway (a test fails cleanly when there is none).
+    var database: Database { get throws { try #require(gateway.database) } }
     let dir: String
     let client = HTTPClient()
     let verifier = WebhookVerifier(webhookKey: TestGateway.webhookKey)
@@ -85,7 +89,7 @@ final class TestGateway: Sendable {
     }
 
     func deliveryCount() throws -> Int {
-        try gateway.database.read { try $0.query("SELECT COUNT(*) AS n FROM webhook_deliveries").first!.int("n")! }
+        try database.read { try $0.query("SELECT COUNT(*) AS n FROM webhook_deliveries").first!.int("n")! }
     }
 
     func operatorToken() throws -> String { try gateway.accounts.createUser(accountId: nil, role: .operator).token }
