@@ -36,7 +36,7 @@ import Testing
     }
 
     @Test func usersAreListedWithoutTokensOneAccountOrAll() throws {
-        let g = try TestGateway()
+        let g = try TestGateway(store: .sqlite)
         let a = try g.gateway.accounts.createAccount(name: "A")
         let staff = try g.gateway.accounts.createUser(accountId: a.accountId, role: .staff)
         let op = try g.gateway.accounts.createUser(accountId: nil, role: .operator)
@@ -51,7 +51,7 @@ import Testing
     }
 
     @Test func revokingAUserEndsTheirTokenAndEverySessionOfTheirs() throws {
-        let g = try TestGateway()
+        let g = try TestGateway(store: .sqlite)
         let a = try g.gateway.accounts.createAccount(name: "A")
         let staff = try g.gateway.accounts.createUser(accountId: a.accountId, role: .staff)
         let staffCookies = [try signIn(g, staff.token), try signIn(g, staff.token)]
@@ -76,7 +76,7 @@ import Testing
     }
 
     @Test func rotatingATokenIssuesANewOneOnceAndEndsTheOldAndItsSessions() throws {
-        let g = try TestGateway()
+        let g = try TestGateway(store: .sqlite)
         let a = try g.gateway.accounts.createAccount(name: "A")
         let cookie = try signIn(g, a.token)
         let out = try UserCredentials.rotateToken(userId: a.userId, database: g.database)
@@ -91,7 +91,7 @@ import Testing
 
     /// 300 sign-ins used to leave 300 live sessions; a user now holds at most ten, the oldest ending.
     @Test func sessionsPerUserAreCappedAtTenTheOldestEnding() throws {
-        let g = try TestGateway()
+        let g = try TestGateway(store: .sqlite)
         let a = try g.gateway.accounts.createAccount(name: "A")
         let cookies = try (0..<13).map { _ in try signIn(g, a.token) }
         #expect(try cookies.map { try live(g, $0) } == Array(repeating: false, count: 3) + Array(repeating: true, count: 10))
@@ -100,7 +100,7 @@ import Testing
     }
 
     @Test func signOutEverywhereOnTheScreenEndsEverySessionOfThatUserOnly() throws {
-        let g = try TestGateway()
+        let g = try TestGateway(store: .sqlite)
         let a = try g.gateway.accounts.createAccount(name: "A")
         let staff = try g.gateway.accounts.createUser(accountId: a.accountId, role: .staff)
         let here = try signIn(g, a.token), there = try signIn(g, a.token), theirs = try signIn(g, staff.token)
@@ -117,7 +117,7 @@ import Testing
     }
 
     @Test func signOutEverywhereInTheAPIEndsTheCallersSessions() throws {
-        let g = try TestGateway()
+        let g = try TestGateway(store: .sqlite)
         let a = try g.gateway.accounts.createAccount(name: "A")
         let staff = try g.gateway.accounts.createUser(accountId: a.accountId, role: .staff)
         let mine = [try signIn(g, staff.token), try signIn(g, staff.token)], admins = try signIn(g, a.token)

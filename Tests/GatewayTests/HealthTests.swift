@@ -8,7 +8,7 @@ import Testing
 /// sync scheduler or the applier stops; each account's health is a paged operator endpoint.
 @Suite struct HealthTests {
     @Test func healthzStaysUnder2KBWithThousandsOfAccountsAndShowsNoAccount() throws {
-        let t = try TestGateway()
+        let t = try TestGateway(store: .sqlite)
         // 2 000 accounts in one transaction: every tenth connected, every hundredth needing a reconnect.
         let ids = (0..<2_000).map { _ in UUID().uuidString.lowercased() }
         try t.database.write { c in
@@ -34,7 +34,7 @@ import Testing
     }
 
     @Test func healthzIs503WhenTheSyncSchedulerStopsAndWhenTheApplierStalls() throws {
-        let t = try TestGateway()
+        let t = try TestGateway(store: .sqlite)
         t.gateway.healthReadings.limits.withLock {
             $0.applierStall = 0.3
             $0.readingsInterval = 0.02
@@ -66,7 +66,7 @@ import Testing
     }
 
     @Test func anEventWaitingForARunThatHoldsTheAccountIsNotAStall() throws {
-        let t = try TestGateway()
+        let t = try TestGateway(store: .sqlite)
         t.gateway.healthReadings.limits.withLock {
             $0.applierStall = 0.3
             $0.readingsInterval = 0.02
@@ -92,7 +92,7 @@ import Testing
     // MARK: - GET /api/v1/operator/accounts
 
     @Test func operatorAccountsAreForOperatorsOnly() throws {
-        let t = try TestGateway()
+        let t = try TestGateway(store: .sqlite)
         let admin = try t.gateway.accounts.createAccount(name: "Acme")
         let staff = try t.gateway.accounts.createUser(accountId: admin.accountId, role: .staff)
         #expect(try t.get("/api/v1/operator/accounts", token: nil).status == 401)
@@ -111,7 +111,7 @@ import Testing
     }
 
     @Test func operatorAccountsArePagedAndShowEachAccountsHealth() throws {
-        let t = try TestGateway()
+        let t = try TestGateway(store: .sqlite)
         let op = try t.operatorToken()
         var ids: [String] = []
         for i in 0..<7 { ids.append(try #require(try t.gateway.accounts.createAccount(name: "Account \(i)").accountId)) }

@@ -29,7 +29,7 @@ import Testing
     }
 
     @Test func aSessionCookieIsHttpOnlyLaxRandomAndOnlyItsHashIsStored() throws {
-        let g = try TestGateway()
+        let g = try TestGateway(store: .sqlite)
         let admin = try g.gateway.accounts.createAccount(name: "A").token
         let (cookie, header) = try signIn(g, admin)
         let attributes = Set(header.split(separator: ";").dropFirst().map { $0.trimmingCharacters(in: .whitespaces) })
@@ -45,13 +45,13 @@ import Testing
     }
 
     @Test func underHTTPSTheCookieIsSecure() throws {
-        let g = try TestGateway(extra: ["GATEWAY_PUBLIC_URL": "https://gateway.example.com"])
+        let g = try TestGateway(extra: ["GATEWAY_PUBLIC_URL": "https://gateway.example.com"], store: .sqlite)
         let admin = try g.gateway.accounts.createAccount(name: "A").token
         #expect(try signIn(g, admin).header.contains("; Secure"))
     }
 
     @Test func aBadTokenIsA401PageAndStoresNothing() throws {
-        let g = try TestGateway()
+        let g = try TestGateway(store: .sqlite)
         for body in ["token=xgw_nope", "token=", ""] {
             let r = try form(g, "/admin/login", cookie: nil, body)
             #expect(r.status == 401 && r.header("Set-Cookie") == nil && r.header("Content-Type")?.hasPrefix("text/html") == true)
@@ -65,7 +65,7 @@ import Testing
     }
 
     @Test func formsAreParsedStrictlyAndCapped() throws {
-        let g = try TestGateway()
+        let g = try TestGateway(store: .sqlite)
         let admin = try g.gateway.accounts.createAccount(name: "A").token
         #expect(try form(g, "/admin/login", cookie: nil, "token=\(admin)", type: "application/json").status == 415)
         #expect(try form(g, "/admin/login", cookie: nil, "token=\(admin)&token=x").status == 400)
@@ -77,7 +77,7 @@ import Testing
     }
 
     @Test func everyFormPostNeedsTheSessionsCSRFToken() throws {
-        let g = try TestGateway()
+        let g = try TestGateway(store: .sqlite)
         let admin = try g.gateway.accounts.createAccount(name: "A").token
         let (cookie, _) = try signIn(g, admin)
         let (other, _) = try signIn(g, admin)
@@ -99,7 +99,7 @@ import Testing
     }
 
     @Test func statusIsForAccountAdmins() throws {
-        let g = try TestGateway()
+        let g = try TestGateway(store: .sqlite)
         let admin = try g.gateway.accounts.createAccount(name: "A")
         let staff = try g.gateway.accounts.createUser(accountId: admin.accountId, role: .staff).token
         #expect(try g.get("/api/v1/xero/status", token: nil).status == 401)
@@ -114,7 +114,7 @@ import Testing
 
 @Suite struct LoginOriginTests {
     @Test func r2_aSignInFormOnAnotherSiteCannotSignABrowserIn() throws {
-        let t = try TestGateway()
+        let t = try TestGateway(store: .sqlite)
         let admin = try t.gateway.accounts.createAccount(name: "Origin Co").token
         let form = Array("token=\(admin)".utf8)
         let type = ("Content-Type", "application/x-www-form-urlencoded")

@@ -23,8 +23,14 @@ final class TestGateway: Sendable {
     /// Everything this gateway logs (swift-log's in-memory handler, injected).
     let logs = InMemoryLogHandler()
 
+    /// Where a test gateway keeps its data: the SQLite store (as in production) or memory.
+    enum Backend { case sqlite, memory }
+
     /// `monotonicClock`: what the throttle counts time by (a test moves it instead of sleeping).
-    init(extra: [String: String] = [:], monotonicClock: any MonotonicClock = SystemMonotonicClock()) throws {
+    /// `store`: memory for what only needs the repositories' contract, SQLite for what reads the
+    /// database itself (files, a full disk).
+    init(extra: [String: String] = [:], monotonicClock: any MonotonicClock = SystemMonotonicClock(),
+         store: Backend = .memory) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("xg-gw-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var env = TestGateway.environment(dir: dir)
@@ -32,8 +38,14 @@ final class TestGateway: Sendable {
         let logs = self.logs
         var logger = Logger(label: "xero-gateway") { _ in logs }
         logger.logLevel = .trace
-        gateway = try Gateway(configuration: try Configuration.load(environment: env), logger: logger,
-                              monotonicClock: monotonicClock)
+        let configuration = try Configuration.load(environment: env)
+        switch store {
+        case .sqlite:
+            gateway = try Gateway(configuration: configuration, logger: logger, monotonicClock: monotonicClock)
+        case .memory:
+            gateway = try Gateway(configuration: configuration, stores: .memory(MemoryStore()), logger: logger,
+                                  monotonicClock: monotonicClock)
+        }
         try gateway.start()
     }
 
