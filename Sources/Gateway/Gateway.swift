@@ -267,7 +267,9 @@ public final class Gateway: Sendable {
                 guard let gateway = box.gateway else {
                     throw HTTPError(503, code: "shutting_down", message: "the gateway is stopping")
                 }
-                return try handle(gateway, request)
+                do { return try handle(gateway, request) } catch let error as StoreError {
+                    throw Gateway.failure(for: error, logger: gateway.logger)
+                }
             }
         }
     }

@@ -21,7 +21,7 @@ public final class MemoryWebhookEventRepository: WebhookEventRepository {
         }
     }
 
-    public func events(accountId: String?, state: InboxEventState?, limit: Int, afterId: Int64?) throws -> [InboxEvent] {
+    public func events(accountId: String?, state: InboxEventState?, limit: Int, afterId: Int64?) throws(StoreError) -> [InboxEvent] {
         let after = afterId ?? 0
         return store.tables.withLock { t in
             let matching = t.events.lazy.filter { e in
@@ -31,7 +31,7 @@ public final class MemoryWebhookEventRepository: WebhookEventRepository {
         }
     }
 
-    public func counts() throws -> [InboxEventState: Int] {
+    public func counts() throws(StoreError) -> [InboxEventState: Int] {
         store.tables.withLock { t in
             var m: [InboxEventState: Int] = [:]
             for e in t.events { m[e.state, default: 0] += 1 }
@@ -39,7 +39,7 @@ public final class MemoryWebhookEventRepository: WebhookEventRepository {
         }
     }
 
-    public func pendingByAccount() throws -> [String: Int] {
+    public func pendingByAccount() throws(StoreError) -> [String: Int] {
         store.tables.withLock { t in
             var m: [String: Int] = [:]
             for e in t.events where e.state == .pending {
@@ -51,11 +51,11 @@ public final class MemoryWebhookEventRepository: WebhookEventRepository {
 }
 
 extension MemoryWebhookEventRepository {
-    public func pendingCount() throws -> Int {
+    public func pendingCount() throws(StoreError) -> Int {
         store.tables.withLock { t in t.events.lazy.filter { $0.state == .pending }.count }
     }
 
-    public func pendingCounts(accountIds: [String]) throws -> [String: Int] {
+    public func pendingCounts(accountIds: [String]) throws(StoreError) -> [String: Int] {
         let wanted = Set(accountIds)
         return store.tables.withLock { t in
             var m: [String: Int] = [:]
@@ -66,7 +66,7 @@ extension MemoryWebhookEventRepository {
         }
     }
 
-    public func oldestUnattendedPendingEvent() throws -> Int64? {
+    public func oldestUnattendedPendingEvent() throws(StoreError) -> Int64? {
         store.tables.withLock { t in
             let running = Set(t.runs.rows.filter { $0.record.state == .running }.map(\.record.accountId))
             return t.events.first { e in

@@ -110,8 +110,8 @@ struct AccountCommand: ParsableCommand {
             do {
                 let u = try SQLiteAccountRepository(database: db).createAccount(name: name)
                 printJSON(["accountId": u.accountId, "userId": u.userId, "token": u.token])
-            } catch let e as StoreError {
-                fail("error: \(e.message)")
+            } catch {
+                fail("error: \(error.message)")
             }
         }
     }
@@ -179,8 +179,8 @@ struct UserCommand: ParsableCommand {
             do {
                 let u = try SQLiteAccountRepository(database: db).createUser(accountId: account, role: r)
                 printJSON(["userId": u.userId, "role": u.role.rawValue, "token": u.token])
-            } catch let e as StoreError {
-                fail("error: \(e.message)")
+            } catch {
+                fail("error: \(error.message)")
             }
         }
     }

@@ -480,16 +480,16 @@ final class HeldTokenStore: XeroTokenRepository {
 
     init(_ inner: any XeroTokenRepository) { self.inner = inner }
 
-    func saveTokens(accountId: String, _ tokens: SealedXeroTokens) throws {
+    func saveTokens(accountId: String, _ tokens: SealedXeroTokens) throws(StoreError) {
         if writes.withLock({ n -> Int in n += 1; return n }) == 1 {
             held.signal()
             _ = release.wait(timeout: .now() + 10)
         }
         try inner.saveTokens(accountId: accountId, tokens)
     }
-    func tokens(accountId: String) throws -> SealedXeroTokens? { try inner.tokens(accountId: accountId) }
-    func deleteTokens(accountId: String) throws { try inner.deleteTokens(accountId: accountId) }
-    func replaceTokens(accountId: String, expected: SealedXeroTokens, with tokens: SealedXeroTokens) throws -> Bool {
+    func tokens(accountId: String) throws(StoreError) -> SealedXeroTokens? { try inner.tokens(accountId: accountId) }
+    func deleteTokens(accountId: String) throws(StoreError) { try inner.deleteTokens(accountId: accountId) }
+    func replaceTokens(accountId: String, expected: SealedXeroTokens, with tokens: SealedXeroTokens) throws(StoreError) -> Bool {
         try inner.replaceTokens(accountId: accountId, expected: expected, with: tokens)
     }
 }
