@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "StrictJSON"),
         // Wall clocks (injectable) and the one ISO-8601 timestamp format.
         .target(name: "Timekeeping"),
-        .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "StrictJSON"]),
+        .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "StrictJSON", "Timekeeping"]),
         .target(name: "HTTPClient", dependencies: ["CCurl"]),
         .target(name: "Crypto", dependencies: ["COpenSSL"]),
         .target(name: "Store", dependencies: ["CSQLite", "Crypto", "Timekeeping", "StrictJSON"]),

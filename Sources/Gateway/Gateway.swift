@@ -111,7 +111,8 @@ public final class Gateway: Sendable {
         xeroTokens = xero.tokens
         xeroLimiter = xero.limiter
         templates = try AdminTemplates.library()
-        inbox = try WebhookInbox(repository: stores.inbox, clock: clock, reader: Gateway.readDelivery)
+        inbox = try WebhookInbox(repository: stores.inbox, clock: clock, monotonicClock: monotonicClock,
+                                 reader: Gateway.readDelivery)
         inboxEvents = stores.inboxEvents
         records = stores.records
         sync = stores.syncRuns
@@ -134,8 +135,8 @@ public final class Gateway: Sendable {
         inbox.eventsRouted.withLock { $0 = { engine.eventsArrived(accountIds: $0) } }
         verifier = WebhookVerifier(webhookKey: configuration.xeroWebhookKey)
         csrfKey = try SecretKey(configuration.secretKey).subkey(.csrf)
-        writeHealth = StoreWriteHealth(probe: stores.probeWrite)
-        healthReadings = HealthReadings(accounts: accounts, events: inboxEvents)
+        writeHealth = StoreWriteHealth(probe: stores.probeWrite, clock: monotonicClock)
+        healthReadings = HealthReadings(accounts: accounts, events: inboxEvents, clock: monotonicClock)
 
         var tlsKey: String?, tlsCert: String?
         if let k = configuration.tlsKeyPath, let c = configuration.tlsCertPath {

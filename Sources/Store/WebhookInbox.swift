@@ -69,6 +69,8 @@ public typealias DeliveryReader = @Sendable ([UInt8]) -> DeliveryContents
 public final class WebhookInbox: Sendable {
     let repository: any WebhookInboxRepository
     let clock: any WallClock
+    /// Paces expansion against acknowledgements (see `ExpansionBudget`).
+    let monotonicClock: any MonotonicClock
     let reader: DeliveryReader
     let condition = NSCondition()
     let queue = Mutex<Queue>(Queue())
@@ -93,11 +95,14 @@ public final class WebhookInbox: Sendable {
     }
 
     /// Opens the inbox over `repository` and starts its writer thread. Events are routed to
-    /// accounts by the tenants connected when they are expanded; `clock` stamps deliveries.
+    /// accounts by the tenants connected when they are expanded; `clock` stamps deliveries;
+    /// `monotonicClock` times the writer's expansion budget.
     public init(repository: any WebhookInboxRepository, clock: any WallClock = SystemWallClock(),
+                monotonicClock: any MonotonicClock = SystemMonotonicClock(),
                 reader: @escaping DeliveryReader) throws(StoreError) {
         self.repository = repository
         self.clock = clock
+        self.monotonicClock = monotonicClock
         self.reader = reader
         let position = try repository.position()
         lastDelivery.store(Int(position.lastDelivery), ordering: .relaxed)

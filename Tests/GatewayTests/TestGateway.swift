@@ -24,7 +24,11 @@ final class TestGateway: Sendable {
     let logs = InMemoryLogHandler()
 
     /// Where a test gateway keeps its data: the SQLite store (as in production) or memory.
-    enum Backend { case sqlite, memory }
+    enum Backend {
+        case sqlite, memory
+        /// These stores, e.g. memory ones with a probe that fails.
+        case stores(GatewayStores)
+    }
 
     /// `monotonicClock`: what the throttle counts time by (a test moves it instead of sleeping).
     /// `store`: memory for what only needs the repositories' contract, SQLite for what reads the
@@ -45,6 +49,8 @@ final class TestGateway: Sendable {
         case .memory:
             gateway = try Gateway(configuration: configuration, stores: .memory(MemoryStore()), logger: logger,
                                   monotonicClock: monotonicClock)
+        case .stores(let stores):
+            gateway = try Gateway(configuration: configuration, stores: stores, logger: logger, monotonicClock: monotonicClock)
         }
         try gateway.start()
     }
