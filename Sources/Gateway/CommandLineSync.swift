@@ -4,6 +4,7 @@ import Store
 import StrictJSON
 import Sync
 import Timekeeping
+import Workers
 import Xero
 
 /// `xero-gateway sync --account ID [--full]`: one sync of an account through the sync engine,

@@ -7,6 +7,7 @@ import Store
 import Sync
 import Synchronization
 import Timekeeping
+import Workers
 import Xero
 
 /// The running gateway: store, inbox, HTTP server and metrics, wired together.

@@ -2,6 +2,7 @@ import Logging
 import Store
 import Sync
 import Timekeeping
+import Workers
 import Xero
 
 /// Every store the gateway reads and writes, as repositories: SQLite in production
