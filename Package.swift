@@ -26,18 +26,20 @@ let package = Package(
 
         // JSON, parsed strictly and written one way, for every module that speaks it.
         .target(name: "StrictJSON"),
-        // Wall clocks (injectable) and the one ISO-8601 timestamp format.
+        // Wall and monotonic clocks (injectable) and the one ISO-8601 timestamp format.
         .target(name: "Timekeeping"),
-        .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "StrictJSON"]),
+        // Dedicated threads for blocking work (Xero calls, SQLite), shared by Sync and Gateway.
+        .target(name: "Workers"),
+        .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "StrictJSON", "Timekeeping"]),
         .target(name: "HTTPClient", dependencies: ["CCurl"]),
         .target(name: "Crypto", dependencies: ["COpenSSL"]),
         .target(name: "Store", dependencies: ["CSQLite", "CPostgreSQL", "Crypto", "Timekeeping", "StrictJSON"]),
         .target(name: "Xero", dependencies: ["Crypto", "HTTPClient", "StrictJSON", "Timekeeping"]),
         // The rules R5–R18; reaches Store and Xero only through their protocols.
-        .target(name: "Sync", dependencies: ["Xero", "Store", "StrictJSON", "Timekeeping", "Crypto",
+        .target(name: "Sync", dependencies: ["Xero", "Store", "StrictJSON", "Timekeeping", "Crypto", "Workers",
                                              .product(name: "Logging", package: "swift-log")]),
         .target(name: "Gateway", dependencies: [
-            "HTTPServer", "Store", "Xero", "Crypto", "StrictJSON", "Timekeeping", "Sync",
+            "HTTPServer", "Store", "Xero", "Crypto", "StrictJSON", "Timekeeping", "Sync", "Workers",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Mustache", package: "swift-mustache"),
@@ -62,7 +64,7 @@ let package = Package(
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Timekeeping"]),
         .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"]),
-        .testTarget(name: "SyncTests", dependencies: ["Sync", "Xero", "Store", "StrictJSON", "Timekeeping", "Crypto",
+        .testTarget(name: "SyncTests", dependencies: ["Sync", "Xero", "Store", "StrictJSON", "Timekeeping", "Crypto", "Workers",
                                                       .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "XeroTests", dependencies: ["Xero", "Crypto", "StrictJSON", "HTTPClient", "HTTPServer", "XeroSimulator"]),
         .testTarget(name: "XeroSimulatorTests", dependencies: ["XeroSimulator", "Xero", "HTTPClient", "HTTPServer", "Crypto", "StrictJSON"]),

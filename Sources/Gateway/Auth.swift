@@ -24,10 +24,7 @@ extension Gateway {
                             message: "too many wrong tokens from this address; try again in \(wait) seconds",
                             headers: HTTPHeaders([("Retry-After", "\(wait)")]))
         }
-        let user: User?
-        do { user = try accounts.authenticate(token: token) } catch {
-            throw .storeUnavailable
-        }
+        let user = try store { () throws(StoreError) in try accounts.authenticate(token: token) }
         guard let user else {
             authenticationFailed(request, via: .bearer)
             throw HTTPError(401, code: "unauthenticated", message: "unknown or revoked token")

@@ -4,6 +4,7 @@ import Store
 import StrictJSON
 import Sync
 import Timekeeping
+import Workers
 import Xero
 
 /// `xero-gateway sync --account ID [--full]`: one sync of an account through the sync engine,
@@ -29,36 +30,27 @@ public enum CommandLineSync {
                            wait: Double = 30, logger: Logger = Logger(label: "xero-gateway.sync"),
                            xeroRetry: XeroRetryPolicy = XeroRetryPolicy(),
                            progress: ProgressObserver? = nil) throws(Refusal) -> SyncRunRecord {
-        let accounts = SQLiteAccountRepository(database: database)
+        let stores = GatewayStores.sqlite(database)
         let connection: AccountConnection?
-        do { connection = try accounts.connection(accountId: accountId) } catch {
+        do { connection = try stores.accounts.connection(accountId: accountId) } catch {
             throw Refusal(message: "The store could not be read: \(error)")
         }
         guard let connection else { throw Refusal(message: "No account has the id \(accountId).") }
         guard connection.state == .connected, let tenantId = connection.tenantId else {
             throw Refusal(message: "Account \(accountId) is not connected to Xero (its connection is \(connection.state.rawValue)); connect it on the Xero Integration screen first.")
         }
-        let identity = configuration.xeroIdentity(retry: xeroRetry)
-        let tokens: XeroTokenManager
+        let xero: GatewayXero
         do {
-            tokens = try XeroTokenManager(
-                accounts: accounts, tokens: SQLiteXeroTokenRepository(database: database), refresher: identity,
-                secretKey: configuration.secretKey, previousSecretKey: configuration.previousSecretKey, logger: logger)
+            xero = try GatewayXero(configuration: configuration, stores: stores, retry: xeroRetry, metrics: GatewayMetrics(),
+                                   clock: SystemWallClock(), logger: logger)
         } catch {
             throw Refusal(message: "The token store could not be opened: \(error)")
         }
-        let limiter = XeroRateLimiter()
-        let connector = GatewayXeroConnector(accounts: accounts, tokens: tokens, endpoints: identity.endpoints, limiter: limiter,
-                                             retry: xeroRetry, metrics: GatewayMetrics())
-        let runs = SQLiteXeroSyncRepository(database: database)
+        let limiter = xero.limiter, runs = stores.syncRuns
         let workers = WorkerPool(threads: 1, name: "xero-sync-cli")
         defer { workers.stop() }
-        let engine = SyncEngine(
-            stores: SyncStores(runs: runs, engine: SQLiteSyncEngineRepository(database: database), records: SQLiteSortScapeRecords(database: database),
-                               accounts: accounts),
-            connector: connector, workers: workers,
-            settings: SyncSettings(sweepInterval: Double(configuration.syncIntervalSeconds), pushDebounce: configuration.pushDebounceSeconds),
-            logger: logger)
+        let engine = xero.syncEngine(configuration: configuration, stores: stores, workers: workers,
+                                     clock: SystemWallClock(), logger: logger)
         let finished: SyncRunRecord
         do {
             finished = try engine.runNow(accountId: accountId, trigger: full ? .reconcile : .manual, wait: wait) { p in

@@ -18,14 +18,8 @@ extension Gateway {
             status = state
         }
         let page = try Page(request)
-        let events: [InboxEvent]
-        do {
-            events = try inboxEvents.events(accountId: user.role == .operator ? nil : user.accountId,
+        let events = try inboxEvents.events(accountId: user.role == .operator ? nil : user.accountId,
                                             state: status, limit: page.limit, afterId: page.after)
-        } catch {
-            logger.error("events list failed", metadata: ["error": "\(error)"])
-            throw HTTPError.storeUnavailable
-        }
         let next: JSON = events.count == page.limit ? .string(String(events.last!.id)) : .null
         return .json(200, JSON.object([("items", .array(events.map(\.json))), ("nextCursor", next)]))
     }
@@ -92,9 +86,7 @@ extension Gateway {
             switch error.code {
             case .notFound: throw HTTPError(404, code: "not_found", message: "no such event")
             case .conflict: throw HTTPError(409, code: "not_replayable", message: error.message)
-            default:
-                logger.error("event replay failed", metadata: ["error": "\(error)"])
-                throw HTTPError.storeUnavailable
+            default: throw error
             }
         }
         if let accountId = event.accountId { syncEngine.eventsArrived(accountIds: [accountId]) }

@@ -12,7 +12,7 @@ extension Gateway {
     func health(_ request: Request) -> Response {
         let readings = healthReadings.current()
         let limits = healthReadings.limits.withLock { $0 }
-        let now = HealthReadings.monotonicNow()
+        let now = monotonicClock.nowMilliseconds()
         var problems: [String] = []
         // The last durable write failed (a full disk, say): unhealthy until one succeeds.
         writeHealth.probeIfDue()

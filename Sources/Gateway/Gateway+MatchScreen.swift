@@ -65,8 +65,7 @@ extension Gateway {
         let page = try store { () throws(StoreError) in try sync.matches(accountId: accountId, state: .pending, limit: 100, cursor: nil) }
         var items: [[String: Any]] = []
         for m in page.items {
-            let review: MatchReview
-            do { review = try matchService.review(m) } catch { throw HTTPError.storeUnavailable }
+            let review = try matchService.review(m)
             let proposed = edited?.matchId == m.id ? edited!.fields : review.proposed
             func values(_ f: ContactFields) -> [String: String] {
                 ["name": f.name, "companyName": f.companyName, "email": f.email, "phone": f.phone]

@@ -21,15 +21,8 @@ extension Gateway {
             }
             after = c
         }
-        let page: [AccountConnection]
-        let backlog: [String: Int]
-        do {
-            page = try accounts.connections(afterAccountId: after, limit: limit + 1)
-            backlog = try inboxEvents.pendingCounts(accountIds: page.prefix(limit).map(\.accountId))
-        } catch {
-            logger.error("operator accounts list failed", metadata: ["error": "\(error)"])
-            throw HTTPError.storeUnavailable
-        }
+        let page = try accounts.connections(afterAccountId: after, limit: limit + 1)
+        let backlog = try inboxEvents.pendingCounts(accountIds: page.prefix(limit).map(\.accountId))
         let items = try page.prefix(limit).map { c throws -> JSON in
             let last = try store { () throws(StoreError) in try sync.lastFinishedRun(accountId: c.accountId, triggers: nil) }
             return .object([

@@ -157,23 +157,6 @@ extension Gateway {
         response.headers.add("ETag", ETag.header(record.version))
         return response
     }
-
-    /// Runs a store call, turning its errors into answers: unknown → 404, a refused write → 409,
-    /// a stale version → 412, a bad cursor → 400, anything else → 503 (logged).
-    func store<T>(_ body: () throws(StoreError) -> T) throws(HTTPError) -> T {
-        do { return try body() } catch {
-            switch error.code {
-            case .notFound: throw HTTPError(404, code: "not_found", message: error.message)
-            case .invalidCursor: throw HTTPError(400, code: "invalid_cursor", message: "cursor is not one this API gave")
-            case .preconditionFailed: throw HTTPError.preconditionFailed
-            case .conflict:
-                throw HTTPError(409, code: "conflict", message: "the change conflicts with another record; reload and try again")
-            default:
-                logger.error("records store call failed", metadata: ["error": "\(error)"])
-                throw HTTPError.storeUnavailable
-            }
-        }
-    }
 }
 
 extension HTTPError {

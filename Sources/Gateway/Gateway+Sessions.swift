@@ -40,10 +40,7 @@ extension Gateway {
     func browserSession(_ request: Request) throws(HTTPError) -> BrowserSession? {
         guard let value = Gateway.cookie(sessionCookieName, in: request), value.utf8.count == 43 else { return nil }
         let hash = Crypto.sha256(Array(value.utf8))
-        let session: AdminSession?
-        do { session = try sessions.session(tokenHash: hash, now: clock.nowMilliseconds()) } catch {
-            throw .storeUnavailable
-        }
+        let session = try store { () throws(StoreError) in try sessions.session(tokenHash: hash, now: clock.nowMilliseconds()) }
         guard let session else { return nil }
         return BrowserSession(user: session.user, hash: hash, csrf: csrfToken(sessionHash: hash))
     }
@@ -110,8 +107,7 @@ extension Gateway {
             r.headers.add("Retry-After", "\(wait)")
             return r
         }
-        let user: User?
-        do { user = try accounts.authenticate(token: token) } catch { throw HTTPError.storeUnavailable }
+        let user = try accounts.authenticate(token: token)
         guard let user else {
             authenticationFailed(request, via: .signIn)
             return loginPage(status: 401, message: "That token is not valid.")
@@ -121,13 +117,8 @@ extension Gateway {
         }
         let value = Base64.encodeURL(Crypto.randomBytes(32))
         let now = clock.nowMilliseconds()
-        do {
-            try sessions.createSession(tokenHash: Crypto.sha256(Array(value.utf8)), userId: user.id,
-                                       expiresAt: now + Gateway.sessionLifetime, now: now)
-        } catch {
-            logger.error("session not stored", metadata: ["error": "\(error)"])
-            throw HTTPError.storeUnavailable
-        }
+        try sessions.createSession(tokenHash: Crypto.sha256(Array(value.utf8)), userId: user.id,
+                                   expiresAt: now + Gateway.sessionLifetime, now: now)
         logger.info("signed in", metadata: ["userId": "\(user.id)", "role": "\(user.role.rawValue)"])
         var r = Gateway.seeOther("/admin")
         r.headers.add("Set-Cookie", sessionCookie(value, maxAge: Int(Gateway.sessionLifetime / 1000)))
@@ -138,7 +129,7 @@ extension Gateway {
     func logout(_ request: Request) throws -> Response {
         guard let s = try browserSession(request) else { return Gateway.seeOther("/admin") }
         _ = try checkedForm(request, s)
-        do { try sessions.deleteSession(tokenHash: s.hash) } catch { throw HTTPError.storeUnavailable }
+        try sessions.deleteSession(tokenHash: s.hash)
         var r = Gateway.seeOther("/admin")
         r.headers.add("Set-Cookie", sessionCookie("", maxAge: 0))
         return r

@@ -45,9 +45,7 @@ extension Gateway {
     /// `POST /api/v1/xero/sync` → 202 `{"syncRunId"}`: starts a sync, or joins the one running.
     func startSync(_ request: Request) throws -> Response {
         let accountId = try adminAccount(request)
-        let connection: AccountConnection?
-        do { connection = try accounts.connection(accountId: accountId) } catch { throw HTTPError.storeUnavailable }
-        guard let c = connection, c.state == .connected else {
+        guard let c = try accounts.connection(accountId: accountId), c.state == .connected else {
             throw HTTPError(409, code: "not_connected", message: SyncError.notConnected.message)
         }
         let run = try store { () throws(StoreError) in try syncEngine.requestSync(accountId: accountId, trigger: .manual) }
@@ -146,34 +144,6 @@ extension Gateway {
                                                     ("matchId", .string(match.id)), ("state", .string("dismissed"))])))
         } catch {
             return .respond(Gateway.answer(for: error, logger: logger))
-        }
-    }
-
-    /// The answer for a failure of a sync or match call: what to fix, in a sentence.
-    static func answer(for error: any Error, logger: Logger) -> Response {
-        failure(for: error, logger: logger).response
-    }
-
-    /// A failure of a sync or match call as the HTTP error the API answers and the screens show
-    /// (its `message` is the sentence).
-    static func failure(for error: any Error, logger: Logger) -> HTTPError {
-        switch error {
-        case let e as HTTPError: return e
-        case let e as StoreError where e.code == .notFound: return HTTPError(404, code: "not_found", message: e.message)
-        case let e as StoreError where e.code == .conflict: return HTTPError(409, code: "conflict", message: e.message)
-        case let e as SyncError where e.message == SyncError.notConnected.message:
-            return HTTPError(409, code: "not_connected", message: e.message)
-        case let e as SyncError where e.message == SyncError.busy.message:
-            return HTTPError(503, code: "sync_running", message: e.message)
-        case let e as SyncError where e.unreachable: return HTTPError(502, code: "xero_unavailable", message: e.message)
-        case let e as SyncError: return HTTPError(422, code: "xero_refused", message: e.message)
-        case let e as XeroAPIError where e.code == .validation:
-            return HTTPError(422, code: "xero_refused", message: SyncError.sentence(for: e))
-        case let e as XeroAPIError:
-            return HTTPError(502, code: "xero_unavailable", message: SyncError.sentence(for: e))
-        default:
-            logger.error("match call failed", metadata: ["error": "\(error)"])
-            return HTTPError.storeUnavailable
         }
     }
 }

@@ -40,9 +40,7 @@ extension Gateway {
     }
 
     func currentConnection(_ accountId: String) throws(HTTPError) -> AccountConnection {
-        let c: AccountConnection?
-        do { c = try accounts.connection(accountId: accountId) } catch { throw .storeUnavailable }
-        guard let c else { throw HTTPError(404, code: "not_found", message: "the account no longer exists") }
+        guard let c = try store({ () throws(StoreError) in try accounts.connection(accountId: accountId) }) else { throw HTTPError(404, code: "not_found", message: "the account no longer exists") }
         return c
     }
 
@@ -78,13 +76,9 @@ extension Gateway {
     }
 
     func activate(_ accountId: String, by user: User) throws(HTTPError) -> AccountConnection {
-        do {
-            let c = try accounts.activate(accountId: accountId)
-            logger.info("xero integration activated", metadata: ["accountId": "\(accountId)", "userId": "\(user.id)"])
-            return c
-        } catch {
-            throw .storeUnavailable
-        }
+        let c = try store { () throws(StoreError) in try accounts.activate(accountId: accountId) }
+        logger.info("xero integration activated", metadata: ["accountId": "\(accountId)", "userId": "\(user.id)"])
+        return c
     }
 
     /// `POST /api/v1/xero/organisation {"tenantId"}` (admin, R2): picks one of the organisations
@@ -190,12 +184,8 @@ extension Gateway {
                                            message: "Activate the Xero integration before connecting.", session: s))
         }
         let state = Base64.encodeURL(Crypto.randomBytes(32))
-        do {
-            try sessions.createOAuthState(stateHash: Crypto.sha256(Array(state.utf8)), record: OAuthStateRecord(
-                sessionHash: s.hash, accountId: accountId, expiresAt: clock.nowMilliseconds() + Gateway.oauthStateLifetime))
-        } catch {
-            throw HTTPError.storeUnavailable
-        }
+        try sessions.createOAuthState(stateHash: Crypto.sha256(Array(state.utf8)), record: OAuthStateRecord(
+            sessionHash: s.hash, accountId: accountId, expiresAt: clock.nowMilliseconds() + Gateway.oauthStateLifetime))
         return Response(status: 302, headers: HTTPHeaders([("Location", identity.authorizeURL(state: state)),
                                                            ("Cache-Control", "no-store")]))
     }
@@ -210,11 +200,7 @@ extension Gateway {
         guard let state = request.queryValue("state"), !state.isEmpty, state.utf8.count <= 200 else {
             throw bad("The request from Xero had no state. Start again from the Xero screen.")
         }
-        let record: OAuthStateRecord?
-        do { record = try sessions.spendOAuthState(stateHash: Crypto.sha256(Array(state.utf8))) } catch {
-            throw HTTPError.storeUnavailable
-        }
-        guard let record else {
+        guard let record = try sessions.spendOAuthState(stateHash: Crypto.sha256(Array(state.utf8))) else {
             logger.warning("oauth callback with an unknown or spent state")
             throw bad("This connection attempt is not valid or was already used. Start again from the Xero screen.")
         }

@@ -163,7 +163,7 @@ extension Gateway {
             switch error.code {
             case .notFound: return page(404, title: "Not found", message: "That change from Xero no longer exists.", session: s)
             case .conflict: return page(409, title: "Not replayed", message: Gateway.sentence(error.message), session: s)
-            default: throw HTTPError.storeUnavailable
+            default: throw error
             }
         }
         if let accountId = event.accountId { syncEngine.eventsArrived(accountIds: [accountId]) }

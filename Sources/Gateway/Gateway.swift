@@ -7,12 +7,16 @@ import Store
 import Sync
 import Synchronization
 import Timekeeping
+import Workers
 import Xero
 
 /// The running gateway: store, inbox, HTTP server and metrics, wired together.
 public final class Gateway: Sendable {
     public let configuration: Configuration
-    public let database: Database
+    /// Every store the gateway uses.
+    public let stores: GatewayStores
+    /// The SQLite database under the stores, when that is what they are.
+    public let database: Database?
     public let accounts: any AccountRepository
     public let inbox: WebhookInbox
     /// The inbox's events, read side.
@@ -65,10 +69,30 @@ public final class Gateway: Sendable {
     /// Time for the throttle and its log budget (a test moves it instead of sleeping).
     let monotonicClock: any MonotonicClock
 
-    /// `clock`, `monotonicClock` and `xeroRetry` are for tests (expiry, throttling windows, quick
-    /// retries); production keeps the defaults.
-    public init(configuration: Configuration, logger: Logger = Logger(label: "xero-gateway"),
-                clock: any WallClock = SystemWallClock(), monotonicClock: any MonotonicClock = SystemMonotonicClock(),
+    /// The production gateway: the SQLite store at `configuration.databasePath`. `clock`,
+    /// `monotonicClock` and `xeroRetry` are for tests (expiry, throttling windows, quick retries);
+    /// production keeps the defaults.
+    public convenience init(configuration: Configuration, logger: Logger = Logger(label: "xero-gateway"),
+                            clock: any WallClock = SystemWallClock(),
+                            monotonicClock: any MonotonicClock = SystemMonotonicClock(),
+                            xeroRetry: XeroRetryPolicy = XeroRetryPolicy()) throws {
+        let database = try Database(path: configuration.databasePath)
+        do {
+            try self.init(configuration: configuration, stores: .sqlite(database, clock: clock), logger: logger,
+                          clock: clock, monotonicClock: monotonicClock, xeroRetry: xeroRetry)
+        } catch {
+            database.close()
+            throw error
+        }
+    }
+
+    /// A gateway over `stores` (whatever backend they are), reaching Xero as `configuration`
+    /// says (or through `xeroIdentity`), timed by `clock` (wall time: sessions, OAuth states, token
+    /// expiry) and `monotonicClock` (throttling windows, health). It owns the stores from here on
+    /// and closes them at `shutdown`.
+    public init(configuration: Configuration, stores: GatewayStores, xeroIdentity: XeroIdentityClient? = nil,
+                logger: Logger = Logger(label: "xero-gateway"), clock: any WallClock = SystemWallClock(),
+                monotonicClock: any MonotonicClock = SystemMonotonicClock(),
                 xeroRetry: XeroRetryPolicy = XeroRetryPolicy()) throws {
         // Everything the gateway and what it wires log goes through one escaping handler.
         let logger = logger.escaping()
@@ -76,37 +100,32 @@ public final class Gateway: Sendable {
         self.logger = logger
         self.clock = clock
         self.monotonicClock = monotonicClock
+        self.stores = stores
         authThrottle = AuthThrottle(perMinute: configuration.authFailuresPerMinute, clock: monotonicClock)
-        database = try Database(path: configuration.databasePath)
-        accounts = SQLiteAccountRepository(database: database, clock: clock)
-        sessions = SQLiteSessionRepository(database: database)
-        identity = configuration.xeroIdentity(retry: xeroRetry)
-        xeroTokens = try XeroTokenManager(
-            accounts: accounts, tokens: SQLiteXeroTokenRepository(database: database, clock: clock), refresher: identity,
-            secretKey: configuration.secretKey, previousSecretKey: configuration.previousSecretKey, clock: clock,
-            logger: logger)
-        templates = try AdminTemplates.library()
-        inbox = try WebhookInbox(database: database, reader: Gateway.readDelivery)
-        inboxEvents = SQLiteWebhookEventRepository(database: database)
-        records = SQLiteSortScapeRecords(database: database, clock: clock)
-        sync = SQLiteXeroSyncRepository(database: database, clock: clock)
-        try sync.failAbandonedRuns()
+        database = stores.database
+        accounts = stores.accounts
+        sessions = stores.sessions
         metrics = GatewayMetrics(routes: Gateway.routes.map { ($0.method, $0.pattern) })
-        xeroLimiter = XeroRateLimiter()
+        let xero = try GatewayXero(configuration: configuration, stores: stores, identity: xeroIdentity, retry: xeroRetry,
+                                   metrics: metrics, clock: clock, logger: logger)
+        identity = xero.identity
+        xeroTokens = xero.tokens
+        xeroLimiter = xero.limiter
+        templates = try AdminTemplates.library()
+        inbox = try WebhookInbox(repository: stores.inbox, clock: clock, monotonicClock: monotonicClock,
+                                 reader: Gateway.readDelivery)
+        inboxEvents = stores.inboxEvents
+        records = stores.records
+        sync = stores.syncRuns
+        try sync.failAbandonedRuns()
         // Runs mostly wait (on Xero, its limits, fsync): enough threads that two accounts' long
         // imports or a throttled organisation do not hold every other account's webhooks back.
         syncWorkers = WorkerPool(threads: 8, name: "xero-sync")
         interactiveWorkers = WorkerPool(threads: 2, name: "xero-interactive")
-        let connector = GatewayXeroConnector(accounts: accounts, tokens: xeroTokens, endpoints: identity.endpoints,
-                                             limiter: xeroLimiter, retry: xeroRetry, metrics: metrics)
         let syncLog = logger
-        syncState = SQLiteSyncEngineRepository(database: database, clock: clock)
-        syncEngine = SyncEngine(
-            stores: SyncStores(runs: sync, engine: syncState, records: records, accounts: accounts), connector: connector,
-            workers: syncWorkers, clock: clock,
-            settings: SyncSettings(sweepInterval: Double(configuration.syncIntervalSeconds),
-                                   pushDebounce: configuration.pushDebounceSeconds),
-            logger: logger)
+        syncState = stores.syncState
+        syncEngine = xero.syncEngine(configuration: configuration, stores: stores, workers: syncWorkers, clock: clock,
+                                     logger: logger)
         matchService = ContactMatches(engine: syncEngine)
         // Routes and the connection service reach the gateway weakly through a box set below, to avoid a cycle.
         let box = GatewayBox()
@@ -117,8 +136,8 @@ public final class Gateway: Sendable {
         inbox.eventsRouted.withLock { $0 = { engine.eventsArrived(accountIds: $0) } }
         verifier = WebhookVerifier(webhookKey: configuration.xeroWebhookKey)
         csrfKey = try SecretKey(configuration.secretKey).subkey(.csrf)
-        writeHealth = StoreWriteHealth(database: database)
-        healthReadings = HealthReadings(accounts: accounts, events: inboxEvents)
+        writeHealth = StoreWriteHealth(probe: stores.probeWrite, clock: monotonicClock)
+        healthReadings = HealthReadings(accounts: accounts, events: inboxEvents, clock: monotonicClock)
 
         var tlsKey: String?, tlsCert: String?
         if let k = configuration.tlsKeyPath, let c = configuration.tlsCertPath {
@@ -198,7 +217,7 @@ public final class Gateway: Sendable {
         // After the server: a link request in flight still gets its worker.
         interactiveWorkers.stop()
         syncWorkers.stop()
-        database.close()
+        stores.close()
         logger.info("stopped")
     }
 
@@ -251,7 +270,9 @@ public final class Gateway: Sendable {
                 guard let gateway = box.gateway else {
                     throw HTTPError(503, code: "shutting_down", message: "the gateway is stopping")
                 }
-                return try handle(gateway, request)
+                do { return try handle(gateway, request) } catch let error as StoreError {
+                    throw Gateway.failure(for: error, logger: gateway.logger)
+                }
             }
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Store
 import Synchronization
+import Timekeeping
 
 /// Where `/healthz` draws the line, in seconds.
 struct HealthLimits: Sendable {
@@ -40,18 +41,19 @@ final class HealthReadings: Sendable {
 
     let accounts: any AccountRepository
     let events: any WebhookEventRepository
+    /// Time for the readings' age and how long an event has waited (a test moves it instead of sleeping).
+    let clock: any MonotonicClock
     let limits = Mutex(HealthLimits())
     private let snapshot = Mutex<Snapshot?>(nil)
     private let wake = NSCondition()
     private let stopped = Atomic<Bool>(false)
     private let done = Atomic<Bool>(true)
 
-    init(accounts: any AccountRepository, events: any WebhookEventRepository) {
+    init(accounts: any AccountRepository, events: any WebhookEventRepository, clock: any MonotonicClock) {
         self.accounts = accounts
         self.events = events
+        self.clock = clock
     }
-
-    static func monotonicNow() -> Int64 { Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000) }
 
     /// The latest readings (read now if there are none yet).
     func current() -> Snapshot {
@@ -62,7 +64,7 @@ final class HealthReadings: Sendable {
     /// Reads the store now.
     @discardableResult
     func refresh() -> Snapshot {
-        let now = HealthReadings.monotonicNow()
+        let now = clock.nowMilliseconds()
         var fresh = Snapshot(takenAt: now)
         do {
             fresh.accounts = try accounts.connectionCounts()

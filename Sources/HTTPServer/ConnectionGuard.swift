@@ -1,5 +1,6 @@
 import CMicroHTTPD
 import Synchronization
+import Timekeeping
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,17 +14,20 @@ final class TrackedConnection: Sendable {
     let address: String
     let phase = Atomic<Int>(Phase.awaitingHeaders.rawValue)
     /// Monotonic nanoseconds when the current phase began.
-    let since = Atomic<UInt64>(monotonicNanos())
+    let since: Atomic<UInt64>
     /// Body bytes received in the current request.
     let bodyBytes = Atomic<Int>(0)
+    let clock: any MonotonicClock
 
-    init(fd: Int32, address: String) {
+    init(fd: Int32, address: String, clock: any MonotonicClock) {
         self.fd = fd
         self.address = address
+        self.clock = clock
+        since = Atomic(UInt64(clock.nowNanoseconds()))
     }
 
     func enter(_ p: Phase) {
-        since.store(monotonicNanos(), ordering: .relaxed)
+        since.store(UInt64(clock.nowNanoseconds()), ordering: .relaxed)
         bodyBytes.store(0, ordering: .relaxed)
         phase.store(p.rawValue, ordering: .releasing)
     }
@@ -48,6 +52,8 @@ final class ConnectionGuard: Sendable {
     let bodyBudget: Int
     let largeBodyBudget: Int
     let smallBodyBytes: Int
+    /// Time for deadlines (the server's monotonic clock).
+    let clock: any MonotonicClock
 
     private let registry = Mutex<[UInt: TrackedConnection]>([:])
     /// Unverified body bytes buffered (or, for a declared Content-Length, admitted) right now.
@@ -70,6 +76,7 @@ final class ConnectionGuard: Sendable {
         bodyBudget = c.unverifiedBodyBudget
         smallBodyBytes = c.smallBodyBytes
         largeBodyBudget = max(0, c.unverifiedBodyBudget - c.smallBodyReserve)
+        clock = c.monotonicClock
     }
 
     var openConnections: Int { registry.withLock { $0.count } }
@@ -77,7 +84,7 @@ final class ConnectionGuard: Sendable {
     // MARK: connections
 
     func opened(_ key: UInt, fd: Int32, address: String) -> TrackedConnection {
-        let t = TrackedConnection(fd: fd, address: address)
+        let t = TrackedConnection(fd: fd, address: address, clock: clock)
         registry.withLock { $0[key] = t }
         return t
     }
@@ -140,15 +147,16 @@ final class ConnectionGuard: Sendable {
 
     func stopSweeper() {
         stopping.store(true, ordering: .relaxed)
-        let deadline = monotonicNanos() + 2_000_000_000
-        while !sweeperDone.load(ordering: .acquiring) && monotonicNanos() < deadline { usleep(5_000) }
+        // Real time, whatever the clock: the sweeper wakes every 250 ms of it.
+        let deadline = SystemMonotonicClock().nowMilliseconds() + 2_000
+        while !sweeperDone.load(ordering: .acquiring) && SystemMonotonicClock().nowMilliseconds() < deadline { usleep(5_000) }
     }
 
     private func sweepLoop() {
         defer { sweeperDone.store(true, ordering: .releasing) }
         while !stopping.load(ordering: .relaxed) {
             usleep(250_000)
-            sweep(now: monotonicNanos())
+            sweep(now: UInt64(clock.nowNanoseconds()))
             trimAfterBurst()
         }
     }
@@ -194,12 +202,6 @@ final class ConnectionGuard: Sendable {
         xg_malloc_trim()
         trims.add(1, ordering: .relaxed)
     }
-}
-
-func monotonicNanos() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }
 
 /// The most connections this process can hold: what its descriptors (raised to the hard

@@ -1,5 +1,6 @@
 import CMicroHTTPD
 import Synchronization
+import Timekeeping
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -52,6 +53,8 @@ public struct ServerConfiguration: Sendable {
     /// `Strict-Transport-Security` sent on every answer. nil: `defaultStrictTransportSecurity`
     /// when the server speaks TLS itself, none otherwise (set it when TLS ends in front of the server).
     public var strictTransportSecurity: String?
+    /// Time for deadlines and request durations (a test moves it instead of sleeping).
+    public var monotonicClock: any MonotonicClock
 
     /// TLS 1.2 and 1.3 only; in TLS 1.2 only ECDHE key exchange (forward secrecy) with AES-GCM or
     /// ChaCha20-Poly1305 (AEAD), the server's order first. Nine suites in all with GnuTLS 3.7: the
@@ -73,7 +76,8 @@ public struct ServerConfiguration: Sendable {
                 uploadGracePeriod: Double = 5, minUploadBytesPerSecond: Int = 4096,
                 unverifiedBodyBudget: Int = 0, smallBodyBytes: Int = 64 << 10, smallBodyReserve: Int = 16 << 20,
                 tlsKeyPEM: String? = nil, tlsCertPEM: String? = nil,
-                tlsPriorities: String = ServerConfiguration.modernTLSPriorities, strictTransportSecurity: String? = nil) {
+                tlsPriorities: String = ServerConfiguration.modernTLSPriorities, strictTransportSecurity: String? = nil,
+                monotonicClock: any MonotonicClock = SystemMonotonicClock()) {
         self.host = host
         self.port = port
         self.threads = threads > 0 ? threads : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
@@ -93,6 +97,7 @@ public struct ServerConfiguration: Sendable {
         self.tlsCertPEM = tlsCertPEM
         self.tlsPriorities = tlsPriorities
         self.strictTransportSecurity = strictTransportSecurity
+        self.monotonicClock = monotonicClock
     }
 
     /// Whether the server speaks TLS itself (both PEMs set).
@@ -235,8 +240,10 @@ public final class Server: @unchecked Sendable {
     public func shutdown(timeout: Double = 10) -> Bool {
         guard let d = daemon else { return true }
         quiesce()
-        let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
-        while state.withLock({ $0.inFlight }) > 0 && ContinuousClock.now < deadline {
+        // Real time, whatever the configured clock: this waits on other threads.
+        let clock = SystemMonotonicClock()
+        let deadline = clock.nowMilliseconds() + Int64(timeout * 1000)
+        while state.withLock({ $0.inFlight }) > 0 && clock.nowMilliseconds() < deadline {
             usleep(5_000)
         }
         let stop = state.withLock { s -> Bool in
@@ -269,7 +276,10 @@ public final class Server: @unchecked Sendable {
 /// libmicrohttpd's per-request closure (`con_cls`): what one request has accumulated across
 /// the access handler's calls (headers, body chunks, the resume after a deferred answer).
 final class MHDRequestState: @unchecked Sendable {
-    let started = ContinuousClock.now
+    /// Monotonic nanoseconds when the request began.
+    let started: Int64
+
+    init(started: Int64) { self.started = started }
     /// The body as it arrived, in chunks (no reservation from a claimed Content-Length).
     var chunks: [[UInt8]] = []
     var received = 0
@@ -336,7 +346,7 @@ private func queue(_ connection: OpaquePointer, _ response: Response, server: Se
     // Bodiless, headerless answers (the webhook's 200 and 401) share one response object.
     if response.body.isEmpty && response.headers.fields.isEmpty && ctx.routeHeaders.isEmpty, let shared = server.emptyResponse {
         let result = MHD_queue_response(connection, UInt32(response.status), shared)
-        server.observer?(ctx.method, ctx.route, response.status, elapsedSeconds(since: ctx.started))
+        server.observer?(ctx.method, ctx.route, response.status, server.elapsedSeconds(since: ctx.started))
         return result
     }
     let r: OpaquePointer?
@@ -360,7 +370,7 @@ private func queue(_ connection: OpaquePointer, _ response: Response, server: Se
     }
     let result = MHD_queue_response(connection, UInt32(response.status), r)
     MHD_destroy_response(r)
-    server.observer?(ctx.method, ctx.route, response.status, elapsedSeconds(since: ctx.started))
+    server.observer?(ctx.method, ctx.route, response.status, server.elapsedSeconds(since: ctx.started))
     return result
 }
 
@@ -405,7 +415,7 @@ private let mhdAccessHandler: MHD_AccessHandlerCallback = { cls, connection, url
 
     // First call: headers only.
     guard let raw = conCls.pointee else {
-        let ctx = MHDRequestState()
+        let ctx = MHDRequestState(started: server.configuration.monotonicClock.nowNanoseconds())
         ctx.method = method.map { String(cString: $0) } ?? "GET"
         // Set before any answer, so refusals (413, 503) under the path carry them too.
         ctx.routeHeaders = server.router.headers(forPath: url.map { String(cString: $0) } ?? "/")
@@ -589,7 +599,8 @@ private let mhdNotifyConnection: MHD_NotifyConnectionCallback = { cls, connectio
     }
 }
 
-private func elapsedSeconds(since start: ContinuousClock.Instant) -> Double {
-    let d = ContinuousClock.now - start
-    return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+extension Server {
+    func elapsedSeconds(since start: Int64) -> Double {
+        Double(max(0, configuration.monotonicClock.nowNanoseconds() - start)) / 1e9
+    }
 }

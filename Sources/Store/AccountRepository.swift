@@ -89,66 +89,66 @@ public struct AccountConnection: Sendable, Equatable {
 public protocol AccountRepository: Sendable {
     /// Creates an account (name trimmed, 1 to 200 characters, else `.invalidName`), its
     /// `inactive` connection and its first admin.
-    func createAccount(name: String) throws -> IssuedUser
+    func createAccount(name: String) throws(StoreError) -> IssuedUser
     /// Creates a user; operators have no account (`.invalidRole`), everyone else needs one
     /// (`.invalidAccount`) that exists (`.notFound`).
-    func createUser(accountId: String?, role: Role) throws -> IssuedUser
+    func createUser(accountId: String?, role: Role) throws(StoreError) -> IssuedUser
     /// The user a bearer token belongs to, if any (never a revoked one).
-    func authenticate(token: String) throws -> User?
+    func authenticate(token: String) throws(StoreError) -> User?
 
     // MARK: withdrawing credentials
 
     /// Users, oldest first: every one, or those of one account. Revoked ones too (`revokedAt`).
-    func users(accountId: String?) throws -> [UserRecord]
+    func users(accountId: String?) throws(StoreError) -> [UserRecord]
     /// Revokes the user's token for good and ends every session of theirs (their OAuth states
     /// with them), in one transaction; returns how many sessions ended. Revoking a revoked user
     /// changes nothing. `.notFound` for an unknown user.
     @discardableResult
-    func revokeUser(id: String) throws -> Int
+    func revokeUser(id: String) throws(StoreError) -> Int
     /// Issues the user a new token (shown once), so the old one stops working, and ends every
     /// session of theirs, in one transaction. `.notFound` for an unknown user, `.conflict` for a
     /// revoked one (create a new user instead).
-    func rotateToken(userId: String) throws -> IssuedUser
+    func rotateToken(userId: String) throws(StoreError) -> IssuedUser
     /// Every account, oldest first.
-    func accounts() throws -> [Account]
+    func accounts() throws(StoreError) -> [Account]
     /// Every account's connection, by account id.
-    func connections() throws -> [AccountConnection]
+    func connections() throws(StoreError) -> [AccountConnection]
     /// One account's connection, if the account exists.
-    func connection(accountId: String) throws -> AccountConnection?
+    func connection(accountId: String) throws(StoreError) -> AccountConnection?
     /// Records that `accountId` (else `.notFound`) is connected to `tenantId` (another
     /// account's tenant: `.conflict`); its `unrouted` inbox events become the account's `pending` ones.
-    func connect(accountId: String, tenantId: String, tenantName: String) throws
+    func connect(accountId: String, tenantId: String, tenantName: String) throws(StoreError)
 
     // MARK: connecting (R1–R4)
 
     /// Activates the integration: `inactive` → `active`; any other state is kept (idempotent).
     /// Returns the connection afterwards; `.notFound` for an unknown account.
-    func activate(accountId: String) throws -> AccountConnection
+    func activate(accountId: String) throws(StoreError) -> AccountConnection
     /// State `choosing` with the organisations one consent offered (replacing any earlier
     /// offer). `.locked` when the account is already locked to a tenant; `.notFound`.
-    func setChoosing(accountId: String, tenants: [OfferedTenant]) throws
+    func setChoosing(accountId: String, tenants: [OfferedTenant]) throws(StoreError)
     /// The organisations on offer, in the order offered (empty unless `choosing`).
-    func offeredTenants(accountId: String) throws -> [OfferedTenant]
+    func offeredTenants(accountId: String) throws(StoreError) -> [OfferedTenant]
     /// `connected` → `needs_reconnect` (Xero refused the refresh token). Other states are kept;
     /// nothing else changes. Returns whether the state changed.
     @discardableResult
-    func markNeedsReconnect(accountId: String) throws -> Bool
+    func markNeedsReconnect(accountId: String) throws(StoreError) -> Bool
     /// Support's reset: the tenant lock, offers and tokens are cleared and the state is `active`
     /// (the account's records and inbox stay). `.notFound` for an unknown account.
-    func reset(accountId: String) throws
+    func reset(accountId: String) throws(StoreError)
     /// The connection locked to `tenantId` (any case), if any.
-    func connection(tenantId: String) throws -> AccountConnection?
+    func connection(tenantId: String) throws(StoreError) -> AccountConnection?
     /// The organisation's time zone as Xero names it (`NEWZEALANDSTANDARDTIME`), once stored.
-    func organisationTimezone(tenantId: String) throws -> String?
+    func organisationTimezone(tenantId: String) throws(StoreError) -> String?
     /// Stores (or replaces) the organisation's time zone.
-    func setOrganisationTimezone(tenantId: String, timezone: String) throws
+    func setOrganisationTimezone(tenantId: String, timezone: String) throws(StoreError)
 
     // MARK: operators
 
     /// How many accounts are in each connection state; states with none are absent.
-    func connectionCounts() throws -> [ConnectionState: Int]
+    func connectionCounts() throws(StoreError) -> [ConnectionState: Int]
     /// A page of connections by account id: at most `limit` (1 to 1000), with ids after `afterAccountId`.
-    func connections(afterAccountId: String?, limit: Int) throws -> [AccountConnection]
+    func connections(afterAccountId: String?, limit: Int) throws(StoreError) -> [AccountConnection]
 }
 
 /// One organisation a consent offered while the connection is `choosing`.
@@ -171,7 +171,7 @@ enum AccountRules {
     static let maxTokenBytes = 200
 
     /// The account name as stored, or `.invalidName`.
-    static func accountName(_ name: String) throws -> String {
+    static func accountName(_ name: String) throws(StoreError) -> String {
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty, trimmed.count <= 200 else {
             throw StoreError(code: .invalidName, message: "account name must be 1 to 200 characters")
@@ -180,7 +180,7 @@ enum AccountRules {
     }
 
     /// Checks the role against the account; `.invalidRole` or `.invalidAccount`.
-    static func checkRole(_ role: Role, accountId: String?) throws {
+    static func checkRole(_ role: Role, accountId: String?) throws(StoreError) {
         if role == .operator, accountId != nil {
             throw StoreError(code: .invalidRole, message: "an operator belongs to no account; omit --account")
         }

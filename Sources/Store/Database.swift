@@ -5,7 +5,7 @@ import Synchronization
 /// that sees one consistent snapshot per statement and cannot write.
 public protocol DatabaseReader: AnyObject, Sendable {
     /// Runs `body` with a read-only connection.
-    func read<T>(_ body: (SQLiteConnection) throws -> T) throws -> T
+    func read<T>(_ body: (SQLiteConnection) throws -> T) throws(StoreError) -> T
 }
 
 /// Write access to the database (after GRDB's `DatabaseWriter`): one writer at a time, each
@@ -13,12 +13,12 @@ public protocol DatabaseReader: AnyObject, Sendable {
 public protocol DatabaseWriter: DatabaseReader {
     /// Runs `body` in one IMMEDIATE transaction; `durable: true` fsyncs the commit before
     /// returning, `durable: false` may lose it (never an older durable one) in a crash.
-    func write<T>(durable: Bool, _ body: (SQLiteConnection) throws -> T) throws -> T
+    func write<T>(durable: Bool, _ body: (SQLiteConnection) throws -> T) throws(StoreError) -> T
 }
 
 extension DatabaseWriter {
     /// Runs `body` in one durable (fsynced) transaction.
-    public func write<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+    public func write<T>(_ body: (SQLiteConnection) throws -> T) throws(StoreError) -> T {
         try write(durable: true, body)
     }
 }
@@ -53,8 +53,8 @@ public final class Database: DatabaseWriter {
     /// Runs `body` in one IMMEDIATE transaction on the writer connection; the commit is fsynced.
     /// `durable: false` skips that fsync, for work that is rebuilt from durable data if lost
     /// (a crash loses at most the newest such commits, never an older fsynced one: WAL order).
-    public func write<T>(durable: Bool, _ body: (SQLiteConnection) throws -> T) throws -> T {
-        try writer.withLock { c in
+    public func write<T>(durable: Bool, _ body: (SQLiteConnection) throws -> T) throws(StoreError) -> T {
+        try StoreError.catching { try writer.withLock { c in
             if !durable { try c.run("PRAGMA synchronous=NORMAL") }
             defer { if !durable { try? c.run("PRAGMA synchronous=FULL") } }
             try c.run("BEGIN IMMEDIATE")
@@ -66,24 +66,24 @@ public final class Database: DatabaseWriter {
                 try? c.execute("ROLLBACK")
                 throw error
             }
-        }
+        } }
     }
 
     /// Runs `body` with a reader connection (a consistent snapshot inside one statement).
-    public func read<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
-        let c = try readers.withLock { pool -> SQLiteConnection in
+    public func read<T>(_ body: (SQLiteConnection) throws -> T) throws(StoreError) -> T {
+        let c = try StoreError.catching { try readers.withLock { pool -> SQLiteConnection in
             if let c = pool.popLast() { return c }
             let c = try SQLiteConnection(path: path, readOnly: false)
             try c.execute("PRAGMA query_only=ON")
             return c
-        }
+        } }
         defer { readers.withLock { pool in if pool.count < 8 { pool.append(c) } } }
-        return try body(c)
+        return try StoreError.catching { try body(c) }
     }
 
     /// A small durable write (one row of `health_probe`): throws when the store cannot write,
     /// e.g. on a full disk.
-    public func probeWrite() throws {
+    public func probeWrite() throws(StoreError) {
         try write { c in
             try c.run("INSERT OR REPLACE INTO health_probe (id, written_at) VALUES (1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))")
         }

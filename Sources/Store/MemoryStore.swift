@@ -31,6 +31,12 @@ public final class MemoryStore: Sendable {
         let seq: Int64
     }
 
+    struct MemoryDelivery {
+        let id: Int64
+        let receivedAt: String
+        let body: [UInt8]
+    }
+
     struct ContactKey: Hashable {
         let accountId: String
         let contactId: String
@@ -47,6 +53,10 @@ public final class MemoryStore: Sendable {
         var events: [InboxEvent] = []
         var dedupKeys: Set<[UInt8]> = []
         var lastDeliveryId: Int64 = 0
+        /// Committed deliveries not yet expanded, in id order (`MemoryWebhookInboxRepository`).
+        var deliveries: [MemoryDelivery] = []
+        /// The last delivery expanded into events.
+        var expandedThrough: Int64 = 0
         /// Organisations offered while `choosing`, by account.
         var offered: [String: [OfferedTenant]] = [:]
         var organisationTimezones: [String: String] = [:]

@@ -1,7 +1,8 @@
 import Crypto
+
 /// The inbox's events in memory, for tests; behaves as `SQLiteWebhookEventRepository` over a
 /// `WebhookInbox` does (the shared contract tests hold both to it). `ingest` stands in for the
-/// inbox's commit and expansion.
+/// inbox's commit and expansion (a `WebhookInbox` over a `MemoryWebhookInboxRepository` does both).
 public final class MemoryWebhookEventRepository: WebhookEventRepository {
     /// The tables this repository shares with a `MemoryAccountRepository`.
     public let store: MemoryStore
@@ -15,33 +16,12 @@ public final class MemoryWebhookEventRepository: WebhookEventRepository {
         let receivedAt = store.clock.timestamp()
         store.tables.withLock { t in
             t.lastDeliveryId += 1
-            let deliveryId = t.lastDeliveryId
-            let routes = t.tenantRoutes
-            func insert(key: [UInt8], _ make: (Int64) -> InboxEvent) {
-                guard t.dedupKeys.insert(key).inserted else { return }
-                t.events.append(make((t.events.last?.id ?? 0) + 1))
-            }
-            for e in contents.events {
-                let account = routes[e.tenantId]
-                insert(key: e.dedupKey) { id in
-                    InboxEvent(id: id, deliveryId: deliveryId, accountId: account, tenantId: e.tenantId,
-                               category: e.category, type: e.type, resourceId: e.resourceId,
-                               eventDateUtc: e.eventDateUtc, state: InboxEvent.routedState(account),
-                               attempts: 0, lastError: nil, receivedAt: receivedAt)
-                }
-            }
-            let bodyHash = Crypto.sha256(body)
-            for (n, problem) in DeliveryContents.quarantineRows(contents.problems).enumerated() {
-                insert(key: DeliveryContents.quarantineKey(bodyHash: bodyHash, problem: n)) { id in
-                    InboxEvent(id: id, deliveryId: deliveryId, accountId: nil, tenantId: nil, category: nil,
-                               type: nil, resourceId: nil, eventDateUtc: nil, state: .quarantined,
-                               attempts: 0, lastError: InboxEvent.quarantineError(problem), receivedAt: receivedAt)
-                }
-            }
+            if t.expandedThrough == t.lastDeliveryId - 1 { t.expandedThrough = t.lastDeliveryId }
+            _ = t.insertEvents(deliveryId: t.lastDeliveryId, receivedAt: receivedAt, contents: contents, body: body)
         }
     }
 
-    public func events(accountId: String?, state: InboxEventState?, limit: Int, afterId: Int64?) throws -> [InboxEvent] {
+    public func events(accountId: String?, state: InboxEventState?, limit: Int, afterId: Int64?) throws(StoreError) -> [InboxEvent] {
         let after = afterId ?? 0
         return store.tables.withLock { t in
             let matching = t.events.lazy.filter { e in
@@ -51,7 +31,7 @@ public final class MemoryWebhookEventRepository: WebhookEventRepository {
         }
     }
 
-    public func counts() throws -> [InboxEventState: Int] {
+    public func counts() throws(StoreError) -> [InboxEventState: Int] {
         store.tables.withLock { t in
             var m: [InboxEventState: Int] = [:]
             for e in t.events { m[e.state, default: 0] += 1 }
@@ -59,7 +39,7 @@ public final class MemoryWebhookEventRepository: WebhookEventRepository {
         }
     }
 
-    public func pendingByAccount() throws -> [String: Int] {
+    public func pendingByAccount() throws(StoreError) -> [String: Int] {
         store.tables.withLock { t in
             var m: [String: Int] = [:]
             for e in t.events where e.state == .pending {
@@ -71,11 +51,11 @@ public final class MemoryWebhookEventRepository: WebhookEventRepository {
 }
 
 extension MemoryWebhookEventRepository {
-    public func pendingCount() throws -> Int {
+    public func pendingCount() throws(StoreError) -> Int {
         store.tables.withLock { t in t.events.lazy.filter { $0.state == .pending }.count }
     }
 
-    public func pendingCounts(accountIds: [String]) throws -> [String: Int] {
+    public func pendingCounts(accountIds: [String]) throws(StoreError) -> [String: Int] {
         let wanted = Set(accountIds)
         return store.tables.withLock { t in
             var m: [String: Int] = [:]
@@ -86,7 +66,7 @@ extension MemoryWebhookEventRepository {
         }
     }
 
-    public func oldestUnattendedPendingEvent() throws -> Int64? {
+    public func oldestUnattendedPendingEvent() throws(StoreError) -> Int64? {
         store.tables.withLock { t in
             let running = Set(t.runs.rows.filter { $0.record.state == .running }.map(\.record.accountId))
             return t.events.first { e in
@@ -94,5 +74,40 @@ extension MemoryWebhookEventRepository {
                 return t.connections[a]?.state == .connected && !running.contains(a)
             }?.id
         }
+    }
+}
+
+extension MemoryStore.Tables {
+    /// Inserts a delivery's events as the inbox's expansion does: deduplicated, routed by tenant,
+    /// unreadable parts quarantined; returns the accounts given new pending events.
+    mutating func insertEvents(deliveryId: Int64, receivedAt: String, contents: DeliveryContents,
+                               body: [UInt8]) -> Set<String> {
+        let routes = tenantRoutes
+        var routed = Set<String>()
+        func insert(key: [UInt8], _ make: (Int64) -> InboxEvent) -> Bool {
+            guard dedupKeys.insert(key).inserted else { return false }
+            events.append(make((events.last?.id ?? 0) + 1))
+            return true
+        }
+        for e in contents.events {
+            let account = routes[e.tenantId]
+            let added = insert(key: e.dedupKey) { id in
+                InboxEvent(id: id, deliveryId: deliveryId, accountId: account, tenantId: e.tenantId,
+                           category: e.category, type: e.type, resourceId: e.resourceId,
+                           eventDateUtc: e.eventDateUtc, state: InboxEvent.routedState(account),
+                           attempts: 0, lastError: nil, receivedAt: receivedAt)
+            }
+            if added, let account { routed.insert(account) }
+        }
+        guard !contents.problems.isEmpty else { return routed }
+        let bodyHash = Crypto.sha256(body)
+        for (n, problem) in DeliveryContents.quarantineRows(contents.problems).enumerated() {
+            _ = insert(key: DeliveryContents.quarantineKey(bodyHash: bodyHash, problem: n)) { id in
+                InboxEvent(id: id, deliveryId: deliveryId, accountId: nil, tenantId: nil, category: nil,
+                           type: nil, resourceId: nil, eventDateUtc: nil, state: .quarantined,
+                           attempts: 0, lastError: InboxEvent.quarantineError(problem), receivedAt: receivedAt)
+            }
+        }
+        return routed
     }
 }

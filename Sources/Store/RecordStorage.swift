@@ -144,11 +144,7 @@ enum RecordRules {
     static func text(_ s: String?) -> SQLValue { s.map { .text($0) } ?? .null }
 
     /// Runs `body`, giving any error as a `StoreError`.
-    static func attempt<T>(_ body: () throws -> T) throws(StoreError) -> T {
-        do { return try body() } catch let e as StoreError { throw e } catch {
-            throw StoreError(code: .store, message: "\(error)")
-        }
-    }
+    static func attempt<T>(_ body: () throws -> T) throws(StoreError) -> T { try StoreError.catching(body) }
 
     static func corrupt(_ table: String, _ column: String, _ row: Row) -> StoreError {
         StoreError(code: .corrupt, message: "\(table).\(column) holds \(row.string(column) ?? "NULL")")

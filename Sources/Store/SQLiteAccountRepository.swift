@@ -10,7 +10,7 @@ public final class SQLiteAccountRepository: AccountRepository {
         self.clock = clock
     }
 
-    public func createAccount(name: String) throws -> IssuedUser {
+    public func createAccount(name: String) throws(StoreError) -> IssuedUser {
         let name = try AccountRules.accountName(name)
         let accountId = AccountRules.newID(), userId = AccountRules.newID(), token = AccountRules.newToken()
         let now = clock.timestamp()
@@ -25,7 +25,7 @@ public final class SQLiteAccountRepository: AccountRepository {
         return IssuedUser(accountId: accountId, userId: userId, role: .admin, token: token)
     }
 
-    public func createUser(accountId: String?, role: Role) throws -> IssuedUser {
+    public func createUser(accountId: String?, role: Role) throws(StoreError) -> IssuedUser {
         try AccountRules.checkRole(role, accountId: accountId)
         let userId = AccountRules.newID(), token = AccountRules.newToken()
         let now = clock.timestamp()
@@ -42,7 +42,7 @@ public final class SQLiteAccountRepository: AccountRepository {
         return IssuedUser(accountId: accountId, userId: userId, role: role, token: token)
     }
 
-    public func authenticate(token: String) throws -> User? {
+    public func authenticate(token: String) throws(StoreError) -> User? {
         guard token.utf8.count <= AccountRules.maxTokenBytes else { return nil }
         let h = AccountRules.hash(token)
         return try db.read { c in
@@ -53,7 +53,7 @@ public final class SQLiteAccountRepository: AccountRepository {
         }
     }
 
-    public func users(accountId: String?) throws -> [UserRecord] {
+    public func users(accountId: String?) throws(StoreError) -> [UserRecord] {
         try db.read { c in
             let rows = try accountId.map {
                 try c.query("""
@@ -71,7 +71,7 @@ public final class SQLiteAccountRepository: AccountRepository {
     }
 
     @discardableResult
-    public func revokeUser(id: String) throws -> Int {
+    public func revokeUser(id: String) throws(StoreError) -> Int {
         let now = clock.timestamp()
         return try db.write { c in
             guard try !c.query("SELECT 1 FROM users WHERE id = ?", [.text(id)]).isEmpty else { throw AccountRules.noUser(id) }
@@ -80,7 +80,7 @@ public final class SQLiteAccountRepository: AccountRepository {
         }
     }
 
-    public func rotateToken(userId: String) throws -> IssuedUser {
+    public func rotateToken(userId: String) throws(StoreError) -> IssuedUser {
         let token = AccountRules.newToken()
         return try db.write { c in
             guard let row = try c.query("SELECT account_id, role, revoked_at FROM users WHERE id = ?", [.text(userId)]).first,
@@ -92,7 +92,7 @@ public final class SQLiteAccountRepository: AccountRepository {
         }
     }
 
-    public func accounts() throws -> [Account] {
+    public func accounts() throws(StoreError) -> [Account] {
         try db.read { c in
             try c.query("SELECT id, name FROM accounts ORDER BY created_at, id").map {
                 Account(id: $0.string("id") ?? "", name: $0.string("name") ?? "")
@@ -100,21 +100,21 @@ public final class SQLiteAccountRepository: AccountRepository {
         }
     }
 
-    public func connections() throws -> [AccountConnection] {
+    public func connections() throws(StoreError) -> [AccountConnection] {
         try db.read { c in
             try c.query("SELECT account_id, state, tenant_id, tenant_name, connected_at FROM xero_connections ORDER BY account_id")
                 .map(AccountConnection.init(row:))
         }
     }
 
-    public func connection(accountId: String) throws -> AccountConnection? {
+    public func connection(accountId: String) throws(StoreError) -> AccountConnection? {
         try db.read { c in
             try c.query("SELECT account_id, state, tenant_id, tenant_name, connected_at FROM xero_connections WHERE account_id = ?",
                         [.text(accountId)]).first.map(AccountConnection.init(row:))
         }
     }
 
-    public func connect(accountId: String, tenantId: String, tenantName: String) throws {
+    public func connect(accountId: String, tenantId: String, tenantName: String) throws(StoreError) {
         let tenant = tenantId.lowercased()
         let now = clock.timestamp()
         try db.write { c in
@@ -134,7 +134,7 @@ public final class SQLiteAccountRepository: AccountRepository {
         }
     }
 
-    public func activate(accountId: String) throws -> AccountConnection {
+    public func activate(accountId: String) throws(StoreError) -> AccountConnection {
         try db.write { c in
             try c.run("UPDATE xero_connections SET state = ? WHERE account_id = ? AND state = ?",
                       [.text(ConnectionState.active.rawValue), .text(accountId), .text(ConnectionState.inactive.rawValue)])
@@ -145,7 +145,7 @@ public final class SQLiteAccountRepository: AccountRepository {
         }
     }
 
-    public func setChoosing(accountId: String, tenants: [OfferedTenant]) throws {
+    public func setChoosing(accountId: String, tenants: [OfferedTenant]) throws(StoreError) {
         try db.write { c in
             guard let row = try c.query("SELECT tenant_id, tenant_name FROM xero_connections WHERE account_id = ?",
                                         [.text(accountId)]).first else { throw AccountRules.noAccount(accountId) }
@@ -162,7 +162,7 @@ public final class SQLiteAccountRepository: AccountRepository {
         }
     }
 
-    public func offeredTenants(accountId: String) throws -> [OfferedTenant] {
+    public func offeredTenants(accountId: String) throws(StoreError) -> [OfferedTenant] {
         try db.read { c in
             try c.query("""
                 SELECT o.tenant_id, o.tenant_name FROM xero_offered_tenants o
@@ -175,7 +175,7 @@ public final class SQLiteAccountRepository: AccountRepository {
     }
 
     @discardableResult
-    public func markNeedsReconnect(accountId: String) throws -> Bool {
+    public func markNeedsReconnect(accountId: String) throws(StoreError) -> Bool {
         try db.write { c in
             try c.run("UPDATE xero_connections SET state = ? WHERE account_id = ? AND state = ?",
                       [.text(ConnectionState.needsReconnect.rawValue), .text(accountId),
@@ -184,7 +184,7 @@ public final class SQLiteAccountRepository: AccountRepository {
         }
     }
 
-    public func reset(accountId: String) throws {
+    public func reset(accountId: String) throws(StoreError) {
         try db.write { c in
             try c.run("""
                 UPDATE xero_connections SET state = ?, tenant_id = NULL, tenant_name = NULL, connected_at = NULL
@@ -196,14 +196,14 @@ public final class SQLiteAccountRepository: AccountRepository {
         }
     }
 
-    public func organisationTimezone(tenantId: String) throws -> String? {
+    public func organisationTimezone(tenantId: String) throws(StoreError) -> String? {
         try db.read { c in
             try c.query("SELECT timezone FROM organisation_timezones WHERE tenant_id = ?", [.text(tenantId.lowercased())])
                 .first?.string("timezone")
         }
     }
 
-    public func setOrganisationTimezone(tenantId: String, timezone: String) throws {
+    public func setOrganisationTimezone(tenantId: String, timezone: String) throws(StoreError) {
         try db.write { c in
             try c.run("INSERT INTO organisation_timezones (tenant_id, timezone) VALUES (?, ?) "
                       + "ON CONFLICT (tenant_id) DO UPDATE SET timezone = excluded.timezone",
@@ -211,7 +211,7 @@ public final class SQLiteAccountRepository: AccountRepository {
         }
     }
 
-    public func connection(tenantId: String) throws -> AccountConnection? {
+    public func connection(tenantId: String) throws(StoreError) -> AccountConnection? {
         try db.read { c in
             try c.query("""
                 SELECT account_id, state, tenant_id, tenant_name, connected_at FROM xero_connections WHERE tenant_id = ?
@@ -219,7 +219,7 @@ public final class SQLiteAccountRepository: AccountRepository {
         }
     }
 
-    public func connectionCounts() throws -> [ConnectionState: Int] {
+    public func connectionCounts() throws(StoreError) -> [ConnectionState: Int] {
         try db.read { c in
             var m: [ConnectionState: Int] = [:]
             for r in try c.query("SELECT state, COUNT(*) AS n FROM xero_connections GROUP BY state") {
@@ -229,7 +229,7 @@ public final class SQLiteAccountRepository: AccountRepository {
         }
     }
 
-    public func connections(afterAccountId: String?, limit: Int) throws -> [AccountConnection] {
+    public func connections(afterAccountId: String?, limit: Int) throws(StoreError) -> [AccountConnection] {
         try db.read { c in
             try c.query("""
                 SELECT account_id, state, tenant_id, tenant_name, connected_at FROM xero_connections

@@ -5,7 +5,7 @@ public final class SQLiteWebhookEventRepository: WebhookEventRepository {
     /// A repository reading `database`.
     public init(database: any DatabaseReader) { db = database }
 
-    public func events(accountId: String?, state: InboxEventState?, limit: Int, afterId: Int64?) throws -> [InboxEvent] {
+    public func events(accountId: String?, state: InboxEventState?, limit: Int, afterId: Int64?) throws(StoreError) -> [InboxEvent] {
         var sql = """
             SELECT id, delivery_id, account_id, tenant_id, category, type, resource_id, event_date_utc, state,
                    attempts, last_error, received_at FROM webhook_events WHERE id > ?
@@ -18,7 +18,7 @@ public final class SQLiteWebhookEventRepository: WebhookEventRepository {
         return try db.read { c in try c.query(sql, values).map(InboxEvent.init(row:)) }
     }
 
-    public func counts() throws -> [InboxEventState: Int] {
+    public func counts() throws(StoreError) -> [InboxEventState: Int] {
         try db.read { c in
             var m: [InboxEventState: Int] = [:]
             for r in try c.query("SELECT state, COUNT(*) AS n FROM webhook_events GROUP BY state") {
@@ -32,7 +32,7 @@ public final class SQLiteWebhookEventRepository: WebhookEventRepository {
     static let pendingByAccountSQL =
         "SELECT account_id, COUNT(*) AS n FROM webhook_events WHERE state = '\(InboxEventState.pending.rawValue)' GROUP BY account_id"
 
-    public func pendingByAccount() throws -> [String: Int] {
+    public func pendingByAccount() throws(StoreError) -> [String: Int] {
         try db.read { c in
             var m: [String: Int] = [:]
             for r in try c.query(SQLiteWebhookEventRepository.pendingByAccountSQL) {
@@ -42,13 +42,13 @@ public final class SQLiteWebhookEventRepository: WebhookEventRepository {
         }
     }
 
-    public func pendingCount() throws -> Int {
+    public func pendingCount() throws(StoreError) -> Int {
         try db.read { c in
             try c.query("SELECT COUNT(*) AS n FROM webhook_events WHERE state = '\(InboxEventState.pending.rawValue)'").first?.int("n") ?? 0
         }
     }
 
-    public func pendingCounts(accountIds: [String]) throws -> [String: Int] {
+    public func pendingCounts(accountIds: [String]) throws(StoreError) -> [String: Int] {
         guard !accountIds.isEmpty else { return [:] }
         let marks = Array(repeating: "?", count: accountIds.count).joined(separator: ", ")
         return try db.read { c in
@@ -65,7 +65,7 @@ public final class SQLiteWebhookEventRepository: WebhookEventRepository {
 
     /// Each account's oldest pending event from the partial index (so the cost follows the pending
     /// events, never the accounts or the events of all time), then the connected accounts' oldest.
-    public func oldestUnattendedPendingEvent() throws -> Int64? {
+    public func oldestUnattendedPendingEvent() throws(StoreError) -> Int64? {
         try db.read { c in
             try c.query("""
                 SELECT MIN(p.first) AS id

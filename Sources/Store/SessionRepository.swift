@@ -43,20 +43,20 @@ public protocol SessionRepository: Sendable {
     /// Records a session for `userId` (`.notFound` if there is no such user), forgets sessions
     /// and states that expired before `now`, and ends the user's oldest sessions beyond
     /// `AdminSession.maxPerUser` (with their OAuth states).
-    func createSession(tokenHash: [UInt8], userId: String, expiresAt: Int64, now: Int64) throws
+    func createSession(tokenHash: [UInt8], userId: String, expiresAt: Int64, now: Int64) throws(StoreError)
     /// The session's user, if the session exists, has not expired at `now` and its user is not revoked.
-    func session(tokenHash: [UInt8], now: Int64) throws -> AdminSession?
+    func session(tokenHash: [UInt8], now: Int64) throws(StoreError) -> AdminSession?
     /// Ends a session and the OAuth states bound to it.
-    func deleteSession(tokenHash: [UInt8]) throws
+    func deleteSession(tokenHash: [UInt8]) throws(StoreError)
     /// Ends every session of the user and their OAuth states ("sign out everywhere"); returns
     /// how many sessions ended.
     @discardableResult
-    func deleteSessions(userId: String) throws -> Int
+    func deleteSessions(userId: String) throws(StoreError) -> Int
     /// Records an OAuth state.
-    func createOAuthState(stateHash: [UInt8], record: OAuthStateRecord) throws
+    func createOAuthState(stateHash: [UInt8], record: OAuthStateRecord) throws(StoreError)
     /// Removes the state and returns what it was bound to: a state is spent by its first use,
     /// whatever that use's outcome. Nil when unknown (forged or already spent).
-    func spendOAuthState(stateHash: [UInt8]) throws -> OAuthStateRecord?
+    func spendOAuthState(stateHash: [UInt8]) throws(StoreError) -> OAuthStateRecord?
 }
 
 /// Sessions and OAuth states in SQLite (`admin_sessions`, `oauth_states`).
@@ -65,7 +65,7 @@ public final class SQLiteSessionRepository: SessionRepository {
 
     public init(database: any DatabaseWriter) { db = database }
 
-    public func createSession(tokenHash: [UInt8], userId: String, expiresAt: Int64, now: Int64) throws {
+    public func createSession(tokenHash: [UInt8], userId: String, expiresAt: Int64, now: Int64) throws(StoreError) {
         try db.write { c in
             guard try !c.query("SELECT 1 FROM users WHERE id = ?", [.text(userId)]).isEmpty else {
                 throw StoreError(code: .notFound, message: "no user with id \(userId)")
@@ -85,7 +85,7 @@ public final class SQLiteSessionRepository: SessionRepository {
         }
     }
 
-    public func session(tokenHash: [UInt8], now: Int64) throws -> AdminSession? {
+    public func session(tokenHash: [UInt8], now: Int64) throws(StoreError) -> AdminSession? {
         try db.read { c in
             guard let row = try c.query("""
                 SELECT u.id, u.account_id, u.role, s.expires_at FROM admin_sessions s JOIN users u ON u.id = s.user_id
@@ -97,7 +97,7 @@ public final class SQLiteSessionRepository: SessionRepository {
         }
     }
 
-    public func deleteSession(tokenHash: [UInt8]) throws {
+    public func deleteSession(tokenHash: [UInt8]) throws(StoreError) {
         try db.write { c in
             try c.run("DELETE FROM oauth_states WHERE session_hash = ?", [.blob(tokenHash)])
             try c.run("DELETE FROM admin_sessions WHERE token_hash = ?", [.blob(tokenHash)])
@@ -105,7 +105,7 @@ public final class SQLiteSessionRepository: SessionRepository {
     }
 
     @discardableResult
-    public func deleteSessions(userId: String) throws -> Int {
+    public func deleteSessions(userId: String) throws(StoreError) -> Int {
         try db.write { c in try SQLiteSessionRepository.endSessions(userId: userId, c) }
     }
 
@@ -119,7 +119,7 @@ public final class SQLiteSessionRepository: SessionRepository {
         return c.changes
     }
 
-    public func createOAuthState(stateHash: [UInt8], record: OAuthStateRecord) throws {
+    public func createOAuthState(stateHash: [UInt8], record: OAuthStateRecord) throws(StoreError) {
         try db.write { c in
             // States are not left to pile up: expired ones go (a state lives OAuthState.lifetime),
             // and a session keeps only its newest few.
@@ -133,7 +133,7 @@ public final class SQLiteSessionRepository: SessionRepository {
         }
     }
 
-    public func spendOAuthState(stateHash: [UInt8]) throws -> OAuthStateRecord? {
+    public func spendOAuthState(stateHash: [UInt8]) throws(StoreError) -> OAuthStateRecord? {
         try db.write { c in
             guard let row = try c.query("SELECT session_hash, account_id, expires_at FROM oauth_states WHERE state_hash = ?",
                                         [.blob(stateHash)]).first else { return nil }
@@ -151,8 +151,8 @@ public final class MemorySessionRepository: SessionRepository {
 
     public init(store: MemoryStore = MemoryStore()) { self.store = store }
 
-    public func createSession(tokenHash: [UInt8], userId: String, expiresAt: Int64, now: Int64) throws {
-        try store.tables.withLock { t in
+    public func createSession(tokenHash: [UInt8], userId: String, expiresAt: Int64, now: Int64) throws(StoreError) {
+        try store.tables.withLock { t throws(StoreError) in
             guard t.users.values.contains(where: { $0.user.id == userId }) else {
                 throw StoreError(code: .notFound, message: "no user with id \(userId)")
             }
@@ -166,7 +166,7 @@ public final class MemorySessionRepository: SessionRepository {
         }
     }
 
-    public func session(tokenHash: [UInt8], now: Int64) throws -> AdminSession? {
+    public func session(tokenHash: [UInt8], now: Int64) throws(StoreError) -> AdminSession? {
         store.tables.withLock { t in
             guard let s = t.sessions[tokenHash], s.expiresAt > now,
                   let stored = t.users.values.first(where: { $0.user.id == s.userId }), stored.revokedAt == nil else { return nil }
@@ -174,17 +174,17 @@ public final class MemorySessionRepository: SessionRepository {
         }
     }
 
-    public func deleteSession(tokenHash: [UInt8]) throws {
+    public func deleteSession(tokenHash: [UInt8]) throws(StoreError) {
         store.tables.withLock { $0.endSession(tokenHash) }
     }
 
     @discardableResult
-    public func deleteSessions(userId: String) throws -> Int {
+    public func deleteSessions(userId: String) throws(StoreError) -> Int {
         store.tables.withLock { $0.endSessions(userId: userId) }
     }
 
-    public func createOAuthState(stateHash: [UInt8], record: OAuthStateRecord) throws {
-        try store.tables.withLock { t in
+    public func createOAuthState(stateHash: [UInt8], record: OAuthStateRecord) throws(StoreError) {
+        try store.tables.withLock { t throws(StoreError) in
             guard t.accounts[record.accountId] != nil else { throw MemoryAccountRepository.conflict("oauth_states.account_id") }
             guard t.oauthStates[stateHash] == nil else { throw MemoryAccountRepository.conflict("oauth_states.state_hash") }
             t.oauthStates = t.oauthStates.filter { $0.value.expiresAt > record.expiresAt - OAuthStateRecord.lifetime }
@@ -195,7 +195,7 @@ public final class MemorySessionRepository: SessionRepository {
         }
     }
 
-    public func spendOAuthState(stateHash: [UInt8]) throws -> OAuthStateRecord? {
+    public func spendOAuthState(stateHash: [UInt8]) throws(StoreError) -> OAuthStateRecord? {
         store.tables.withLock { $0.oauthStates.removeValue(forKey: stateHash) }
     }
 }

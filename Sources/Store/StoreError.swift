@@ -44,4 +44,8 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
     public let message: String
     public init(code: Code, message: String) { self.code = code; self.message = message }
     public var description: String { "\(code): \(message)" }
+
+    /// A conflict a schema constraint refused, in the database's words (`UNIQUE constraint
+    /// failed: …`, as the memory twins say it too), not a sentence written for people.
+    public var isConstraintViolation: Bool { code == .conflict && message.contains("constraint failed") }
 }

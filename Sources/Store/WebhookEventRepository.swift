@@ -52,16 +52,16 @@ public struct InboxEvent: Sendable, Equatable {
 public protocol WebhookEventRepository: Sendable {
     /// Events visible to `accountId` (nil: every event, for operators), in `state` if given,
     /// oldest first, with ids after `afterId`, at most `limit`.
-    func events(accountId: String?, state: InboxEventState?, limit: Int, afterId: Int64?) throws -> [InboxEvent]
+    func events(accountId: String?, state: InboxEventState?, limit: Int, afterId: Int64?) throws(StoreError) -> [InboxEvent]
     /// Count of events per state; states without events are absent (a scan: for metrics scrapes).
-    func counts() throws -> [InboxEventState: Int]
+    func counts() throws(StoreError) -> [InboxEventState: Int]
     /// Pending events per account (the backlog the applier has yet to work through).
-    func pendingByAccount() throws -> [String: Int]
+    func pendingByAccount() throws(StoreError) -> [String: Int]
     /// Pending events in all (the applier's backlog), counted on the pending events' index.
-    func pendingCount() throws -> Int
+    func pendingCount() throws(StoreError) -> Int
     /// Pending events of these accounts; accounts with none are absent.
-    func pendingCounts(accountIds: [String]) throws -> [String: Int]
+    func pendingCounts(accountIds: [String]) throws(StoreError) -> [String: Int]
     /// The id of the oldest pending event of an account that is connected and has no sync run
     /// going on (in any process): one the applier should already have picked up; nil when none.
-    func oldestUnattendedPendingEvent() throws -> Int64?
+    func oldestUnattendedPendingEvent() throws(StoreError) -> Int64?
 }

@@ -13,25 +13,35 @@ struct ExpansionBudget {
     static let quietChunk = 128
 
     private var budget = Duration.zero
-    private var lastTick: ContinuousClock.Instant
+    private var lastTick: Instant
     private var costPerDelivery = Duration.microseconds(30)
     /// After a failed expansion, acknowledgements only for a second.
-    private var pausedUntil: ContinuousClock.Instant
+    private var pausedUntil: Instant
 
-    init(now: ContinuousClock.Instant) {
+    /// A moment on the inbox's monotonic clock, in nanoseconds.
+    struct Instant: Comparable {
+        var nanoseconds: Int64
+        static func < (a: Instant, b: Instant) -> Bool { a.nanoseconds < b.nanoseconds }
+        static func - (a: Instant, b: Instant) -> Duration { .nanoseconds(a.nanoseconds - b.nanoseconds) }
+        static func + (a: Instant, d: Duration) -> Instant {
+            Instant(nanoseconds: a.nanoseconds + d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000)
+        }
+    }
+
+    init(now: Instant) {
         lastTick = now
         pausedUntil = now
     }
 
     /// Earns the share of the time since the last tick.
-    mutating func tick(now: ContinuousClock.Instant) {
+    mutating func tick(now: Instant) {
         budget = min(budget + (now - lastTick) * ExpansionBudget.share, ExpansionBudget.maxBudget)
         lastTick = now
     }
 
     /// How many deliveries to expand now, or nil for none: a full chunk when no deliveries
     /// arrived (`busy` false), else what the budget buys (4 to 256).
-    func limit(busy: Bool, now: ContinuousClock.Instant) -> Int? {
+    func limit(busy: Bool, now: Instant) -> Int? {
         guard now >= pausedUntil else { return nil }
         guard busy else { return ExpansionBudget.quietChunk }
         guard budget > .zero else { return nil }
@@ -39,7 +49,7 @@ struct ExpansionBudget {
     }
 
     /// Accounts for a chunk that expanded `count` deliveries in `spent`.
-    mutating func spent(_ spent: Duration, expanding count: Int, busy: Bool, now: ContinuousClock.Instant) {
+    mutating func spent(_ spent: Duration, expanding count: Int, busy: Bool, now: Instant) {
         if busy { budget -= spent }
         if count > 0 {
             costPerDelivery = costPerDelivery * 0.8 + (spent / count) * 0.2
@@ -54,8 +64,9 @@ extension WebhookInbox {
     /// commits the rest and expands for up to 5 s.
     func writerLoop() {
         defer { writerDone.store(true, ordering: .releasing) }
-        let clock = ContinuousClock()
-        var budget = ExpansionBudget(now: clock.now)
+        let clock = monotonicClock
+        var now: ExpansionBudget.Instant { ExpansionBudget.Instant(nanoseconds: clock.nowNanoseconds()) }
+        var budget = ExpansionBudget(now: now)
         while true {
             condition.lock()
             var (batch, stopping) = take()
@@ -71,13 +82,13 @@ extension WebhookInbox {
             condition.unlock()
 
             let busy = !batch.isEmpty
-            budget.tick(now: clock.now)
+            budget.tick(now: now)
             if busy { commit(batch) }
-            if lagging, let limit = budget.limit(busy: busy, now: clock.now) {
-                let started = clock.now
+            if lagging, let limit = budget.limit(busy: busy, now: now) {
+                let started = now
                 let count = expandChunk(limit: limit)
-                let now = clock.now
-                budget.spent(now - started, expanding: count, busy: busy, now: now)
+                let finished = now
+                budget.spent(finished - started, expanding: count, busy: busy, now: finished)
             }
             if stopping && batch.isEmpty {
                 let deadline = Date().addingTimeInterval(5)

@@ -60,14 +60,17 @@ public typealias DeliveryReader = @Sendable ([UInt8]) -> DeliveryContents
 /// delivery order: at full speed whenever deliveries pause for 2 ms, and with a tenth of the
 /// wall-clock time while they keep arriving, so acknowledgements come first and events still
 /// keep pace with any stream that leaves the writer some idle time. Expansion is idempotent and
-/// resumes from `inbox_cursor` after a crash.
+/// resumes from the store's cursor after a crash.
 ///
 /// The jobs live apart: the writer thread and its time budget in `WebhookInbox+Writer.swift`,
 /// the group commit in `WebhookInbox+Commit.swift`, the expansion into deduplicated events in
-/// `WebhookInbox+Expansion.swift`; the events are read through `SQLiteWebhookEventRepository`.
+/// `WebhookInbox+Expansion.swift`; the store behind them is a `WebhookInboxRepository`, and the
+/// events are read through the same store's `WebhookEventRepository`.
 public final class WebhookInbox: Sendable {
-    let db: Database
+    let repository: any WebhookInboxRepository
     let clock: any WallClock
+    /// Paces expansion against acknowledgements (see `ExpansionBudget`).
+    let monotonicClock: any MonotonicClock
     let reader: DeliveryReader
     let condition = NSCondition()
     let queue = Mutex<Queue>(Queue())
@@ -91,23 +94,29 @@ public final class WebhookInbox: Sendable {
         var stopping = false
     }
 
-    /// Opens the inbox over `database` and starts its writer thread. Events are routed to accounts
-    /// by the tenants in `xero_connections`, read in each expansion transaction; `clock` stamps deliveries.
-    public init(database: Database, clock: any WallClock = SystemWallClock(),
-                reader: @escaping DeliveryReader) throws {
-        db = database
+    /// Opens the inbox over `repository` and starts its writer thread. Events are routed to
+    /// accounts by the tenants connected when they are expanded; `clock` stamps deliveries;
+    /// `monotonicClock` times the writer's expansion budget.
+    public init(repository: any WebhookInboxRepository, clock: any WallClock = SystemWallClock(),
+                monotonicClock: any MonotonicClock = SystemMonotonicClock(),
+                reader: @escaping DeliveryReader) throws(StoreError) {
+        self.repository = repository
         self.clock = clock
+        self.monotonicClock = monotonicClock
         self.reader = reader
-        let (last, cursor) = try database.read { c -> (Int, Int) in
-            let last = try c.query("SELECT COALESCE(MAX(id), 0) AS n FROM webhook_deliveries").first?.int("n") ?? 0
-            let cur = try c.query("SELECT delivery_id FROM inbox_cursor WHERE name = 'expanded_through'").first?.int("delivery_id") ?? 0
-            return (last, cur)
-        }
-        lastDelivery.store(last, ordering: .relaxed)
-        expandedThrough.store(cursor, ordering: .relaxed)
+        let position = try repository.position()
+        lastDelivery.store(Int(position.lastDelivery), ordering: .relaxed)
+        expandedThrough.store(Int(position.expandedThrough), ordering: .relaxed)
         let t = Thread { [self] in self.writerLoop() }
         t.name = "inbox-writer"
         t.start()
+    }
+
+    /// Opens the inbox over the SQLite `database` (see `init(repository:clock:reader:)`).
+    public convenience init(database: Database, clock: any WallClock = SystemWallClock(),
+                            reader: @escaping DeliveryReader) throws(StoreError) {
+        try self.init(repository: SQLiteWebhookInboxRepository(database: database, clock: clock),
+                      clock: clock, reader: reader)
     }
 
     /// Queues a verified body; `completion` runs on the writer thread once it is on disk (or failed).

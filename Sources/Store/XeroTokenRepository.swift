@@ -19,13 +19,13 @@ public protocol XeroTokenRepository: Sendable {
     /// Replaces the account's tokens; committed durably before it returns (a rotated refresh
     /// token must survive a crash before the new access token is used). `.notFound` for an
     /// unknown account.
-    func saveTokens(accountId: String, _ tokens: SealedXeroTokens) throws
-    func tokens(accountId: String) throws -> SealedXeroTokens?
-    func deleteTokens(accountId: String) throws
+    func saveTokens(accountId: String, _ tokens: SealedXeroTokens) throws(StoreError)
+    func tokens(accountId: String) throws(StoreError) -> SealedXeroTokens?
+    func deleteTokens(accountId: String) throws(StoreError)
     /// Replaces the account's tokens only while they are still `expected`, byte for byte
     /// (durably, as `saveTokens`); false when another writer changed or removed them meanwhile,
     /// so a re-seal never undoes a refresh's rotation.
-    func replaceTokens(accountId: String, expected: SealedXeroTokens, with tokens: SealedXeroTokens) throws -> Bool
+    func replaceTokens(accountId: String, expected: SealedXeroTokens, with tokens: SealedXeroTokens) throws(StoreError) -> Bool
 }
 
 /// Tokens in SQLite (`xero_tokens`).
@@ -38,7 +38,7 @@ public final class SQLiteXeroTokenRepository: XeroTokenRepository {
         self.clock = clock
     }
 
-    public func saveTokens(accountId: String, _ tokens: SealedXeroTokens) throws {
+    public func saveTokens(accountId: String, _ tokens: SealedXeroTokens) throws(StoreError) {
         let now = clock.timestamp()
         try db.write(durable: true) { c in
             guard try !c.query("SELECT 1 FROM accounts WHERE id = ?", [.text(accountId)]).isEmpty else {
@@ -55,7 +55,7 @@ public final class SQLiteXeroTokenRepository: XeroTokenRepository {
         }
     }
 
-    public func tokens(accountId: String) throws -> SealedXeroTokens? {
+    public func tokens(accountId: String) throws(StoreError) -> SealedXeroTokens? {
         try db.read { c in
             guard let row = try c.query("""
                 SELECT access_token, refresh_token, access_expires_at FROM xero_tokens WHERE account_id = ?
@@ -65,11 +65,11 @@ public final class SQLiteXeroTokenRepository: XeroTokenRepository {
         }
     }
 
-    public func deleteTokens(accountId: String) throws {
+    public func deleteTokens(accountId: String) throws(StoreError) {
         try db.write { c in try c.run("DELETE FROM xero_tokens WHERE account_id = ?", [.text(accountId)]) }
     }
 
-    public func replaceTokens(accountId: String, expected: SealedXeroTokens, with tokens: SealedXeroTokens) throws -> Bool {
+    public func replaceTokens(accountId: String, expected: SealedXeroTokens, with tokens: SealedXeroTokens) throws(StoreError) -> Bool {
         let now = clock.timestamp()
         return try db.write(durable: true) { c in
             try c.run("""
@@ -89,22 +89,22 @@ public final class MemoryXeroTokenRepository: XeroTokenRepository {
 
     public init(store: MemoryStore = MemoryStore()) { self.store = store }
 
-    public func saveTokens(accountId: String, _ tokens: SealedXeroTokens) throws {
-        try store.tables.withLock { t in
+    public func saveTokens(accountId: String, _ tokens: SealedXeroTokens) throws(StoreError) {
+        try store.tables.withLock { t throws(StoreError) in
             guard t.accounts[accountId] != nil else { throw AccountRules.noAccount(accountId) }
             t.xeroTokens[accountId] = tokens
         }
     }
 
-    public func tokens(accountId: String) throws -> SealedXeroTokens? {
+    public func tokens(accountId: String) throws(StoreError) -> SealedXeroTokens? {
         store.tables.withLock { $0.xeroTokens[accountId] }
     }
 
-    public func deleteTokens(accountId: String) throws {
+    public func deleteTokens(accountId: String) throws(StoreError) {
         store.tables.withLock { $0.xeroTokens[accountId] = nil }
     }
 
-    public func replaceTokens(accountId: String, expected: SealedXeroTokens, with tokens: SealedXeroTokens) throws -> Bool {
+    public func replaceTokens(accountId: String, expected: SealedXeroTokens, with tokens: SealedXeroTokens) throws(StoreError) -> Bool {
         store.tables.withLock { t in
             guard t.xeroTokens[accountId] == expected else { return false }
             t.xeroTokens[accountId] = tokens

@@ -30,7 +30,7 @@ public struct ContactMatches: Sendable {
 
     public init(engine: SyncEngine) { self.engine = engine }
 
-    public func review(_ match: ContactMatchRecord) throws -> MatchReview {
+    public func review(_ match: ContactMatchRecord) throws(StoreError) -> MatchReview {
         let contact = try records.contacts.get(accountId: match.accountId, id: match.contactId)
         let sortscape = contact?.fields ?? ContactFields()
         return MatchReview(match: match, sortscape: sortscape, proposed: MatchReview.propose(xero: match.xero, sortscape: sortscape))

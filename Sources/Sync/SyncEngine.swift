@@ -3,6 +3,7 @@ import Logging
 import Store
 import Synchronization
 import Timekeeping
+import Workers
 import Xero
 
 /// How often and how soon the engine acts.

@@ -163,11 +163,11 @@ public final class XeroConnections: Sendable {
                        restore: () -> Void = {}) -> Outcome {
         do {
             try accounts.connect(accountId: accountId, tenantId: tenantId, tenantName: tenantName)
-        } catch let e as StoreError where e.code == .conflict || e.code == .locked {
-            restore()
-            return .refused(e.code == .locked ? XeroConnections.lockedMessage(previous.tenantName) : XeroConnections.takenMessage)
         } catch {
             restore()
+            if error.code == .conflict || error.code == .locked {
+                return .refused(error.code == .locked ? XeroConnections.lockedMessage(previous.tenantName) : XeroConnections.takenMessage)
+            }
             logger.error("connection not stored", metadata: ["accountId": "\(accountId)", "error": "\(error)"])
             return .refused("The connection could not be stored; try again.")
         }

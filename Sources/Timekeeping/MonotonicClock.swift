@@ -8,16 +8,25 @@ import Glibc
 public protocol MonotonicClock: Sendable {
     /// Milliseconds since an arbitrary fixed point.
     func nowMilliseconds() -> Int64
+    /// Nanoseconds since the same point, for pacing finer than a millisecond (by default the
+    /// milliseconds, scaled).
+    func nowNanoseconds() -> Int64
+}
+
+extension MonotonicClock {
+    public func nowNanoseconds() -> Int64 { nowMilliseconds() * 1_000_000 }
 }
 
 /// The system's monotonic clock (`CLOCK_MONOTONIC`); the default everywhere.
 public struct SystemMonotonicClock: MonotonicClock {
     public init() {}
 
-    public func nowMilliseconds() -> Int64 {
+    public func nowMilliseconds() -> Int64 { nowNanoseconds() / 1_000_000 }
+
+    public func nowNanoseconds() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 }
 

@@ -145,8 +145,8 @@ struct AccountCommand: ParsableCommand {
             do {
                 let u = try accounts.createAccount(name: name)
                 printJSON(["accountId": u.accountId, "userId": u.userId, "token": u.token])
-            } catch let e as StoreError {
-                fail("error: \(e.message)")
+            } catch {
+                fail("error: \(error.message)")
             }
         }
     }
@@ -214,8 +214,8 @@ struct UserCommand: ParsableCommand {
             do {
                 let u = try accounts.createUser(accountId: account, role: r)
                 printJSON(["userId": u.userId, "role": u.role.rawValue, "token": u.token])
-            } catch let e as StoreError {
-                fail("error: \(e.message)")
+            } catch {
+                fail("error: \(error.message)")
             }
         }
     }

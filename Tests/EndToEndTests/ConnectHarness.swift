@@ -22,6 +22,9 @@ final class ConnectPair: Sendable {
 
     let simulator: Simulator
     let gateway: Gateway
+
+    /// The SQLite database under the gateway (a test fails cleanly when there is none).
+    var database: Database { get throws { try #require(gateway.database) } }
     let clock = TestWallClock(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000))
     let logs = InMemoryLogHandler()
     let client = HTTPClient()
@@ -195,7 +198,7 @@ final class ConnectPair: Sendable {
     func status(_ admin: String) throws -> JSON { try JSON.parse(request("GET", "/api/v1/xero/status", bearer: admin).body) }
 
     func tokenRows() throws -> Int {
-        try gateway.database.read { try $0.query("SELECT COUNT(*) AS n FROM xero_tokens").first!.int("n")! }
+        try database.read { try $0.query("SELECT COUNT(*) AS n FROM xero_tokens").first!.int("n")! }
     }
 
     /// Every byte SQLite has written (the database and its WAL).

@@ -274,7 +274,7 @@ import XeroSimulator
         try p.activate(admin)
         let codeA = try #require(try p.consent(login: login, tenants: [t1], state: "tab-1")["code"])
         let codeB = try #require(try p.consent(login: login, tenants: [t2], state: "tab-2")["code"])
-        let store = HeldTokenStore(SQLiteXeroTokenRepository(database: p.gateway.database))
+        let store = HeldTokenStore(p.gateway.stores.tokens)
         let tokens = try XeroTokenManager(accounts: p.gateway.accounts, tokens: store, refresher: p.gateway.identity,
                                           secretKey: p.gateway.configuration.secretKey, clock: p.clock)
         let connections = XeroConnections(accounts: p.gateway.accounts, tokens: tokens, identity: p.gateway.identity,
@@ -330,7 +330,7 @@ import XeroSimulator
         try p.activate(adminB)
         #expect(try p.dance(cookie: p.signIn(adminA), login: login, tenants: [t1]).status == 303)
         #expect(try p.dance(cookie: p.signIn(adminB), login: login, tenants: [t2]).status == 303)
-        let out = try ConnectionReset.run(accountId: b, configuration: p.gateway.configuration, database: p.gateway.database)
+        let out = try ConnectionReset.run(accountId: b, configuration: p.gateway.configuration, database: p.database)
         #expect(out["disconnected"]?.boolValue == true && out["revoked"]?.boolValue == false, "\(out.serialized)")
         #expect(out["revokeError"]?.stringValue?.contains("other organisation") == true)
         // A still works: its tokens refresh and its tenant is still connected at Xero.
@@ -352,7 +352,7 @@ import XeroSimulator
         let cookie = try p.signIn(admin)
         _ = try p.dance(cookie: cookie, login: login, tenants: [t1])
         let tokens = try #require(try p.gateway.xeroTokens.tokens(accountId: account))
-        let out = try ConnectionReset.run(accountId: account, configuration: p.gateway.configuration, database: p.gateway.database)
+        let out = try ConnectionReset.run(accountId: account, configuration: p.gateway.configuration, database: p.database)
         #expect(out["revoked"]?.boolValue == true && out["state"]?.stringValue == "active")
         #expect(out["previousTenantId"]?.stringValue == t1 && out["revokeError"]?.isNull == true)
         #expect(!out.serialized.contains(tokens.refreshToken))
@@ -363,8 +363,8 @@ import XeroSimulator
         #expect(try p.dance(cookie: cookie, login: login, tenants: [t2]).status == 303)
         #expect(try p.status(admin)["tenantId"]?.stringValue == t2)
         // A second reset has nothing to revoke, and says so.
-        _ = try ConnectionReset.run(accountId: account, configuration: p.gateway.configuration, database: p.gateway.database)
-        let none = try ConnectionReset.run(accountId: account, configuration: p.gateway.configuration, database: p.gateway.database)
+        _ = try ConnectionReset.run(accountId: account, configuration: p.gateway.configuration, database: p.database)
+        let none = try ConnectionReset.run(accountId: account, configuration: p.gateway.configuration, database: p.database)
         #expect(none["revoked"]?.boolValue == false && none["revokeError"]?.stringValue != nil)
     }
 
@@ -438,7 +438,7 @@ import XeroSimulator
                          scopes: Configuration.defaultXeroScopes),
             retry: XeroRetryPolicy(attempts: 2, baseDelay: 0.01, maxDelay: 0.02, timeout: 1))
         let manager = try XeroTokenManager(accounts: p.gateway.accounts,
-                                           tokens: SQLiteXeroTokenRepository(database: p.gateway.database),
+                                           tokens: p.gateway.stores.tokens,
                                            refresher: identity, secretKey: p.gateway.configuration.secretKey, clock: p.clock)
         p.clock.advance(milliseconds: 31 * 60 * 1000)
         #expect { try manager.accessToken(for: tenant, rejected: nil) } throws: { error in
@@ -480,16 +480,16 @@ final class HeldTokenStore: XeroTokenRepository {
 
     init(_ inner: any XeroTokenRepository) { self.inner = inner }
 
-    func saveTokens(accountId: String, _ tokens: SealedXeroTokens) throws {
+    func saveTokens(accountId: String, _ tokens: SealedXeroTokens) throws(StoreError) {
         if writes.withLock({ n -> Int in n += 1; return n }) == 1 {
             held.signal()
             _ = release.wait(timeout: .now() + 10)
         }
         try inner.saveTokens(accountId: accountId, tokens)
     }
-    func tokens(accountId: String) throws -> SealedXeroTokens? { try inner.tokens(accountId: accountId) }
-    func deleteTokens(accountId: String) throws { try inner.deleteTokens(accountId: accountId) }
-    func replaceTokens(accountId: String, expected: SealedXeroTokens, with tokens: SealedXeroTokens) throws -> Bool {
+    func tokens(accountId: String) throws(StoreError) -> SealedXeroTokens? { try inner.tokens(accountId: accountId) }
+    func deleteTokens(accountId: String) throws(StoreError) { try inner.deleteTokens(accountId: accountId) }
+    func replaceTokens(accountId: String, expected: SealedXeroTokens, with tokens: SealedXeroTokens) throws(StoreError) -> Bool {
         try inner.replaceTokens(accountId: accountId, expected: expected, with: tokens)
     }
 }

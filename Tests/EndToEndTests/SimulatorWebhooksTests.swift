@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Gateway
 import HTTPClient
+import Store
 import Testing
 import Xero
 import XeroSimulator
@@ -11,6 +12,9 @@ import StrictJSON
 /// gateway's endpoint, signed with the app's webhook key.
 final class Pair: Sendable {
     let gateway: Gateway
+
+    /// The SQLite database under the gateway (a test fails cleanly when there is none).
+    var database: Database { get throws { try #require(gateway.database) } }
     let simulator: Simulator
     let client = HTTPClient()
     let operatorToken: String
@@ -151,6 +155,6 @@ struct SimError: Error { let status: Int; let body: String }
         }
         #expect(failures > 0)
         #expect(try p.events().isEmpty)
-        #expect(try p.gateway.database.read { try $0.query("SELECT COUNT(*) AS n FROM webhook_deliveries").first!.int("n")! } == 0)
+        #expect(try p.database.read { try $0.query("SELECT COUNT(*) AS n FROM webhook_deliveries").first!.int("n")! } == 0)
     }
 }

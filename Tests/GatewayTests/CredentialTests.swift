@@ -36,50 +36,50 @@ import Testing
     }
 
     @Test func usersAreListedWithoutTokensOneAccountOrAll() throws {
-        let g = try TestGateway()
+        let g = try TestGateway(store: .sqlite)
         let a = try g.gateway.accounts.createAccount(name: "A")
         let staff = try g.gateway.accounts.createUser(accountId: a.accountId, role: .staff)
         let op = try g.gateway.accounts.createUser(accountId: nil, role: .operator)
-        let lines = try UserCredentials.list(accountId: nil, database: g.gateway.database)
+        let lines = try UserCredentials.list(accountId: nil, database: g.database)
         #expect(lines.map { $0["userId"]?.stringValue } == [a.userId, staff.userId, op.userId])
         #expect(lines.map { $0["role"]?.stringValue } == ["admin", "staff", "operator"])
         #expect(lines[2]["accountId"]?.isNull == true && lines[0]["accountId"]?.stringValue == a.accountId)
         #expect(lines.allSatisfy { $0["createdAt"]?.stringValue != nil && $0["revokedAt"]?.isNull == true })
         let text = lines.map(\.serialized).joined(separator: "\n")
         #expect(!text.contains("xgw_") && !text.contains("token") && !text.contains(a.token))
-        #expect(try UserCredentials.list(accountId: a.accountId, database: g.gateway.database).count == 2)
+        #expect(try UserCredentials.list(accountId: a.accountId, database: g.database).count == 2)
     }
 
     @Test func revokingAUserEndsTheirTokenAndEverySessionOfTheirs() throws {
-        let g = try TestGateway()
+        let g = try TestGateway(store: .sqlite)
         let a = try g.gateway.accounts.createAccount(name: "A")
         let staff = try g.gateway.accounts.createUser(accountId: a.accountId, role: .staff)
         let staffCookies = [try signIn(g, staff.token), try signIn(g, staff.token)]
         let adminCookie = try signIn(g, a.token)
         #expect(try g.get("/api/v1/contacts", token: staff.token).status == 200)
 
-        let out = try UserCredentials.revoke(userId: staff.userId, database: g.gateway.database)
+        let out = try UserCredentials.revoke(userId: staff.userId, database: g.database)
         #expect(out["userId"]?.stringValue == staff.userId && out["sessionsEnded"]?.intValue == 2)
         #expect(out["revokedAt"]?.stringValue != nil)
         #expect(try g.get("/api/v1/contacts", token: staff.token).status == 401)
         #expect(try staffCookies.allSatisfy { try !live(g, $0) })
         #expect(try form(g, "/admin/login", cookie: nil, "token=\(staff.token)").status == 401)
         #expect(try live(g, adminCookie))   // nobody else's
-        let listed = try UserCredentials.list(accountId: a.accountId, database: g.gateway.database)
+        let listed = try UserCredentials.list(accountId: a.accountId, database: g.database)
         #expect(listed.first { $0["userId"]?.stringValue == staff.userId }?["revokedAt"] == out["revokedAt"])
-        #expect { try UserCredentials.revoke(userId: "nobody", database: g.gateway.database) } throws: {
+        #expect { try UserCredentials.revoke(userId: "nobody", database: g.database) } throws: {
             ($0 as? StoreError)?.code == .notFound
         }
-        #expect { try UserCredentials.rotateToken(userId: staff.userId, database: g.gateway.database) } throws: {
+        #expect { try UserCredentials.rotateToken(userId: staff.userId, database: g.database) } throws: {
             ($0 as? StoreError)?.code == .conflict
         }
     }
 
     @Test func rotatingATokenIssuesANewOneOnceAndEndsTheOldAndItsSessions() throws {
-        let g = try TestGateway()
+        let g = try TestGateway(store: .sqlite)
         let a = try g.gateway.accounts.createAccount(name: "A")
         let cookie = try signIn(g, a.token)
-        let out = try UserCredentials.rotateToken(userId: a.userId, database: g.gateway.database)
+        let out = try UserCredentials.rotateToken(userId: a.userId, database: g.database)
         let token = try #require(out["token"]?.stringValue)
         #expect(out["userId"]?.stringValue == a.userId && out["role"]?.stringValue == "admin" && out["accountId"]?.stringValue == a.accountId)
         #expect(token.hasPrefix("xgw_") && token != a.token)
@@ -91,16 +91,16 @@ import Testing
 
     /// 300 sign-ins used to leave 300 live sessions; a user now holds at most ten, the oldest ending.
     @Test func sessionsPerUserAreCappedAtTenTheOldestEnding() throws {
-        let g = try TestGateway()
+        let g = try TestGateway(store: .sqlite)
         let a = try g.gateway.accounts.createAccount(name: "A")
         let cookies = try (0..<13).map { _ in try signIn(g, a.token) }
         #expect(try cookies.map { try live(g, $0) } == Array(repeating: false, count: 3) + Array(repeating: true, count: 10))
-        let rows = try g.gateway.database.read { try $0.query("SELECT COUNT(*) AS n FROM admin_sessions").first!.int("n")! }
+        let rows = try g.database.read { try $0.query("SELECT COUNT(*) AS n FROM admin_sessions").first!.int("n")! }
         #expect(rows == 10)
     }
 
     @Test func signOutEverywhereOnTheScreenEndsEverySessionOfThatUserOnly() throws {
-        let g = try TestGateway()
+        let g = try TestGateway(store: .sqlite)
         let a = try g.gateway.accounts.createAccount(name: "A")
         let staff = try g.gateway.accounts.createUser(accountId: a.accountId, role: .staff)
         let here = try signIn(g, a.token), there = try signIn(g, a.token), theirs = try signIn(g, staff.token)
@@ -117,7 +117,7 @@ import Testing
     }
 
     @Test func signOutEverywhereInTheAPIEndsTheCallersSessions() throws {
-        let g = try TestGateway()
+        let g = try TestGateway(store: .sqlite)
         let a = try g.gateway.accounts.createAccount(name: "A")
         let staff = try g.gateway.accounts.createUser(accountId: a.accountId, role: .staff)
         let mine = [try signIn(g, staff.token), try signIn(g, staff.token)], admins = try signIn(g, a.token)

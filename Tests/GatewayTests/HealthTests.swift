@@ -2,16 +2,18 @@ import Foundation
 @testable import Gateway
 import Store
 import StrictJSON
+import Synchronization
 import Testing
+import Timekeeping
 
 /// `/healthz` stays small and cheap however many accounts there are, and says unhealthy when the
 /// sync scheduler or the applier stops; each account's health is a paged operator endpoint.
 @Suite struct HealthTests {
     @Test func healthzStaysUnder2KBWithThousandsOfAccountsAndShowsNoAccount() throws {
-        let t = try TestGateway()
+        let t = try TestGateway(store: .sqlite)
         // 2 000 accounts in one transaction: every tenth connected, every hundredth needing a reconnect.
         let ids = (0..<2_000).map { _ in UUID().uuidString.lowercased() }
-        try t.gateway.database.write { c in
+        try t.database.write { c in
             for (i, id) in ids.enumerated() {
                 try c.run("INSERT INTO accounts (id, name, created_at) VALUES (?, ?, '2026-01-01T00:00:00.000Z')",
                           [.text(id), .text("Account \(i)")])
@@ -34,7 +36,8 @@ import Testing
     }
 
     @Test func healthzIs503WhenTheSyncSchedulerStopsAndWhenTheApplierStalls() throws {
-        let t = try TestGateway()
+        let clock = TestMonotonicClock()
+        let t = try TestGateway(monotonicClock: clock)
         t.gateway.healthReadings.limits.withLock {
             $0.applierStall = 0.3
             $0.readingsInterval = 0.02
@@ -58,7 +61,7 @@ import Testing
             "The sync scheduler has stopped: no sweeps, webhooks or pushes start.",
         ])
         // The same event still waits with nothing working on it: the applier has stopped too.
-        usleep(500_000)
+        clock.advance(milliseconds: 500)
         let later = try JSON.parse(t.get("/healthz", token: nil).body)
         #expect(later["applier"]?["state"]?.stringValue == "stalled")
         #expect(later["problems"]?.arrayValue?.count == 2)
@@ -66,7 +69,8 @@ import Testing
     }
 
     @Test func anEventWaitingForARunThatHoldsTheAccountIsNotAStall() throws {
-        let t = try TestGateway()
+        let clock = TestMonotonicClock()
+        let t = try TestGateway(monotonicClock: clock)
         t.gateway.healthReadings.limits.withLock {
             $0.applierStall = 0.3
             $0.readingsInterval = 0.02
@@ -80,7 +84,7 @@ import Testing
                                                 "2026-07-22T01:30:00.250")])).status == 200)
         #expect(t.gateway.inbox.waitUntilExpanded())
         t.gateway.healthReadings.refresh()
-        usleep(500_000)
+        clock.advance(milliseconds: 500)
         let r = try t.get("/healthz", token: nil)
         #expect(r.status == 200, "\(r.text)")
         #expect(try JSON.parse(r.body)["applier"]?["pendingEvents"]?.intValue == 1)
@@ -89,10 +93,45 @@ import Testing
         try t.gateway.sync.finishRun(done)
     }
 
+    @Test func healthzProbesAStoreThatCannotWriteAtMostOnceASecondAndRecoversByItself() throws {
+        let clock = TestMonotonicClock()
+        let probes = Mutex(0), full = Mutex(true)
+        var stores = GatewayStores.memory(MemoryStore())
+        stores.probeWrite = { () throws(StoreError) in
+            probes.withLock { $0 += 1 }
+            if full.withLock({ $0 }) { throw StoreError(code: .sqlite(13), message: "database or disk is full") }
+        }
+        let t = try TestGateway(monotonicClock: clock, store: .stores(stores))
+        /// The probe runs on its own thread: the count it reaches, once it has.
+        func probed(_ n: Int) -> Bool {
+            let deadline = Date().addingTimeInterval(5)
+            while probes.withLock({ $0 }) < n && Date() < deadline { usleep(1_000) }
+            usleep(10_000)  // its outcome is recorded just after it returns
+            return probes.withLock { $0 } == n
+        }
+        _ = try t.get("/healthz", token: nil)  // nothing written yet: a probe starts
+        #expect(probed(1))
+        let failing = try t.get("/healthz", token: nil)
+        #expect(failing.status == 503)
+        #expect(try JSON.parse(failing.body)["store"]?["writable"]?.boolValue == false)
+        // Within the second, however many checks: no second probe.
+        clock.advance(milliseconds: 999)
+        for _ in 0..<5 { #expect(try t.get("/healthz", token: nil).status == 503) }
+        #expect(probed(1))
+        // The disk has room again: the next probe, a second on, finds it.
+        full.withLock { $0 = false }
+        clock.advance(milliseconds: 1)
+        _ = try t.get("/healthz", token: nil)
+        #expect(probed(2))
+        let recovered = try t.get("/healthz", token: nil)
+        #expect(recovered.status == 200, "\(recovered.text)")
+        #expect(try JSON.parse(recovered.body)["store"]?["writable"]?.boolValue == true)
+    }
+
     // MARK: - GET /api/v1/operator/accounts
 
     @Test func operatorAccountsAreForOperatorsOnly() throws {
-        let t = try TestGateway()
+        let t = try TestGateway(store: .sqlite)
         let admin = try t.gateway.accounts.createAccount(name: "Acme")
         let staff = try t.gateway.accounts.createUser(accountId: admin.accountId, role: .staff)
         #expect(try t.get("/api/v1/operator/accounts", token: nil).status == 401)
@@ -111,7 +150,7 @@ import Testing
     }
 
     @Test func operatorAccountsArePagedAndShowEachAccountsHealth() throws {
-        let t = try TestGateway()
+        let t = try TestGateway(store: .sqlite)
         let op = try t.operatorToken()
         var ids: [String] = []
         for i in 0..<7 { ids.append(try #require(try t.gateway.accounts.createAccount(name: "Account \(i)").accountId)) }

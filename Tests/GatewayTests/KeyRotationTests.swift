@@ -49,7 +49,7 @@ import Xero
         let db = ["GATEWAY_DB": "\(dir)/gateway.sqlite"]
         let admin: String, cookie: String, oldPageToken: String
         do {
-            let g = try TestGateway(extra: db.merging(["GATEWAY_SECRET_KEY": Base64.encode(old)]) { $1 })
+            let g = try TestGateway(extra: db.merging(["GATEWAY_SECRET_KEY": Base64.encode(old)]) { $1 }, store: .sqlite)
             admin = try g.gateway.accounts.createAccount(name: "A").token
             cookie = try signIn(g, admin)
             oldPageToken = try csrf(g, cookie)
@@ -60,7 +60,7 @@ import Xero
         }
         // Rotated: the new key with the old one as previous, over the same database.
         let g = try TestGateway(extra: db.merging(["GATEWAY_SECRET_KEY": Base64.encode(new),
-                                                   "GATEWAY_SECRET_KEY_PREVIOUS": Base64.encode(old)]) { $1 })
+                                                   "GATEWAY_SECRET_KEY_PREVIOUS": Base64.encode(old)]) { $1 }, store: .sqlite)
         #expect(try form(g, "/admin/xero/activate", cookie: cookie, "csrf=\(oldPageToken)").status == 403)
         #expect(try g.gateway.accounts.connections().first?.state == .inactive)
         let fresh = try csrf(g, cookie)   // still signed in: the page renders with a new token
@@ -78,7 +78,7 @@ import Xero
         let db = ["GATEWAY_DB": "\(dir)/gateway.sqlite"]
         let accountId: String
         do {
-            let g = try TestGateway(extra: db.merging(["GATEWAY_SECRET_KEY": old]) { $1 })
+            let g = try TestGateway(extra: db.merging(["GATEWAY_SECRET_KEY": old]) { $1 }, store: .sqlite)
             accountId = try #require(try g.gateway.accounts.createAccount(name: "A").accountId)
             _ = try g.gateway.accounts.createAccount(name: "B (never connected)")
             try g.gateway.xeroTokens.save(accountId: accountId, XeroTokenResponse(
@@ -87,12 +87,12 @@ import Xero
         var env = TestGateway.environment(dir: dir).merging(db) { $1 }
         env["GATEWAY_SECRET_KEY"] = new
         do {
-            let g = try TestGateway(extra: env)
+            let g = try TestGateway(extra: env, store: .sqlite)
             #expect(throws: CryptoError.self) { try g.gateway.xeroTokens.tokens(accountId: accountId) }
         }
         env["GATEWAY_SECRET_KEY_PREVIOUS"] = old
         do {
-            let g = try TestGateway(extra: env)
+            let g = try TestGateway(extra: env, store: .sqlite)
             #expect(try g.gateway.xeroTokens.tokens(accountId: accountId)?.refreshToken == "refresh-0")
         }
         let database = try Database(path: "\(dir)/gateway.sqlite")
@@ -102,7 +102,7 @@ import Xero
         #expect(again.serialized == #"{"resealed":0,"alreadyCurrent":1,"unreadable":[]}"#)
         database.close()
         env["GATEWAY_SECRET_KEY_PREVIOUS"] = nil
-        let g = try TestGateway(extra: env)
+        let g = try TestGateway(extra: env, store: .sqlite)
         let tokens = try g.gateway.xeroTokens.tokens(accountId: accountId)
         #expect(tokens?.accessToken == "access-0" && tokens?.refreshToken == "refresh-0")
     }

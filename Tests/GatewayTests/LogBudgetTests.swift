@@ -15,7 +15,7 @@ import Testing
     }
 
     @Test func aFloodOfBadSignaturesLogsTenLinesNotThirty() throws {
-        let t = try TestGateway()
+        let t = try TestGateway(store: .sqlite)
         let marker = 7_777 + Int.random(in: 0..<1000)  // the body size names this test's lines
         let body = [UInt8](repeating: UInt8(ascii: "x"), count: marker)
         for _ in 0..<30 {
@@ -32,10 +32,10 @@ import Testing
 /// page limit, as a full disk answers) turns it to 503 with the webhooks; it recovers alone.
 @Suite struct StoreWriteHealthTests {
     @Test func healthzIs503WhileWritesFailAndRecoversWhenTheyWork() throws {
-        let t = try TestGateway()
+        let t = try TestGateway(store: .sqlite)
         #expect(try t.get("/healthz", token: nil).status == 200)
         // No room for one more page on the writer connection.
-        try t.gateway.database.write { c in try c.run("PRAGMA max_page_count = 1") }
+        try t.database.write { c in try c.run("PRAGMA max_page_count = 1") }
         let big = xeroPayload([(tenantA, "CONTACT", "UPDATE", "99999999-1111-4111-8111-111111111111", String(repeating: "9", count: 1))])
         var padded = big
         padded.removeLast()
@@ -45,7 +45,7 @@ import Testing
         #expect(sick.status == 503)
         #expect(sick.text.contains("\"writable\":false"))
         // Room again: the next write (a probe, or a webhook) clears it.
-        try t.gateway.database.write { c in try c.run("PRAGMA max_page_count = 1073741823") }
+        try t.database.write { c in try c.run("PRAGMA max_page_count = 1073741823") }
         let deadline = Date().addingTimeInterval(5)
         var status = 0
         while Date() < deadline {

@@ -13,7 +13,7 @@ import Testing
     }
 
     func sessionRows(_ g: TestGateway) throws -> Int {
-        try g.gateway.database.read { try $0.query("SELECT COUNT(*) AS n FROM admin_sessions").first!.int("n")! }
+        try g.database.read { try $0.query("SELECT COUNT(*) AS n FROM admin_sessions").first!.int("n")! }
     }
 
     func signIn(_ g: TestGateway, _ token: String) throws -> (cookie: String, header: String) {
@@ -29,7 +29,7 @@ import Testing
     }
 
     @Test func aSessionCookieIsHttpOnlyLaxRandomAndOnlyItsHashIsStored() throws {
-        let g = try TestGateway()
+        let g = try TestGateway(store: .sqlite)
         let admin = try g.gateway.accounts.createAccount(name: "A").token
         let (cookie, header) = try signIn(g, admin)
         let attributes = Set(header.split(separator: ";").dropFirst().map { $0.trimmingCharacters(in: .whitespaces) })
@@ -37,7 +37,7 @@ import Testing
         #expect(!attributes.contains("Secure"))   // plain http here
         let second = try signIn(g, admin).cookie
         #expect(cookie.count == 43 && cookie != second)
-        let stored = try g.gateway.database.read { try $0.query("SELECT token_hash FROM admin_sessions").map { $0.blob("token_hash") ?? [] } }
+        let stored = try g.database.read { try $0.query("SELECT token_hash FROM admin_sessions").map { $0.blob("token_hash") ?? [] } }
         #expect(stored.count == 2 && stored.allSatisfy { $0.count == 32 && $0 != Array(cookie.utf8) })
         // Signed in: /admin goes to the Xero screen.
         let home = try g.request("GET", "/admin", headers: [("Cookie", "xg_session=\(cookie)")])
@@ -45,13 +45,13 @@ import Testing
     }
 
     @Test func underHTTPSTheCookieIsSecure() throws {
-        let g = try TestGateway(extra: ["GATEWAY_PUBLIC_URL": "https://gateway.example.com"])
+        let g = try TestGateway(extra: ["GATEWAY_PUBLIC_URL": "https://gateway.example.com"], store: .sqlite)
         let admin = try g.gateway.accounts.createAccount(name: "A").token
         #expect(try signIn(g, admin).header.contains("; Secure"))
     }
 
     @Test func aBadTokenIsA401PageAndStoresNothing() throws {
-        let g = try TestGateway()
+        let g = try TestGateway(store: .sqlite)
         for body in ["token=xgw_nope", "token=", ""] {
             let r = try form(g, "/admin/login", cookie: nil, body)
             #expect(r.status == 401 && r.header("Set-Cookie") == nil && r.header("Content-Type")?.hasPrefix("text/html") == true)
@@ -65,7 +65,7 @@ import Testing
     }
 
     @Test func formsAreParsedStrictlyAndCapped() throws {
-        let g = try TestGateway()
+        let g = try TestGateway(store: .sqlite)
         let admin = try g.gateway.accounts.createAccount(name: "A").token
         #expect(try form(g, "/admin/login", cookie: nil, "token=\(admin)", type: "application/json").status == 415)
         #expect(try form(g, "/admin/login", cookie: nil, "token=\(admin)&token=x").status == 400)
@@ -77,7 +77,7 @@ import Testing
     }
 
     @Test func everyFormPostNeedsTheSessionsCSRFToken() throws {
-        let g = try TestGateway()
+        let g = try TestGateway(store: .sqlite)
         let admin = try g.gateway.accounts.createAccount(name: "A").token
         let (cookie, _) = try signIn(g, admin)
         let (other, _) = try signIn(g, admin)
@@ -99,7 +99,7 @@ import Testing
     }
 
     @Test func statusIsForAccountAdmins() throws {
-        let g = try TestGateway()
+        let g = try TestGateway(store: .sqlite)
         let admin = try g.gateway.accounts.createAccount(name: "A")
         let staff = try g.gateway.accounts.createUser(accountId: admin.accountId, role: .staff).token
         #expect(try g.get("/api/v1/xero/status", token: nil).status == 401)
@@ -114,7 +114,7 @@ import Testing
 
 @Suite struct LoginOriginTests {
     @Test func r2_aSignInFormOnAnotherSiteCannotSignABrowserIn() throws {
-        let t = try TestGateway()
+        let t = try TestGateway(store: .sqlite)
         let admin = try t.gateway.accounts.createAccount(name: "Origin Co").token
         let form = Array("token=\(admin)".utf8)
         let type = ("Content-Type", "application/x-www-form-urlencoded")

@@ -5,6 +5,7 @@ import HTTPClient
 import InMemoryLogging
 import Logging
 import Store
+import Testing
 import Xero
 import StrictJSON
 import Timekeeping
@@ -13,14 +14,27 @@ import Timekeeping
 final class TestGateway: Sendable {
     static let webhookKey = "test-webhook-key-\(UUID().uuidString)"
     let gateway: Gateway
+
+    /// The SQLite database under the gateway (a test fails cleanly when there is none).
+    var database: Database { get throws { try #require(gateway.database) } }
     let dir: String
     let client = HTTPClient()
     let verifier = WebhookVerifier(webhookKey: TestGateway.webhookKey)
     /// Everything this gateway logs (swift-log's in-memory handler, injected).
     let logs = InMemoryLogHandler()
 
+    /// Where a test gateway keeps its data: the SQLite store (as in production) or memory.
+    enum Backend {
+        case sqlite, memory
+        /// These stores, e.g. memory ones with a probe that fails.
+        case stores(GatewayStores)
+    }
+
     /// `monotonicClock`: what the throttle counts time by (a test moves it instead of sleeping).
-    init(extra: [String: String] = [:], monotonicClock: any MonotonicClock = SystemMonotonicClock()) throws {
+    /// `store`: memory for what only needs the repositories' contract, SQLite for what reads the
+    /// database itself (files, a full disk).
+    init(extra: [String: String] = [:], monotonicClock: any MonotonicClock = SystemMonotonicClock(),
+         store: Backend = .memory) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("xg-gw-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var env = TestGateway.environment(dir: dir)
@@ -28,8 +42,16 @@ final class TestGateway: Sendable {
         let logs = self.logs
         var logger = Logger(label: "xero-gateway") { _ in logs }
         logger.logLevel = .trace
-        gateway = try Gateway(configuration: try Configuration.load(environment: env), logger: logger,
-                              monotonicClock: monotonicClock)
+        let configuration = try Configuration.load(environment: env)
+        switch store {
+        case .sqlite:
+            gateway = try Gateway(configuration: configuration, logger: logger, monotonicClock: monotonicClock)
+        case .memory:
+            gateway = try Gateway(configuration: configuration, stores: .memory(MemoryStore()), logger: logger,
+                                  monotonicClock: monotonicClock)
+        case .stores(let stores):
+            gateway = try Gateway(configuration: configuration, stores: stores, logger: logger, monotonicClock: monotonicClock)
+        }
         try gateway.start()
     }
 
@@ -85,7 +107,7 @@ final class TestGateway: Sendable {
     }
 
     func deliveryCount() throws -> Int {
-        try gateway.database.read { try $0.query("SELECT COUNT(*) AS n FROM webhook_deliveries").first!.int("n")! }
+        try database.read { try $0.query("SELECT COUNT(*) AS n FROM webhook_deliveries").first!.int("n")! }
     }
 
     func operatorToken() throws -> String { try gateway.accounts.createUser(accountId: nil, role: .operator).token }

@@ -10,7 +10,7 @@ import StrictJSON
 /// R16: `POST /webhooks/xero` as Xero and an operator see it, over real HTTP.
 @Suite struct WebhookEndpointTests {
     @Test func r16_validSignatureIsStoredThen200WithNoBodyAndNoCookies() throws {
-        let t = try TestGateway()
+        let t = try TestGateway(store: .sqlite)
         let r = try t.postWebhook(xeroPayload([(tenantA, "CONTACT", "UPDATE", "11111111-1111-4111-8111-111111111111", "2026-07-22T01:30:00.250")]))
         #expect(r.status == 200)
         #expect(r.body.isEmpty)
@@ -24,7 +24,7 @@ import StrictJSON
         ("non-base64 header", "garbage"), ("empty body, bad signature", "empty"),
     ])
     func r16_badOrMissingSignatureIs401AndStoresNothing(_ name: String, _ kind: String) throws {
-        let t = try TestGateway()
+        let t = try TestGateway(store: .sqlite)
         let body = xeroPayload([(tenantA, "CONTACT", "UPDATE", "22222222-2222-4222-8222-222222222222", "2026-07-22T01:30:00.250")])
         let r: ClientResponse
         switch kind {
@@ -43,7 +43,7 @@ import StrictJSON
     }
 
     @Test func r16_intentToReceiveSequencePasses() throws {
-        let t = try TestGateway()
+        let t = try TestGateway(store: .sqlite)
         // Xero's ITR: several probes, some correctly and some incorrectly signed.
         for i in 0..<6 {
             let body = Array("{\"events\":[],\"lastEventSequence\":0,\"firstEventSequence\":0,\"entropy\":\"ITR\(i)\(UUID().uuidString)\"}".utf8)
@@ -55,7 +55,7 @@ import StrictJSON
     }
 
     @Test func r16_sameDeliveryTwiceStoresItsEventsOnce() throws {
-        let t = try TestGateway()
+        let t = try TestGateway(store: .sqlite)
         let op = try t.operatorToken()
         let body = xeroPayload([
             (tenantA, "CONTACT", "UPDATE", "33333333-3333-4333-8333-333333333333", "2026-07-22T01:30:00.250"),
@@ -74,7 +74,7 @@ import StrictJSON
     }
 
     @Test func r16_dedupKeyCoversEveryFieldSoOnlyTrueDuplicatesCollapse() throws {
-        let t = try TestGateway()
+        let t = try TestGateway(store: .sqlite)
         let op = try t.operatorToken()
         let r = "66666666-6666-4666-8666-666666666666", at = "2026-07-22T01:30:00.250"
         // Same resource and instant, each event differing from the first in one field only.
@@ -93,7 +93,7 @@ import StrictJSON
     }
 
     @Test func r16_eventsAreVisibleInTheEventsAPIWithinASecond() throws {
-        let t = try TestGateway()
+        let t = try TestGateway(store: .sqlite)
         let op = try t.operatorToken()
         let id = "55555555-5555-4555-8555-555555555555"
         #expect(try t.postWebhook(xeroPayload([(tenantA, "CONTACT", "CREATE", id, "2026-07-22T01:30:00.250")])).status == 200)
@@ -112,7 +112,7 @@ import StrictJSON
     }
 
     @Test func r16_signedBodyThatIsNotJSONIsQuarantinedNotDropped() throws {
-        let t = try TestGateway()
+        let t = try TestGateway(store: .sqlite)
         let op = try t.operatorToken()
         let r = try t.postWebhook(Array("this is not json {".utf8))
         #expect(r.status == 200)
@@ -126,13 +126,13 @@ import StrictJSON
     }
 
     @Test func r16_unknownCategoriesAreAcknowledgedAndKept() throws {
-        let t = try TestGateway()
+        let t = try TestGateway(store: .sqlite)
         let r = try t.postWebhook(xeroPayload([(tenantA, "CREDITNOTE", "CREATE", "66666666-6666-4666-8666-666666666666", "2026-07-22T01:30:00.250")]))
         #expect(r.status == 200)
     }
 
     @Test func r16_eventsForATenantNobodyIsConnectedToAreKeptAsUnrouted() throws {
-        let t = try TestGateway()
+        let t = try TestGateway(store: .sqlite)
         let op = try t.operatorToken()
         let account = try t.gateway.accounts.createAccount(name: "Acme")
         try t.gateway.accounts.connect(accountId: try #require(account.accountId), tenantId: tenantA, tenantName: "Acme Ltd")
@@ -149,7 +149,7 @@ import StrictJSON
     }
 
     @Test func r16_twoMebibyteBodyGets413WithAJSONError() throws {
-        let t = try TestGateway()
+        let t = try TestGateway(store: .sqlite)
         let r = try t.postWebhook([UInt8](repeating: UInt8(ascii: "a"), count: 2 << 20), signature: "x")
         #expect(r.status == 413)
         let error = try JSON.parse(r.body)["error"]
@@ -158,7 +158,7 @@ import StrictJSON
     }
 
     @Test func r16_concurrentDeliveriesAreAllStoredOnce() throws {
-        let t = try TestGateway()
+        let t = try TestGateway(store: .sqlite)
         let op = try t.operatorToken()
         let n = 400
         let failures = Mutex(0)
@@ -178,7 +178,7 @@ import StrictJSON
 
 @Suite struct WebhookFuzzTests {
     @Test func r16_randomBodiesAndSignaturesAreAnsweredNeverCrash() throws {
-        let t = try TestGateway()
+        let t = try TestGateway(store: .sqlite)
         var rng = SystemRandomNumberGenerator()
         let fragments = ["{", "}", "[", "]", "\"events\"", ":", ",", "\"tenantId\"", "\"x\"", "null", "1e400", "\\u0000",
                          "\"eventDateUtc\":\"2026-13-45T99:99:99\"", "\u{feff}", "true", "-0", "\"\\ud800\""]
@@ -203,7 +203,7 @@ import StrictJSON
 
 @Suite struct ShutdownTests {
     @Test func r16_stoppingWhileADeliveryWaitsForTheStoreAnswersItAndDoesNotAbort() throws {
-        let t = try TestGateway()
+        let t = try TestGateway(store: .sqlite)
         // Another process holds the write lock, as a slow disk or a long checkpoint would.
         let other = try Store.Database(path: t.gateway.configuration.databasePath)
         let locked = DispatchSemaphore(value: 0)

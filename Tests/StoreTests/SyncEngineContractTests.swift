@@ -232,25 +232,3 @@ final class EngineHarness {
         #expect(edited.xeroItemId == nil && edited.name == "Mulch (ours)")
     }
 }
-
-@Suite struct InboxWakeUpTests {
-    @Test func r16_theInboxTellsTheEngineWhichAccountsHaveNewEventsOnceTheyAreCommitted() throws {
-        let clock = TestWallClock()
-        let db = try Database(path: temporaryDatabasePath())
-        defer { db.close() }
-        let accounts = SQLiteAccountRepository(database: db, clock: clock)
-        let a = try #require(try accounts.createAccount(name: "Acme").accountId)
-        try accounts.connect(accountId: a, tenantId: "tenant-a", tenantName: "Acme")
-        let inbox = try WebhookInbox(database: db, clock: clock, reader: fakeReader)
-        defer { inbox.stop() }
-        let woken = Mutex<[Set<String>]>([])
-        inbox.eventsRouted.withLock { $0 = { ids in woken.withLock { $0.append(ids) } } }
-        _ = appendAndWait(inbox, "tenant-a CONTACT x1 2026-01-01T00:00:00.000Z UPDATE\nnobody CONTACT x2 2026-01-01T00:00:00.000Z UPDATE")
-        #expect(inbox.waitUntilExpanded())
-        #expect(woken.withLock { $0 } == [[a]], "only routed events wake the engine")
-        // A duplicate delivery adds no event and wakes nobody.
-        _ = appendAndWait(inbox, "tenant-a CONTACT x1 2026-01-01T00:00:00.000Z UPDATE")
-        #expect(inbox.waitUntilExpanded())
-        #expect(woken.withLock { $0 }.count == 1)
-    }
-}

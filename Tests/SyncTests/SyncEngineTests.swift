@@ -3,6 +3,7 @@ import Store
 import Sync
 import Testing
 import Timekeeping
+import Workers
 import Xero
 
 /// Connects every account to one fake Xero tenant.

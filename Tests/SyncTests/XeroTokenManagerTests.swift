@@ -33,20 +33,20 @@ final class FakeRefresher: XeroTokenRefresher {
 /// A token store whose writes can be made to fail (a full disk, a lost database), reads still
 /// working.
 final class FailingTokenStore: XeroTokenRepository {
-    struct WriteFailed: Error {}
+    static let writeFailed = StoreError(code: .sqlite(13), message: "database or disk is full")
     let inner: any XeroTokenRepository
     let failWrites = Mutex(false)
 
     init(_ inner: any XeroTokenRepository) { self.inner = inner }
 
-    func saveTokens(accountId: String, _ tokens: SealedXeroTokens) throws {
-        if failWrites.withLock({ $0 }) { throw WriteFailed() }
+    func saveTokens(accountId: String, _ tokens: SealedXeroTokens) throws(StoreError) {
+        if failWrites.withLock({ $0 }) { throw FailingTokenStore.writeFailed }
         try inner.saveTokens(accountId: accountId, tokens)
     }
-    func tokens(accountId: String) throws -> SealedXeroTokens? { try inner.tokens(accountId: accountId) }
-    func deleteTokens(accountId: String) throws { try inner.deleteTokens(accountId: accountId) }
-    func replaceTokens(accountId: String, expected: SealedXeroTokens, with tokens: SealedXeroTokens) throws -> Bool {
-        if failWrites.withLock({ $0 }) { throw WriteFailed() }
+    func tokens(accountId: String) throws(StoreError) -> SealedXeroTokens? { try inner.tokens(accountId: accountId) }
+    func deleteTokens(accountId: String) throws(StoreError) { try inner.deleteTokens(accountId: accountId) }
+    func replaceTokens(accountId: String, expected: SealedXeroTokens, with tokens: SealedXeroTokens) throws(StoreError) -> Bool {
+        if failWrites.withLock({ $0 }) { throw FailingTokenStore.writeFailed }
         return try inner.replaceTokens(accountId: accountId, expected: expected, with: tokens)
     }
 }
