@@ -19,12 +19,18 @@ public struct SyncSettings: Sendable {
     public var eventRetryBase: Double
     /// After this many attempts a failed event waits for a replay.
     public var eventMaxAttempts: Int
+    /// Seconds the few contacts past the last full `GET Contacts?IDs=` (50 ids) of a webhook run
+    /// may wait for the next delivery, when the tenant's events are still arriving (R16): they
+    /// share its call instead of costing one of their own. Each waits at most once.
+    public var webhookRemainderWait: Double
 
     public init(sweepInterval: Double = 1800, pushDebounce: Double = 2, webhookWindow: Double = 0.05,
-                reconcileInterval: Double = 86_400, eventRetryBase: Double = 5, eventMaxAttempts: Int = 8) {
+                reconcileInterval: Double = 86_400, eventRetryBase: Double = 5, eventMaxAttempts: Int = 8,
+                webhookRemainderWait: Double = 0.25) {
         self.sweepInterval = sweepInterval
         self.pushDebounce = pushDebounce
         self.webhookWindow = webhookWindow
+        self.webhookRemainderWait = webhookRemainderWait
         self.reconcileInterval = reconcileInterval
         self.eventRetryBase = eventRetryBase
         self.eventMaxAttempts = eventMaxAttempts
@@ -82,6 +88,10 @@ public final class SyncEngine: Sendable {
         /// Monotonic (ms, `monotonicNow`): short waits that must pass whatever the wall clock does.
         var webhookDueAt: Int64?
         var pushDueAt: Int64?
+        /// When the inbox last committed events for the account (monotonic ms).
+        var eventsArrivedAt: Int64?
+        /// Events a webhook run left for the next one (R16's remainder): never left twice.
+        var deferredEvents: Set<Int64> = []
         var sweeps = 0
         /// After a failed run, webhook and push runs wait this long (monotonic ms), doubling per
         /// failure up to ten minutes, so a Xero that is down is not called every few seconds.
@@ -306,9 +316,41 @@ public final class SyncEngine: Sendable {
     /// that gathers events arriving together into one `GET Contacts?IDs=…`.
     public func eventsArrived(accountIds: Set<String>) {
         guard !accountIds.isEmpty else { return }
-        let due = monotonicNow() + Int64(settings.webhookWindow * 1000)
+        let mono = monotonicNow()
+        let due = mono + Int64(settings.webhookWindow * 1000)
         state.withLock { s in
-            for a in accountIds where s.accounts[a]?.webhookDueAt == nil { s.accounts[a, default: AccountState()].webhookDueAt = due }
+            for a in accountIds {
+                s.accounts[a, default: AccountState()].eventsArrivedAt = mono
+                // Sooner than a remainder's wait: the new events carry the remainder with them.
+                let current = s.accounts[a]?.webhookDueAt ?? due
+                s.accounts[a]?.webhookDueAt = min(current, due)
+            }
+        }
+        signal()
+    }
+
+    /// Whether the account's events are still arriving: the inbox committed some within the
+    /// remainder's wait, so a delivery is likely to follow (R16).
+    func eventsStillArriving(accountId: String) -> Bool {
+        let mono = monotonicNow()
+        return state.withLock { s in
+            s.accounts[accountId]?.eventsArrivedAt.map { mono - $0 <= Int64(settings.webhookRemainderWait * 1000) } ?? false
+        }
+    }
+
+    /// Events an earlier run left for this one (they are fetched now, never left again).
+    func deferredEvents(accountId: String) -> Set<Int64> {
+        state.withLock { $0.accounts[accountId]?.deferredEvents ?? [] }
+    }
+
+    /// A webhook run leaves these events for the next run, due after the remainder's wait at the
+    /// latest (sooner when more events arrive).
+    func deferEvents(accountId: String, _ events: Set<Int64>) {
+        let due = monotonicNow() + Int64(settings.webhookRemainderWait * 1000)
+        state.withLock { s in
+            s.accounts[accountId, default: AccountState()].deferredEvents = events
+            let current = s.accounts[accountId]?.webhookDueAt ?? due
+            if !events.isEmpty { s.accounts[accountId]?.webhookDueAt = min(current, due) }
         }
         signal()
     }
@@ -359,13 +401,26 @@ public final class SyncEngine: Sendable {
             while !stopped.load(ordering: .acquiring) {
                 lastTick.store(monotonicNow(), ordering: .relaxed)
                 tick()
+                // Until the next window or debounce ends, and at least every 100 ms.
+                let wait = secondsUntilNextDue()
                 wake.lock()
-                _ = wake.wait(until: Date().addingTimeInterval(0.1))
+                _ = wake.wait(until: Date().addingTimeInterval(wait))
                 wake.unlock()
             }
         }
         t.name = "sync-scheduler"
         t.start()
+    }
+
+    /// Seconds until the earliest webhook window or push debounce ends, between 1 ms and 100 ms.
+    func secondsUntilNextDue() -> Double {
+        let mono = monotonicNow()
+        let next = state.withLock { s in
+            s.accounts.values.filter { $0.running == nil }
+                .flatMap { a in [a.webhookDueAt, a.pushDueAt].compactMap { $0.map { max($0, a.notBefore) } } }.min()
+        }
+        guard let next else { return 0.1 }
+        return min(0.1, max(0.001, Double(next - mono) / 1000))
     }
 
     /// Stops the scheduler (runs going on finish on their workers).

@@ -10,6 +10,8 @@ final class FakeXero: XeroAccounting {
         var contacts: [Xero.Contact] = []
         var items: [Item] = []
         var calls: [String] = []
+        /// The number of ids each `contacts(tenantId:ids:)` call asked for.
+        var idsPerCall: [Int] = []
         /// Errors thrown by the next calls, in order.
         var failures: [XeroAPIError] = []
         var saved: [(key: String, contacts: [Xero.Contact])] = []
@@ -47,7 +49,10 @@ final class FakeXero: XeroAccounting {
 
     func contacts(tenantId: String, ids: [String]) throws(XeroAPIError) -> [Xero.Contact] {
         try call("contacts by id")
-        return state.withLock { s in s.contacts.filter { ids.contains($0.contactID ?? "") } }
+        return state.withLock { s in
+            s.idsPerCall.append(ids.count)
+            return s.contacts.filter { ids.contains($0.contactID ?? "") }
+        }
     }
 
     func contacts(tenantId: String, named name: String) throws(XeroAPIError) -> [Xero.Contact] {
