@@ -3,6 +3,7 @@ import Store
 import Sync
 import Synchronization
 import Testing
+import Xero
 
 /// A person's action through the engine (`perform`: R7's link, R11, R14, R15) and the runs the
 /// store holds.
@@ -30,5 +31,20 @@ import Testing
         #expect(outcome.withLock { $0 } == "done")
         let runs = try h.repository.runs(accountId: h.accountId, limit: 10, cursor: nil).items
         #expect(runs.map(\.trigger) == [.webhook, .invoice] && runs.allSatisfy { $0.state == .succeeded })
+    }
+
+    @Test func r11_aContactCreatedInXeroWhoseAnswerWasLostIsFoundByItsContactNumberNotCreatedTwice() throws {
+        let h = try SyncHarness()
+        _ = try h.records.contacts.insert(ContactRecord(id: "c1", accountId: h.accountId, name: "Kowhai Nursery"))
+        // Xero creates the contact, but its answer never arrives.
+        h.xero.state.withLock { $0.lostContactAnswers = 1 }
+        #expect(throws: (any Error).self) { try h.service.createContactInXero(accountId: h.accountId, contactId: "c1") }
+        let made = try #require(h.xero.state.withLock { $0.contacts }.first)
+        // Later (Xero has forgotten the idempotency key) and renamed in Xero meanwhile.
+        h.xero.state.withLock { $0.contacts[0].name = "Kowhai Nurseries Ltd" }
+        let linked = try h.service.createContactInXero(accountId: h.accountId, contactId: "c1")
+        #expect(h.xero.state.withLock { $0.contacts.count } == 1, "no second Xero contact")
+        #expect(linked.xeroContactId == made.contactID && linked.syncState == .linked)
+        #expect(linked.name == "Kowhai Nurseries Ltd", "the Xero user's rename is kept")
     }
 }

@@ -21,6 +21,9 @@ final class IdemXero: XeroAccounting, @unchecked Sendable {
     }
     func contacts(tenantId: String, ids: [String]) throws(XeroAPIError) -> [Xero.Contact] { try inner.contacts(tenantId: tenantId, ids: ids) }
     func contacts(tenantId: String, named name: String) throws(XeroAPIError) -> [Xero.Contact] { try inner.contacts(tenantId: tenantId, named: name) }
+    func contacts(tenantId: String, contactNumber number: String) throws(XeroAPIError) -> [Xero.Contact] {
+        try inner.contacts(tenantId: tenantId, contactNumber: number)
+    }
     func items(tenantId: String, named name: String) throws(XeroAPIError) -> [Item] { try inner.items(tenantId: tenantId, named: name) }
     func saveItems(tenantId: String, _ items: [Item], idempotencyKey: String) throws(XeroAPIError) -> [Item] { try inner.saveItems(tenantId: tenantId, items, idempotencyKey: idempotencyKey) }
     func items(tenantId: String, modifiedSince: Int64?) throws(XeroAPIError) -> [Item] { try inner.items(tenantId: tenantId, modifiedSince: modifiedSince) }
@@ -150,6 +153,9 @@ final class RefusingXero: XeroAccounting, @unchecked Sendable {
     }
     func contacts(tenantId: String, ids: [String]) throws(XeroAPIError) -> [Xero.Contact] { try inner.contacts(tenantId: tenantId, ids: ids) }
     func contacts(tenantId: String, named name: String) throws(XeroAPIError) -> [Xero.Contact] { try inner.contacts(tenantId: tenantId, named: name) }
+    func contacts(tenantId: String, contactNumber number: String) throws(XeroAPIError) -> [Xero.Contact] {
+        try inner.contacts(tenantId: tenantId, contactNumber: number)
+    }
     func items(tenantId: String, named name: String) throws(XeroAPIError) -> [Item] { try inner.items(tenantId: tenantId, named: name) }
     func saveItems(tenantId: String, _ items: [Item], idempotencyKey: String) throws(XeroAPIError) -> [Item] { [] }
     func items(tenantId: String, modifiedSince: Int64?) throws(XeroAPIError) -> [Item] { try inner.items(tenantId: tenantId, modifiedSince: modifiedSince) }
