@@ -23,10 +23,13 @@ public struct SyncSettings: Sendable {
     /// may wait for the next delivery, when the tenant's events are still arriving (R16): they
     /// share its call instead of costing one of their own. Each waits at most once.
     public var webhookRemainderWait: Double
+    /// Seconds between the heartbeats of this process's live runs (`SyncRunOwnership`).
+    public var runHeartbeat: Double
 
     public init(sweepInterval: Double = 1800, pushDebounce: Double = 2, webhookWindow: Double = 0.05,
                 reconcileInterval: Double = 86_400, eventRetryBase: Double = 5, eventMaxAttempts: Int = 8,
-                webhookRemainderWait: Double = 0.25) {
+                webhookRemainderWait: Double = 0.25, runHeartbeat: Double = Double(SyncRunOwnership.interval) / 1000) {
+        self.runHeartbeat = runHeartbeat
         self.sweepInterval = sweepInterval
         self.pushDebounce = pushDebounce
         self.webhookWindow = webhookWindow
@@ -78,6 +81,10 @@ public final class SyncEngine: Sendable {
     let lastTick = Atomic<Int64>(0)
     /// When a sweep of any account last ended in this process (wall ms; 0: none yet).
     let lastSweepEnd = Atomic<Int64>(0)
+    /// This process, as the owner of the runs it carries out: while one lives, its heartbeat
+    /// moves every `SyncRunOwnership.interval`, so another process (a server starting beside the
+    /// command line's `sync`) never takes it for abandoned.
+    public let owner = "pid \(ProcessInfo.processInfo.processIdentifier) \(UUID().uuidString.prefix(8).lowercased())"
 
     struct AccountState {
         var running: SyncRunRecord?
@@ -105,6 +112,10 @@ public final class SyncEngine: Sendable {
         var unrecorded: [SyncRunRecord] = []
         /// When the store was last read for work (monotonic ms).
         var lastStoreScan: Int64?
+        /// When runs other processes abandoned were last failed (monotonic ms).
+        var lastAbandonedCheck: Int64?
+        /// Whether the heartbeat thread is going (it ends once no run lives in this process).
+        var heartbeating = false
     }
 
     public init(stores: SyncStores, connector: any XeroConnector, workers: WorkerPool, clock: any WallClock = SystemWallClock(),
@@ -147,7 +158,7 @@ public final class SyncEngine: Sendable {
         }
         if let joined { return joined }
         let started: (run: SyncRunRecord, started: Bool)
-        do { started = try stores.runs.startRun(accountId: accountId, trigger: trigger) } catch {
+        do { started = try stores.runs.startRun(accountId: accountId, trigger: trigger, owner: owner) } catch {
             release(accountId)
             if [.scheduled, .reconcile].contains(trigger) { retrySweepLater(accountId) }
             throw error
@@ -159,6 +170,7 @@ public final class SyncEngine: Sendable {
             return started.run
         }
         state.withLock { $0.accounts[accountId]?.running = started.run }
+        keepRunsAlive()
         workers.submit { [self] in self.carryOut(started.run) }
         return started.run
     }
@@ -230,7 +242,7 @@ public final class SyncEngine: Sendable {
             }
             if claimed {
                 let started: (run: SyncRunRecord, started: Bool)
-                do { started = try stores.runs.startRun(accountId: accountId, trigger: trigger) } catch {
+                do { started = try stores.runs.startRun(accountId: accountId, trigger: trigger, owner: owner) } catch {
                     release()
                     throw error
                 }
@@ -244,6 +256,7 @@ public final class SyncEngine: Sendable {
         defer { release() }
         guard let run else { throw SyncError.busy }
         state.withLock { $0.accounts[accountId]?.running = run }
+        keepRunsAlive()
         let calls = CallCounter()
         var record = run
         do {
@@ -384,6 +397,42 @@ public final class SyncEngine: Sendable {
         return Int64(interval * Double.random(in: 0.9...1.1))
     }
 
+    /// Starts the heartbeat thread unless it is going: every `runHeartbeat` seconds (real
+    /// time) it tells the store this process's runs are alive, and ends once none lives. Call
+    /// after recording the run as running.
+    func keepRunsAlive() {
+        let start = state.withLock { s -> Bool in
+            guard !s.heartbeating else { return false }
+            s.heartbeating = true
+            return true
+        }
+        guard start else { return }
+        let t = Thread { [self] in
+            while true {
+                let until = Date().addingTimeInterval(settings.runHeartbeat)
+                while Date() < until && !stopped.load(ordering: .acquiring) {
+                    usleep(UInt32(min(50_000, max(1_000, settings.runHeartbeat * 1_000_000))))
+                }
+                let live = state.withLock { s -> Bool in
+                    let live = s.accounts.values.contains { !($0.running?.id.isEmpty ?? true) }
+                    if !live || stopped.load(ordering: .acquiring) { s.heartbeating = false }
+                    return live
+                }
+                guard live, !stopped.load(ordering: .acquiring) else { return }
+                beat()
+            }
+        }
+        t.name = "sync-heartbeat"
+        t.start()
+    }
+
+    /// Tells the store this process's runs are alive.
+    func beat() {
+        do { try stores.runs.heartbeat(owner: owner) } catch {
+            logger.warning("sync runs' heartbeat not recorded", metadata: ["error": "\(error)"])
+        }
+    }
+
     /// Milliseconds on the monotonic clock.
     func monotonicNow() -> Int64 { monotonic.nowMilliseconds() }
 
@@ -474,6 +523,14 @@ public final class SyncEngine: Sendable {
     }
 
     func scanStore(_ now: Int64) {
+        // Runs whose process stopped (a crash, a killed `sync`) are failed, so their accounts sync again.
+        let mono = monotonicNow()
+        let checkAbandoned = state.withLock { s -> Bool in
+            guard s.lastAbandonedCheck.map({ mono - $0 >= SyncRunOwnership.interval * 3 }) ?? true else { return false }
+            s.lastAbandonedCheck = mono
+            return true
+        }
+        if checkAbandoned { try? stores.runs.failAbandonedRuns() }
         // A failed read is no news: it must not look like every account disconnected.
         guard let read = try? stores.accounts.connections() else { return }
         let connected = read.filter { $0.state == .connected }.map(\.accountId)
@@ -481,7 +538,6 @@ public final class SyncEngine: Sendable {
         let pending = Set((try? stores.engine.accountsWithClaimableEvents(now: now)) ?? [])
         let pushes = (try? stores.engine.outboundQueued()) ?? [:]
         let debounce = Int64(settings.pushDebounce * 1000)
-        let mono = monotonicNow()
         state.withLock { s in
             let live = Set(connected)
             // Every connected account has its next sweep: a first one spread over the interval, or

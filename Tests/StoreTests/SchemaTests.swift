@@ -88,7 +88,7 @@ import Timekeeping
         db.close()
         let upgraded = try Database(path: path)
         defer { upgraded.close() }
-        #expect(upgraded.schemaVersion == 8)
+        #expect(upgraded.schemaVersion == 9)
         let runs = try upgraded.read { try $0.query("SELECT id, trigger, xero_calls FROM sync_runs") }
         #expect(runs.count == 1 && runs.first?.string("trigger") == "push" && runs.first?.int("xero_calls") == 3)
         try upgraded.write { c in

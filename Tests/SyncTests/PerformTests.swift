@@ -47,4 +47,23 @@ import Xero
         #expect(linked.xeroContactId == made.contactID && linked.syncState == .linked)
         #expect(linked.name == "Kowhai Nurseries Ltd", "the Xero user's rename is kept")
     }
+
+    @Test func aRunBeatsWhileItLivesSoAServerStartingBesideItDoesNotFailIt() throws {
+        let h = try SyncHarness()
+        let engine = SyncEngine(stores: h.stores, connector: FakeConnector(xero: h.xero), workers: h.workers, clock: h.clock,
+                                settings: SyncSettings(runHeartbeat: 0.02))
+        let outcome = try engine.perform(accountId: h.accountId, trigger: .link) { context -> String in
+            let run = try #require(try h.repository.recentRuns(accountId: h.accountId, limit: 1).first)
+            #expect(run.state == .running && run.owner == engine.owner)
+            h.clock.advance(milliseconds: 61_000)  // the run has gone on for a minute
+            let deadline = Date().addingTimeInterval(10)
+            while try h.repository.run(accountId: h.accountId, id: run.id)?.heartbeatAt != h.clock.nowMilliseconds() && Date() < deadline {
+                usleep(5_000)
+            }
+            try h.repository.failAbandonedRuns()  // a server starting in another process
+            return try #require(try h.repository.run(accountId: h.accountId, id: run.id)).state.rawValue
+        }
+        #expect(outcome == "running", "its heartbeat kept it alive")
+        #expect(try h.repository.recentRuns(accountId: h.accountId, limit: 1).first?.state == .succeeded)
+    }
 }

@@ -124,8 +124,9 @@ struct IdemConnector: XeroConnector {
         #expect(h.workers.waitUntilIdle(timeout: 10))
         let next = try #require(engine.nextSweepAt(accountId: h.accountId))
         // Another process holds the run when the next sweep is due.
-        let other = try h.repository.startRun(accountId: h.accountId, trigger: .manual)
+        let other = try h.repository.startRun(accountId: h.accountId, trigger: .manual, owner: "pid 7 cli")
         h.clock.set(millisecondsSinceEpoch: next)
+        try h.repository.heartbeat(owner: "pid 7 cli")  // alive: its heartbeat keeps the account
         engine.tick()
         var done = other.run; done.state = .succeeded
         _ = try h.repository.finishRun(done)
