@@ -18,8 +18,10 @@ public final class MemoryWebhookEventRepository: WebhookEventRepository {
             let deliveryId = t.lastDeliveryId
             let routes = t.tenantRoutes
             func insert(key: [UInt8], _ make: (Int64) -> InboxEvent) {
-                guard t.dedupKeys.insert(key).inserted else { return }
-                t.events.append(make((t.events.last?.id ?? 0) + 1))
+                guard t.dedupKeys[key] == nil else { return }
+                let id = (t.events.last?.id ?? 0) + 1
+                t.dedupKeys[key] = id
+                t.events.append(make(id))
             }
             for e in contents.events {
                 let account = routes[e.tenantId]

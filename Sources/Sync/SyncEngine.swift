@@ -25,11 +25,22 @@ public struct SyncSettings: Sendable {
     public var webhookRemainderWait: Double
     /// Seconds between the heartbeats of this process's live runs (`SyncRunOwnership`).
     public var runHeartbeat: Double
+    /// How long history is kept (pruned once a day): finished runs, in days…
+    public var runRetentionDays: Double
+    /// …though each account keeps at least its newest this many runs;
+    public var keepRunsPerAccount: Int
+    /// settled inbox events and their webhook bodies, in days (Xero may replay events for 31
+    /// days: a replay of one still kept is recognised and changes nothing).
+    public var eventRetentionDays: Double
 
     public init(sweepInterval: Double = 1800, pushDebounce: Double = 2, webhookWindow: Double = 0.05,
                 reconcileInterval: Double = 86_400, eventRetryBase: Double = 5, eventMaxAttempts: Int = 8,
-                webhookRemainderWait: Double = 0.25, runHeartbeat: Double = Double(SyncRunOwnership.interval) / 1000) {
+                webhookRemainderWait: Double = 0.25, runHeartbeat: Double = Double(SyncRunOwnership.interval) / 1000,
+                runRetentionDays: Double = 30, keepRunsPerAccount: Int = 100, eventRetentionDays: Double = 31) {
         self.runHeartbeat = runHeartbeat
+        self.runRetentionDays = runRetentionDays
+        self.keepRunsPerAccount = keepRunsPerAccount
+        self.eventRetentionDays = eventRetentionDays
         self.sweepInterval = sweepInterval
         self.pushDebounce = pushDebounce
         self.webhookWindow = webhookWindow
@@ -116,6 +127,8 @@ public final class SyncEngine: Sendable {
         var lastAbandonedCheck: Int64?
         /// Whether the heartbeat thread is going (it ends once no run lives in this process).
         var heartbeating = false
+        /// When history was last pruned (wall ms).
+        var lastPrune: Int64?
     }
 
     public init(stores: SyncStores, connector: any XeroConnector, workers: WorkerPool, clock: any WallClock = SystemWallClock(),
@@ -531,6 +544,7 @@ public final class SyncEngine: Sendable {
             return true
         }
         if checkAbandoned { try? stores.runs.failAbandonedRuns() }
+        pruneHistoryIfDue(now)
         // A failed read is no news: it must not look like every account disconnected.
         guard let read = try? stores.accounts.connections() else { return }
         let connected = read.filter { $0.state == .connected }.map(\.accountId)

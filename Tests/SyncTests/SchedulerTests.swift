@@ -108,6 +108,28 @@ import Xero
         #expect(try h.engineStore.claimableEvents(accountId: h.accountId, now: h.clock.nowMilliseconds(), limit: 100).isEmpty)
     }
 
+    @Test func theSchedulerPrunesOldRunsOnceADay() throws {
+        let h = try SyncHarness()  // not connected: no sweep comes due
+        let mono = TestMonotonicClock()
+        let engine = SyncEngine(stores: h.stores, connector: FakeConnector(xero: h.xero), workers: h.workers, clock: h.clock,
+                                monotonic: mono, settings: SyncSettings(keepRunsPerAccount: 1))
+        for _ in 0..<3 {
+            var run = try h.repository.startRun(accountId: h.accountId, trigger: .webhook).run
+            run.state = .succeeded
+            _ = try h.repository.finishRun(run)
+        }
+        engine.tick()
+        #expect(try runs(h).count == 3, "a fresh history is kept")
+        h.clock.advance(milliseconds: 29 * 86_400_000)
+        mono.advance(milliseconds: 2_000)
+        engine.tick()
+        #expect(try runs(h).count == 3, "29 days old: kept")
+        h.clock.advance(milliseconds: 2 * 86_400_000)
+        mono.advance(milliseconds: 2_000)
+        engine.tick()
+        #expect(try runs(h).count == 1, "31 days old: all but the account's newest run pruned")
+    }
+
     @Test func r9_aPushWaitsForItsDebounce() throws {
         let (h, engine, mono) = try harness()
         engine.contactEdited(accountId: h.accountId)
