@@ -46,16 +46,21 @@ final class EngineHarness {
             finish = {}
         case .postgres:
             let (db, drop) = try temporaryPostgres()
-            let postgresEvents = PostgresWebhookEventRepository(database: db, clock: clock)
+            let postgresEvents = PostgresWebhookEventRepository(database: db)
             accounts = PostgresAccountRepository(database: db, clock: clock)
             records = PostgresSortScapeRecords(database: db, clock: clock)
             sync = PostgresXeroSyncRepository(database: db, clock: clock)
             engine = PostgresSyncEngineRepository(database: db, clock: clock)
             events = postgresEvents
+            let inbox = try WebhookInbox(repository: PostgresWebhookInboxRepository(database: db), clock: clock, reader: fakeReader)
             deliverBody = { body in
-                #expect(throws: Never.self) { try postgresEvents.ingest(Array(body.utf8), contents: fakeReader(Array(body.utf8))) }
+                _ = appendAndWait(inbox, body)
+                #expect(inbox.waitUntilExpanded())
             }
-            finish = drop
+            finish = {
+                inbox.stop()
+                drop()
+            }
         }
     }
 
