@@ -51,7 +51,8 @@ public final class MemoryStore: Sendable {
         var connections: [String: AccountConnection] = [:]
         /// Events in id order.
         var events: [InboxEvent] = []
-        var dedupKeys: Set<[UInt8]> = []
+        /// Event ids by dedup key.
+        var dedupKeys: [[UInt8]: Int64] = [:]
         var lastDeliveryId: Int64 = 0
         /// Committed deliveries not yet expanded, in id order (`MemoryWebhookInboxRepository`).
         var deliveries: [MemoryDelivery] = []

@@ -279,4 +279,38 @@ public final class MemorySyncEngineRepository: SyncEngineRepository {
             return n
         }
     }
+
+    // MARK: retention
+
+    public func pruneHistory(_ r: HistoryRetention) throws(StoreError) -> PrunedHistory {
+        store.tables.withLock { t in
+            var pruned = PrunedHistory()
+            var newest: [String: Int] = [:]
+            var keep = Set<Int64>()
+            for row in t.runs.rows.reversed() {
+                let n = newest[row.record.accountId, default: 0]
+                if n < r.keepRunsPerAccount { keep.insert(row.seq) }
+                newest[row.record.accountId] = n + 1
+            }
+            let before = t.runs.rows.count
+            t.runs.rows.removeAll { row in
+                row.record.state != .running && (row.record.finishedAt ?? "") < r.runsEndedBefore && !keep.contains(row.seq)
+            }
+            pruned.runs = before - t.runs.rows.count
+            let newestEvent = t.events.last?.id
+            let retries = t.eventRetries
+            let gone = Set(t.events.filter { e in
+                guard e.receivedAt < r.eventsReceivedBefore, e.id != newestEvent else { return false }
+                switch e.state {
+                case .applied, .ignored, .unrouted, .quarantined: return true
+                case .failed: return retries[e.id] == nil
+                case .pending: return false
+                }
+            }.map(\.id))
+            t.events.removeAll { gone.contains($0.id) }
+            t.dedupKeys = t.dedupKeys.filter { !gone.contains($0.value) }
+            pruned.events = gone.count
+            return pruned
+        }
+    }
 }

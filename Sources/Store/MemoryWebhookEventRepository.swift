@@ -85,8 +85,10 @@ extension MemoryStore.Tables {
         let routes = tenantRoutes
         var routed = Set<String>()
         func insert(key: [UInt8], _ make: (Int64) -> InboxEvent) -> Bool {
-            guard dedupKeys.insert(key).inserted else { return false }
-            events.append(make((events.last?.id ?? 0) + 1))
+            guard dedupKeys[key] == nil else { return false }
+            let id = (events.last?.id ?? 0) + 1
+            dedupKeys[key] = id
+            events.append(make(id))
             return true
         }
         for e in contents.events {

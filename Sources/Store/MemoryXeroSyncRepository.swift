@@ -1,3 +1,5 @@
+import Timekeeping
+
 /// Matches, sync runs and import batches in memory, for tests, on a `MemoryStore`; behaves as
 /// `SQLiteXeroSyncRepository` does (the shared contract tests hold both to it).
 public final class MemoryXeroSyncRepository: XeroSyncRepository {
@@ -158,16 +160,34 @@ public final class MemoryXeroSyncRepository: XeroSyncRepository {
 
     // MARK: sync runs
 
-    public func startRun(accountId: String, trigger: SyncTrigger) throws(StoreError) -> (run: SyncRunRecord, started: Bool) {
-        let now = store.clock.timestamp()
+    public func startRun(accountId: String, trigger: SyncTrigger, owner: String?) throws(StoreError) -> (run: SyncRunRecord, started: Bool) {
+        let ms = store.clock.nowMilliseconds()
+        let now = Timestamp.format(millisecondsSinceEpoch: ms)
         return try store.tables.withLock { t throws(StoreError) in
-            if let running = t.runs.rows.first(where: { $0.record.accountId == accountId && $0.record.state == .running }) {
-                return (running.record, false)
+            if let i = t.runs.rows.firstIndex(where: { $0.record.accountId == accountId && $0.record.state == .running }) {
+                guard SyncRunOwnership.isStale(t.runs.rows[i].record, now: ms) else { return (t.runs.rows[i].record, false) }
+                Self.abandon(&t.runs.rows[i].record, at: now)
             }
             guard t.accounts[accountId] != nil else { throw AccountRules.noAccount(accountId) }
-            let run = SyncRunRecord(id: RecordRules.newID(), accountId: accountId, trigger: trigger, state: .running, startedAt: now)
+            let run = SyncRunRecord(id: RecordRules.newID(), accountId: accountId, trigger: trigger, state: .running, startedAt: now,
+                                    owner: owner, heartbeatAt: ms)
             t.runs.append(run)
             return (run, true)
+        }
+    }
+
+    static func abandon(_ run: inout SyncRunRecord, at now: String) {
+        run.state = .failed
+        run.finishedAt = now
+        run.errors.append(BatchRules.interrupted)
+    }
+
+    public func heartbeat(owner: String) throws(StoreError) {
+        let ms = store.clock.nowMilliseconds()
+        store.tables.withLock { t in
+            for i in t.runs.rows.indices where t.runs.rows[i].record.state == .running && t.runs.rows[i].record.owner == owner {
+                t.runs.rows[i].record.heartbeatAt = ms
+            }
         }
     }
 
@@ -218,12 +238,11 @@ public final class MemoryXeroSyncRepository: XeroSyncRepository {
     }
 
     public func failAbandonedRuns() throws(StoreError) {
-        let now = store.clock.timestamp()
+        let ms = store.clock.nowMilliseconds()
+        let now = Timestamp.format(millisecondsSinceEpoch: ms)
         store.tables.withLock { t in
-            for i in t.runs.rows.indices where t.runs.rows[i].record.state == .running {
-                t.runs.rows[i].record.state = .failed
-                t.runs.rows[i].record.finishedAt = now
-                t.runs.rows[i].record.errors.append(BatchRules.interrupted)
+            for i in t.runs.rows.indices where SyncRunOwnership.isStale(t.runs.rows[i].record, now: ms) {
+                Self.abandon(&t.runs.rows[i].record, at: now)
             }
         }
     }

@@ -382,6 +382,12 @@ enum Migrations {
             timezone TEXT NOT NULL
         );
         """),
+        (10, """
+        -- Who carries a run out (a process: the server or the command line's `sync`) and when it
+        -- last showed it is alive (ms): only a run whose heartbeat is stale is abandoned.
+        ALTER TABLE sync_runs ADD COLUMN owner TEXT;
+        ALTER TABLE sync_runs ADD COLUMN heartbeat_at INTEGER;
+        """),
     ]
 
     static func apply(to c: SQLiteConnection) throws {

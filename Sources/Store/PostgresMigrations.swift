@@ -320,6 +320,10 @@ enum PostgresMigrations {
             timezone TEXT NOT NULL
         );
         """),
+        (10, """
+        ALTER TABLE sync_runs ADD COLUMN owner TEXT;
+        ALTER TABLE sync_runs ADD COLUMN heartbeat_at BIGINT;
+        """),
     ]
 
     /// Applies the migrations newer than the database's, each in its own transaction, holding

@@ -351,4 +351,32 @@ public final class PostgresSyncEngineRepository: SyncEngineRepository {
             return c.changes
         }
     }
+
+    // MARK: retention
+
+    public func pruneHistory(_ r: HistoryRetention) throws(StoreError) -> PrunedHistory {
+        try write { c in
+            var pruned = PrunedHistory()
+            try c.run("""
+                DELETE FROM sync_runs WHERE state != 'running' AND finished_at < ? AND seq NOT IN (
+                    SELECT seq FROM (SELECT seq, ROW_NUMBER() OVER (PARTITION BY account_id ORDER BY seq DESC) AS n FROM sync_runs) ranked
+                    WHERE n <= ?)
+                """, [.text(r.runsEndedBefore), .integer(Int64(max(0, r.keepRunsPerAccount)))])
+            pruned.runs = c.changes
+            try c.run("""
+                DELETE FROM webhook_events WHERE received_at < ?
+                    AND (state IN ('applied', 'ignored', 'unrouted', 'quarantined') OR (state = 'failed' AND next_attempt_at IS NULL))
+                    AND id < (SELECT MAX(id) FROM webhook_events)
+                """, [.text(r.eventsReceivedBefore)])
+            pruned.events = c.changes
+            try c.run("""
+                DELETE FROM webhook_deliveries d WHERE d.received_at < ?
+                    AND d.id <= (SELECT delivery_id FROM inbox_cursor WHERE name = 'expanded_through')
+                    AND d.id < (SELECT MAX(id) FROM webhook_deliveries)
+                    AND NOT EXISTS (SELECT 1 FROM webhook_events e WHERE e.delivery_id = d.id)
+                """, [.text(r.eventsReceivedBefore)])
+            pruned.deliveries = c.changes
+            return pruned
+        }
+    }
 }

@@ -15,7 +15,7 @@ public final class SQLiteXeroSyncRepository: XeroSyncRepository {
     typealias Contacts = SQLiteRecordRepository<ContactRecord>
 
     static let matchColumns = "seq, id, account_id, contact_id, xero_contact_id, xero_name, xero_company_name, xero_email, xero_phone, reasons, state, xero_contact, created_at, updated_at"
-    static let runColumns = "seq, id, account_id, trigger, state, started_at, finished_at, counts, xero_calls, errors"
+    static let runColumns = "seq, id, account_id, trigger, state, started_at, finished_at, counts, xero_calls, errors, owner, heartbeat_at"
 
     func read<T>(_ body: (SQLiteConnection) throws -> T) throws(StoreError) -> T {
         try RecordRules.attempt { try db.read(body) }
@@ -201,23 +201,40 @@ public final class SQLiteXeroSyncRepository: XeroSyncRepository {
         return SyncRunRecord(id: row.string("id") ?? "", accountId: row.string("account_id") ?? "", trigger: trigger, state: state,
                              startedAt: row.string("started_at") ?? "", finishedAt: row.string("finished_at"),
                              counts: try RecordRules.counts(row.string("counts") ?? "{}", c), xeroCalls: row.int("xero_calls") ?? 0,
-                             errors: try RecordRules.strings(row.string("errors") ?? "[]", c))
+                             errors: try RecordRules.strings(row.string("errors") ?? "[]", c), owner: row.string("owner"),
+                             heartbeatAt: row.int("heartbeat_at").map(Int64.init))
     }
 
-    public func startRun(accountId: String, trigger: SyncTrigger) throws(StoreError) -> (run: SyncRunRecord, started: Bool) {
-        let now = clock.timestamp()
+    public func startRun(accountId: String, trigger: SyncTrigger, owner: String?) throws(StoreError) -> (run: SyncRunRecord, started: Bool) {
+        let ms = clock.nowMilliseconds()
+        let now = Timestamp.format(millisecondsSinceEpoch: ms)
         return try write { c in
             if let row = try c.query("SELECT \(Self.runColumns) FROM sync_runs WHERE account_id = ? AND state = 'running'",
                                      [.text(accountId)]).first {
-                return (try Self.run(row, c), false)
+                let running = try Self.run(row, c)
+                guard SyncRunOwnership.isStale(running, now: ms) else { return (running, false) }
+                try Self.abandon(running, at: now, c)
             }
             guard try !c.query("SELECT 1 FROM accounts WHERE id = ?", [.text(accountId)]).isEmpty else {
                 throw AccountRules.noAccount(accountId)
             }
-            let run = SyncRunRecord(id: RecordRules.newID(), accountId: accountId, trigger: trigger, state: .running, startedAt: now)
-            try c.run("INSERT INTO sync_runs (id, account_id, trigger, state, started_at) VALUES (?, ?, ?, 'running', ?)",
-                      [.text(run.id), .text(accountId), .text(trigger.rawValue), .text(now)])
+            let run = SyncRunRecord(id: RecordRules.newID(), accountId: accountId, trigger: trigger, state: .running, startedAt: now,
+                                    owner: owner, heartbeatAt: ms)
+            try c.run("INSERT INTO sync_runs (id, account_id, trigger, state, started_at, owner, heartbeat_at) VALUES (?, ?, ?, 'running', ?, ?, ?)",
+                      [.text(run.id), .text(accountId), .text(trigger.rawValue), .text(now), owner.map { .text($0) } ?? .null, .integer(ms)])
             return (run, true)
+        }
+    }
+
+    static func abandon(_ run: SyncRunRecord, at now: String, _ c: SQLiteConnection) throws {
+        try c.run("UPDATE sync_runs SET state = 'failed', finished_at = ?, errors = ? WHERE id = ?",
+                  [.text(now), .text(RecordRules.jsonArray(run.errors + [BatchRules.interrupted])), .text(run.id)])
+    }
+
+    public func heartbeat(owner: String) throws(StoreError) {
+        let ms = clock.nowMilliseconds()
+        try write { c in
+            try c.run("UPDATE sync_runs SET heartbeat_at = ? WHERE owner = ? AND state = 'running'", [.integer(ms), .text(owner)])
         }
     }
 
@@ -276,12 +293,12 @@ public final class SQLiteXeroSyncRepository: XeroSyncRepository {
     }
 
     public func failAbandonedRuns() throws(StoreError) {
-        let now = clock.timestamp()
+        let ms = clock.nowMilliseconds()
+        let now = Timestamp.format(millisecondsSinceEpoch: ms)
         try write { c in
             for row in try c.query("SELECT \(Self.runColumns) FROM sync_runs WHERE state = 'running'") {
                 let run = try Self.run(row, c)
-                try c.run("UPDATE sync_runs SET state = 'failed', finished_at = ?, errors = ? WHERE id = ?",
-                          [.text(now), .text(RecordRules.jsonArray(run.errors + [BatchRules.interrupted])), .text(run.id)])
+                if SyncRunOwnership.isStale(run, now: ms) { try Self.abandon(run, at: now, c) }
             }
         }
     }

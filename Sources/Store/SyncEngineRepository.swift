@@ -121,6 +121,37 @@ public enum ContactUpdateResult: Sendable, Equatable {
     case relinkTaken
 }
 
+/// How long history is kept (`pruneHistory`): the engine prunes once a day.
+public struct HistoryRetention: Sendable, Equatable {
+    /// Finished sync runs that ended before this (a timestamp) are deleted…
+    public var runsEndedBefore: String
+    /// …except each account's newest this many.
+    public var keepRunsPerAccount: Int
+    /// Settled inbox events received before this (a timestamp) are deleted, and the webhook
+    /// deliveries left without events.
+    public var eventsReceivedBefore: String
+
+    public init(runsEndedBefore: String, keepRunsPerAccount: Int, eventsReceivedBefore: String) {
+        self.runsEndedBefore = runsEndedBefore
+        self.keepRunsPerAccount = keepRunsPerAccount
+        self.eventsReceivedBefore = eventsReceivedBefore
+    }
+}
+
+/// What `pruneHistory` deleted.
+public struct PrunedHistory: Sendable, Equatable {
+    public var runs: Int
+    public var events: Int
+    /// Webhook bodies (the memory store keeps none: always 0 there).
+    public var deliveries: Int
+
+    public init(runs: Int = 0, events: Int = 0, deliveries: Int = 0) {
+        self.runs = runs
+        self.events = events
+        self.deliveries = deliveries
+    }
+}
+
 public protocol SyncEngineRepository: Sendable {
     // MARK: inbox (R16)
     /// The account's events the engine should apply now: `pending` ones and `failed` ones whose
@@ -175,4 +206,13 @@ public protocol SyncEngineRepository: Sendable {
     // MARK: items (R12–R14, R17)
     /// Unlinks materials whose item Xero no longer has: they become editable again.
     func unlinkMaterials(accountId: String, materialIds: [String]) throws(StoreError) -> Int
+
+    // MARK: retention
+    /// Deletes history kept only for a while, every account's: finished sync runs that ended
+    /// before `runsEndedBefore` beyond each account's newest `keepRunsPerAccount`; inbox events
+    /// received before `eventsReceivedBefore` that are settled (`applied`, `ignored`, `unrouted`,
+    /// `quarantined`, or `failed` with no attempt left — never `pending` or a failed one still to
+    /// be retried); and the webhook deliveries expanded before then that no event refers to any
+    /// more. The newest event and delivery are always kept (their ids are never handed out again).
+    func pruneHistory(_ retention: HistoryRetention) throws(StoreError) -> PrunedHistory
 }

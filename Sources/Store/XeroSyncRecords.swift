@@ -1,3 +1,5 @@
+import Timekeeping
+
 /// What the sync keeps beside SortScape's records: suspected duplicates (R7), sync runs (R17)
 /// and the first import's batches (R5–R7, R12).
 
@@ -93,9 +95,16 @@ public struct SyncRunRecord: Sendable, Equatable {
     public var xeroCalls: Int
     /// Plain sentences, for people.
     public var errors: [String]
+    /// The process carrying the run out (`SyncRunOwnership`), when it said.
+    public var owner: String?
+    /// When the owner last showed the run is alive (ms; nil for a finished run of an older build).
+    public var heartbeatAt: Int64?
 
     public init(id: String, accountId: String, trigger: SyncTrigger, state: SyncRunState = .running, startedAt: String = "",
-                finishedAt: String? = nil, counts: [String: Int] = [:], xeroCalls: Int = 0, errors: [String] = []) {
+                finishedAt: String? = nil, counts: [String: Int] = [:], xeroCalls: Int = 0, errors: [String] = [],
+                owner: String? = nil, heartbeatAt: Int64? = nil) {
+        self.owner = owner
+        self.heartbeatAt = heartbeatAt
         self.id = id
         self.accountId = accountId
         self.trigger = trigger
@@ -164,9 +173,12 @@ public protocol XeroSyncRepository: Sendable {
     func dismiss(accountId: String, matchId: String, contact: ContactRecord, property: PropertyRecord?) throws(StoreError) -> ContactRecord
 
     // Sync runs (R17)
-    /// Starts a run, unless one is already running for the account: then that one comes back
-    /// with `started == false` (coalescing).
-    func startRun(accountId: String, trigger: SyncTrigger) throws(StoreError) -> (run: SyncRunRecord, started: Bool)
+    /// Starts a run carried out by `owner` (its heartbeat now), unless one is already running for
+    /// the account: then that one comes back with `started == false` (coalescing). A running run
+    /// whose heartbeat is stale (`SyncRunOwnership.staleAfter`) is failed as abandoned first.
+    func startRun(accountId: String, trigger: SyncTrigger, owner: String?) throws(StoreError) -> (run: SyncRunRecord, started: Bool)
+    /// The owner's running runs are alive now (their heartbeat moves).
+    func heartbeat(owner: String) throws(StoreError)
     /// Records how a run ended (state, counts, calls, errors); `finishedAt` is stamped.
     @discardableResult func finishRun(_ run: SyncRunRecord) throws(StoreError) -> SyncRunRecord
     func runs(accountId: String, limit: Int, cursor: String?) throws(StoreError) -> RecordPage<SyncRunRecord>
@@ -175,6 +187,27 @@ public protocol XeroSyncRepository: Sendable {
     func recentRuns(accountId: String, limit: Int) throws(StoreError) -> [SyncRunRecord]
     /// The account's last finished run, of these triggers only when given.
     func lastFinishedRun(accountId: String, triggers: Set<SyncTrigger>?) throws(StoreError) -> SyncRunRecord?
-    /// Runs a crash left `running` become `failed` ("interrupted"); call at start.
+    /// Running runs whose heartbeat is stale (their process stopped: a crash, a restart) become
+    /// `failed` ("interrupted"); a run another live process carries out (the command line's
+    /// `sync`) is left alone. Called at start and by the engine's scheduler.
     func failAbandonedRuns() throws(StoreError)
+}
+
+extension XeroSyncRepository {
+    /// Starts a run no process beats for: abandoned once `SyncRunOwnership.staleAfter` has passed.
+    public func startRun(accountId: String, trigger: SyncTrigger) throws(StoreError) -> (run: SyncRunRecord, started: Bool) {
+        try startRun(accountId: accountId, trigger: trigger, owner: nil)
+    }
+}
+
+/// How runs show they are alive: their owner's heartbeat every `interval`; a run whose
+/// heartbeat is `staleAfter` old is abandoned.
+public enum SyncRunOwnership {
+    public static let interval: Int64 = 10_000
+    public static let staleAfter: Int64 = 60_000
+
+    /// Whether a running run's process is gone.
+    public static func isStale(_ run: SyncRunRecord, now: Int64) -> Bool {
+        run.state == .running && (run.heartbeatAt ?? Timestamp.parse(run.startedAt) ?? 0) <= now - staleAfter
+    }
 }

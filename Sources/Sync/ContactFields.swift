@@ -97,6 +97,10 @@ public enum XeroContactWrite {
 
     /// A new Xero contact carrying `fields` (R11): `Name` is the company when there is one, else
     /// the name; a person's first and last name only beside a company.
+    /// The `ContactNumber` ("Contact Code", ≤ 50 characters, written only through the API) a
+    /// contact the gateway creates in Xero carries: the SortScape contact's id (R11).
+    public static func contactNumber(contactId: String) -> String { String(("SortScape " + contactId).prefix(50)) }
+
     public static func newContact(_ fields: ContactFields) -> Xero.Contact {
         let f = fields.tidied
         var c = Xero.Contact(contactID: nil, name: f.companyName.isEmpty ? f.name : f.companyName,

@@ -229,6 +229,9 @@ extension SyncContext {
     // MARK: - a person's links
 
     /// R11: creates the contact in Xero, or links it to the active Xero contact of that name.
+    /// A contact the gateway created carries the SortScape contact's id in its `ContactNumber`
+    /// (`XeroContactWrite.contactNumber`): a retry whose first answer was lost finds it there,
+    /// however long after (Xero keeps idempotency keys ~6 minutes) and whatever it is named now.
     func createContactInXero(contactId: String) throws -> ContactRecord {
         guard let contact = try records.contacts.get(accountId: accountId, id: contactId) else {
             throw StoreError(code: .notFound, message: "no contact with id \(contactId)")
@@ -240,6 +243,20 @@ extension SyncContext {
             throw StoreError(code: .conflict, message: "an archived contact is not sent to Xero; restore it first")
         }
         let f = contact.fields.tidied
+        let number = XeroContactWrite.contactNumber(contactId: contactId)
+        var new = XeroContactWrite.newContact(f)
+        new.contactNumber = number
+        if let made = try xero.contacts(tenantId: tenantId, contactNumber: number).first(where: {
+            ($0.contactStatus ?? .active) == .active && $0.contactNumber == number
+        }), let xid = made.contactID?.lowercased() {
+            // Created by an earlier try whose answer was lost: linked with what was sent as the
+            // values agreed, then merged with Xero's (a Xero user's rename meanwhile is kept, R9).
+            count("contactsCreatedInXero")
+            let linked = try store.linkContact(accountId: accountId, contactId: contactId, xeroContactId: xid, fields: nil,
+                                               base: ContactFields(xero: new), expectedVersion: nil)
+            _ = try applyXeroContacts([made])
+            return try records.contacts.get(accountId: accountId, id: contactId) ?? linked
+        }
         let xeroName = f.companyName.isEmpty ? f.name : f.companyName
         let existing = try xero.contacts(tenantId: tenantId, named: xeroName).first {
             ($0.contactStatus ?? .active) == .active && ContactKeys.name($0.name ?? "") == ContactKeys.name(xeroName)
@@ -255,7 +272,6 @@ extension SyncContext {
         }
         // The key names the contact and what is sent: a retry of this request gets Xero's answer to
         // it, and different values later are a new request, not a refused reuse of the key.
-        let new = XeroContactWrite.newContact(f)
         let body = Base64.encodeURL(Array(Crypto.sha256(XeroWire.bytes(new.json(.standard))).prefix(12)))
         let saved = try xero.saveContacts(tenantId: tenantId, [new], idempotencyKey: "create-contact-" + contactId + "-" + body)
         guard let created = saved.first, (created.validationErrors ?? []).isEmpty, let xid = created.contactID?.lowercased() else {

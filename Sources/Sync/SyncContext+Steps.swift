@@ -9,6 +9,28 @@ import Xero
 extension SyncContext {
     /// Events claimed per slice.
     static let eventSlice = 500
+    /// Contact ids per `GET Contacts?IDs=`: what a URL safely holds (Xero's front end refuses
+    /// long query strings; ~52 GUIDs reported as the cap for Invoices).
+    static let contactIdsPerCall = 50
+
+    /// The contact events past the last full call of `contactIdsPerCall` ids (the contacts the
+    /// newest events name), unless one of them was left before: those events are fetched now.
+    func remainder(_ events: [InboxEvent], leftBefore: Set<Int64>) -> Set<Int64> {
+        var order: [String] = []
+        var byId: [String: [InboxEvent]] = [:]
+        // Contacts whose events were left before come first, then by their oldest event.
+        for e in events.filter({ leftBefore.contains($0.id) }) + events.filter({ !leftBefore.contains($0.id) })
+        where e.category == "CONTACT" {
+            let id = e.resourceId?.lowercased() ?? ""
+            if byId[id] == nil { order.append(id) }
+            byId[id, default: []].append(e)
+        }
+        let extra = order.count % SyncContext.contactIdsPerCall
+        guard order.count > SyncContext.contactIdsPerCall, extra > 0 else { return [] }
+        let left = order.suffix(extra).flatMap { byId[$0] ?? [] }
+        guard !left.contains(where: { leftBefore.contains($0.id) }) else { return [] }
+        return Set(left.map(\.id))
+    }
 
     /// The first sync (R5–R7, R12): everything Xero has, then the watermarks from what it saw.
     /// The watermark a walk of Xero's pages may move to: the newest `UpdatedDateUTC` it saw, less
@@ -36,13 +58,26 @@ extension SyncContext {
     /// R16: the account's pending events (and failed ones due again), a slice at a time: the
     /// contacts they name fetched with `GET Contacts?IDs=…` and applied, the invoices visits hold
     /// with `GET Invoices?IDs=…` (R15); the rest ignored with why.
-    func applyInboxEvents() throws {
+    ///
+    /// `deferRemainder` (webhook runs): when the tenant's events are still arriving, the contacts
+    /// past the last full call of 50 ids are left pending for the next run (after
+    /// `webhookRemainderWait` at the latest), so a delivery of 51 costs one call, not two; an
+    /// event left once is fetched by the next run whatever comes.
+    func applyInboxEvents(deferRemainder: Bool = false) throws {
         var seen = Set<Int64>()
+        let leftBefore = engine.deferredEvents(accountId: accountId)
+        var leftNow = Set<Int64>()
+        defer { if deferRemainder { engine.deferEvents(accountId: accountId, leftNow) } }
         while true {
-            let events = try store.claimableEvents(accountId: accountId, now: now, limit: SyncContext.eventSlice)
-                .filter { !seen.contains($0.id) }
+            let claimed = try store.claimableEvents(accountId: accountId, now: now, limit: SyncContext.eventSlice)
+            var events = claimed.filter { !seen.contains($0.id) }
             guard !events.isEmpty else { return }
             for e in events { seen.insert(e.id) }
+            if deferRemainder && claimed.count < SyncContext.eventSlice && engine.eventsStillArriving(accountId: accountId) {
+                let left = remainder(events, leftBefore: leftBefore)
+                leftNow.formUnion(left)
+                events.removeAll { left.contains($0.id) }
+            }
             var outcomes: [(id: Int64, outcome: EventOutcome)] = []
             var contactEvents: [InboxEvent] = []
             var invoiceEvents: [InboxEvent] = []
@@ -56,7 +91,10 @@ extension SyncContext {
             if !contactEvents.isEmpty {
                 let ids = Array(Set(contactEvents.compactMap { $0.resourceId?.lowercased() })).sorted()
                 do {
-                    let fetched = try xero.contacts(tenantId: tenantId, ids: ids)
+                    var fetched: [Xero.Contact] = []
+                    for start in stride(from: 0, to: ids.count, by: SyncContext.contactIdsPerCall) {
+                        fetched += try xero.contacts(tenantId: tenantId, ids: Array(ids[start..<min(ids.count, start + SyncContext.contactIdsPerCall)]))
+                    }
                     let results = try applyXeroContacts(fetched)
                     for e in contactEvents {
                         outcomes.append((e.id, results[e.resourceId?.lowercased() ?? ""] ?? .ignored("Xero has no contact with this id")))

@@ -49,7 +49,7 @@ public final class SyncContext: @unchecked Sendable {
             try firstImport()
             try applyInboxEvents()
         case .webhook:
-            try applyInboxEvents()
+            try applyInboxEvents(deferRemainder: true)
             try pushOutboundChanges()
         case .push:
             try pushOutboundChanges()

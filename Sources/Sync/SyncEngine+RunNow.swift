@@ -20,7 +20,7 @@ extension SyncEngine {
             var holder: SyncRunRecord?
             if claimed {
                 let started: (run: SyncRunRecord, started: Bool)
-                do { started = try stores.runs.startRun(accountId: accountId, trigger: trigger) } catch {
+                do { started = try stores.runs.startRun(accountId: accountId, trigger: trigger, owner: owner) } catch {
                     release(accountId)
                     throw error
                 }
@@ -38,6 +38,7 @@ extension SyncEngine {
             usleep(200_000)
         }
         state.withLock { $0.accounts[accountId]?.running = run }
+        keepRunsAlive()
         let finished = execute(run, progress: progress)
         if [.scheduled, .manual, .reconcile, .initial].contains(trigger) {
             lastSweepEnd.store(clock.nowMilliseconds(), ordering: .relaxed)

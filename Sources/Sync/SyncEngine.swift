@@ -20,12 +20,32 @@ public struct SyncSettings: Sendable {
     public var eventRetryBase: Double
     /// After this many attempts a failed event waits for a replay.
     public var eventMaxAttempts: Int
+    /// Seconds the few contacts past the last full `GET Contacts?IDs=` (50 ids) of a webhook run
+    /// may wait for the next delivery, when the tenant's events are still arriving (R16): they
+    /// share its call instead of costing one of their own. Each waits at most once.
+    public var webhookRemainderWait: Double
+    /// Seconds between the heartbeats of this process's live runs (`SyncRunOwnership`).
+    public var runHeartbeat: Double
+    /// How long history is kept (pruned once a day): finished runs, in days…
+    public var runRetentionDays: Double
+    /// …though each account keeps at least its newest this many runs;
+    public var keepRunsPerAccount: Int
+    /// settled inbox events and their webhook bodies, in days (Xero may replay events for 31
+    /// days: a replay of one still kept is recognised and changes nothing).
+    public var eventRetentionDays: Double
 
     public init(sweepInterval: Double = 1800, pushDebounce: Double = 2, webhookWindow: Double = 0.05,
-                reconcileInterval: Double = 86_400, eventRetryBase: Double = 5, eventMaxAttempts: Int = 8) {
+                reconcileInterval: Double = 86_400, eventRetryBase: Double = 5, eventMaxAttempts: Int = 8,
+                webhookRemainderWait: Double = 0.25, runHeartbeat: Double = Double(SyncRunOwnership.interval) / 1000,
+                runRetentionDays: Double = 30, keepRunsPerAccount: Int = 100, eventRetentionDays: Double = 31) {
+        self.runHeartbeat = runHeartbeat
+        self.runRetentionDays = runRetentionDays
+        self.keepRunsPerAccount = keepRunsPerAccount
+        self.eventRetentionDays = eventRetentionDays
         self.sweepInterval = sweepInterval
         self.pushDebounce = pushDebounce
         self.webhookWindow = webhookWindow
+        self.webhookRemainderWait = webhookRemainderWait
         self.reconcileInterval = reconcileInterval
         self.eventRetryBase = eventRetryBase
         self.eventMaxAttempts = eventMaxAttempts
@@ -73,6 +93,10 @@ public final class SyncEngine: Sendable {
     let lastTick = Atomic<Int64>(0)
     /// When a sweep of any account last ended in this process (wall ms; 0: none yet).
     let lastSweepEnd = Atomic<Int64>(0)
+    /// This process, as the owner of the runs it carries out: while one lives, its heartbeat
+    /// moves every `SyncRunOwnership.interval`, so another process (a server starting beside the
+    /// command line's `sync`) never takes it for abandoned.
+    public let owner = "pid \(ProcessInfo.processInfo.processIdentifier) \(UUID().uuidString.prefix(8).lowercased())"
 
     struct AccountState {
         var running: SyncRunRecord?
@@ -83,6 +107,10 @@ public final class SyncEngine: Sendable {
         /// Monotonic (ms, `monotonicNow`): short waits that must pass whatever the wall clock does.
         var webhookDueAt: Int64?
         var pushDueAt: Int64?
+        /// When the inbox last committed events for the account (monotonic ms).
+        var eventsArrivedAt: Int64?
+        /// Events a webhook run left for the next one (R16's remainder): never left twice.
+        var deferredEvents: Set<Int64> = []
         var sweeps = 0
         /// After a failed run, webhook and push runs wait this long (monotonic ms), doubling per
         /// failure up to ten minutes, so a Xero that is down is not called every few seconds.
@@ -96,6 +124,12 @@ public final class SyncEngine: Sendable {
         var unrecorded: [SyncRunRecord] = []
         /// When the store was last read for work (monotonic ms).
         var lastStoreScan: Int64?
+        /// When runs other processes abandoned were last failed (monotonic ms).
+        var lastAbandonedCheck: Int64?
+        /// Whether the heartbeat thread is going (it ends once no run lives in this process).
+        var heartbeating = false
+        /// When history was last pruned (wall ms).
+        var lastPrune: Int64?
     }
 
     public init(stores: SyncStores, connector: any XeroConnector, workers: WorkerPool, clock: any WallClock = SystemWallClock(),
@@ -138,7 +172,7 @@ public final class SyncEngine: Sendable {
         }
         if let joined { return joined }
         let started: (run: SyncRunRecord, started: Bool)
-        do { started = try stores.runs.startRun(accountId: accountId, trigger: trigger) } catch {
+        do { started = try stores.runs.startRun(accountId: accountId, trigger: trigger, owner: owner) } catch {
             release(accountId)
             if [.scheduled, .reconcile].contains(trigger) { retrySweepLater(accountId) }
             throw error
@@ -150,6 +184,7 @@ public final class SyncEngine: Sendable {
             return started.run
         }
         state.withLock { $0.accounts[accountId]?.running = started.run }
+        keepRunsAlive()
         workers.submit { [self] in self.carryOut(started.run) }
         return started.run
     }
@@ -221,7 +256,7 @@ public final class SyncEngine: Sendable {
             }
             if claimed {
                 let started: (run: SyncRunRecord, started: Bool)
-                do { started = try stores.runs.startRun(accountId: accountId, trigger: trigger) } catch {
+                do { started = try stores.runs.startRun(accountId: accountId, trigger: trigger, owner: owner) } catch {
                     release()
                     throw error
                 }
@@ -235,6 +270,7 @@ public final class SyncEngine: Sendable {
         defer { release() }
         guard let run else { throw SyncError.busy }
         state.withLock { $0.accounts[accountId]?.running = run }
+        keepRunsAlive()
         let calls = CallCounter()
         var record = run
         do {
@@ -307,9 +343,41 @@ public final class SyncEngine: Sendable {
     /// that gathers events arriving together into one `GET Contacts?IDs=…`.
     public func eventsArrived(accountIds: Set<String>) {
         guard !accountIds.isEmpty else { return }
-        let due = monotonicNow() + Int64(settings.webhookWindow * 1000)
+        let mono = monotonicNow()
+        let due = mono + Int64(settings.webhookWindow * 1000)
         state.withLock { s in
-            for a in accountIds where s.accounts[a]?.webhookDueAt == nil { s.accounts[a, default: AccountState()].webhookDueAt = due }
+            for a in accountIds {
+                s.accounts[a, default: AccountState()].eventsArrivedAt = mono
+                // Sooner than a remainder's wait: the new events carry the remainder with them.
+                let current = s.accounts[a]?.webhookDueAt ?? due
+                s.accounts[a]?.webhookDueAt = min(current, due)
+            }
+        }
+        signal()
+    }
+
+    /// Whether the account's events are still arriving: the inbox committed some within the
+    /// remainder's wait, so a delivery is likely to follow (R16).
+    func eventsStillArriving(accountId: String) -> Bool {
+        let mono = monotonicNow()
+        return state.withLock { s in
+            s.accounts[accountId]?.eventsArrivedAt.map { mono - $0 <= Int64(settings.webhookRemainderWait * 1000) } ?? false
+        }
+    }
+
+    /// Events an earlier run left for this one (they are fetched now, never left again).
+    func deferredEvents(accountId: String) -> Set<Int64> {
+        state.withLock { $0.accounts[accountId]?.deferredEvents ?? [] }
+    }
+
+    /// A webhook run leaves these events for the next run, due after the remainder's wait at the
+    /// latest (sooner when more events arrive).
+    func deferEvents(accountId: String, _ events: Set<Int64>) {
+        let due = monotonicNow() + Int64(settings.webhookRemainderWait * 1000)
+        state.withLock { s in
+            s.accounts[accountId, default: AccountState()].deferredEvents = events
+            let current = s.accounts[accountId]?.webhookDueAt ?? due
+            if !events.isEmpty { s.accounts[accountId]?.webhookDueAt = min(current, due) }
         }
         signal()
     }
@@ -343,6 +411,42 @@ public final class SyncEngine: Sendable {
         return Int64(interval * Double.random(in: 0.9...1.1))
     }
 
+    /// Starts the heartbeat thread unless it is going: every `runHeartbeat` seconds (real
+    /// time) it tells the store this process's runs are alive, and ends once none lives. Call
+    /// after recording the run as running.
+    func keepRunsAlive() {
+        let start = state.withLock { s -> Bool in
+            guard !s.heartbeating else { return false }
+            s.heartbeating = true
+            return true
+        }
+        guard start else { return }
+        let t = Thread { [self] in
+            while true {
+                let until = Date().addingTimeInterval(settings.runHeartbeat)
+                while Date() < until && !stopped.load(ordering: .acquiring) {
+                    usleep(UInt32(min(50_000, max(1_000, settings.runHeartbeat * 1_000_000))))
+                }
+                let live = state.withLock { s -> Bool in
+                    let live = s.accounts.values.contains { !($0.running?.id.isEmpty ?? true) }
+                    if !live || stopped.load(ordering: .acquiring) { s.heartbeating = false }
+                    return live
+                }
+                guard live, !stopped.load(ordering: .acquiring) else { return }
+                beat()
+            }
+        }
+        t.name = "sync-heartbeat"
+        t.start()
+    }
+
+    /// Tells the store this process's runs are alive.
+    func beat() {
+        do { try stores.runs.heartbeat(owner: owner) } catch {
+            logger.warning("sync runs' heartbeat not recorded", metadata: ["error": "\(error)"])
+        }
+    }
+
     /// Milliseconds on the monotonic clock.
     func monotonicNow() -> Int64 { monotonic.nowMilliseconds() }
 
@@ -360,13 +464,26 @@ public final class SyncEngine: Sendable {
             while !stopped.load(ordering: .acquiring) {
                 lastTick.store(monotonicNow(), ordering: .relaxed)
                 tick()
+                // Until the next window or debounce ends, and at least every 100 ms.
+                let wait = secondsUntilNextDue()
                 wake.lock()
-                _ = wake.wait(until: Date().addingTimeInterval(0.1))
+                _ = wake.wait(until: Date().addingTimeInterval(wait))
                 wake.unlock()
             }
         }
         t.name = "sync-scheduler"
         t.start()
+    }
+
+    /// Seconds until the earliest webhook window or push debounce ends, between 1 ms and 100 ms.
+    func secondsUntilNextDue() -> Double {
+        let mono = monotonicNow()
+        let next = state.withLock { s in
+            s.accounts.values.filter { $0.running == nil }
+                .flatMap { a in [a.webhookDueAt, a.pushDueAt].compactMap { $0.map { max($0, a.notBefore) } } }.min()
+        }
+        guard let next else { return 0.1 }
+        return min(0.1, max(0.001, Double(next - mono) / 1000))
     }
 
     /// Stops the scheduler (runs going on finish on their workers).
@@ -420,6 +537,15 @@ public final class SyncEngine: Sendable {
     }
 
     func scanStore(_ now: Int64) {
+        // Runs whose process stopped (a crash, a killed `sync`) are failed, so their accounts sync again.
+        let mono = monotonicNow()
+        let checkAbandoned = state.withLock { s -> Bool in
+            guard s.lastAbandonedCheck.map({ mono - $0 >= SyncRunOwnership.interval * 3 }) ?? true else { return false }
+            s.lastAbandonedCheck = mono
+            return true
+        }
+        if checkAbandoned { try? stores.runs.failAbandonedRuns() }
+        pruneHistoryIfDue(now)
         // A failed read is no news: it must not look like every account disconnected.
         guard let read = try? stores.accounts.connections() else { return }
         let connected = read.filter { $0.state == .connected }.map(\.accountId)
@@ -427,7 +553,6 @@ public final class SyncEngine: Sendable {
         let pending = Set((try? stores.engine.accountsWithClaimableEvents(now: now)) ?? [])
         let pushes = (try? stores.engine.outboundQueued()) ?? [:]
         let debounce = Int64(settings.pushDebounce * 1000)
-        let mono = monotonicNow()
         state.withLock { s in
             let live = Set(connected)
             // Every connected account has its next sweep: a first one spread over the interval, or

@@ -68,6 +68,12 @@ struct ProgressReportingXero: XeroAccounting {
         return r
     }
 
+    func contacts(tenantId: String, contactNumber number: String) throws(XeroAPIError) -> [Contact] {
+        let r = try inner.contacts(tenantId: tenantId, contactNumber: number)
+        tally.read(r.count)
+        return r
+    }
+
     func items(tenantId: String, modifiedSince: Int64?) throws(XeroAPIError) -> [Item] {
         let r = try inner.items(tenantId: tenantId, modifiedSince: modifiedSince)
         tally.read(r.count)

@@ -275,6 +275,7 @@ import Testing
         let xid = try #require(linked["xeroContactId"]?.stringValue)
         let x = try xeroContact(p, tenant, xid)
         #expect(x["Name"]?.stringValue == "Matai Builders" && x["FirstName"]?.stringValue == "Jo" && x["LastName"]?.stringValue == "Bloggs")
+        #expect(x["ContactNumber"]?.stringValue == "SortScape \(id)", "the marker a retry whose answer was lost looks up")
         #expect(try p.request("POST", "/api/v1/contacts/\(id)/xero", bearer: admin).status == 409)
         // A contact whose name Xero has already: linked to it, nothing created.
         let twin = try JSON.parse(p.request("POST", "/api/v1/contacts", bearer: admin, body: #"{"name": "pohutukawa supplies", "email": "sales@pohutukawa.nz"}"#).body)

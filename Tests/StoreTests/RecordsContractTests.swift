@@ -416,4 +416,29 @@ final class RecordsHarness {
         #expect(failed.state == .failed && failed.errors == ["interrupted by a restart"] && failed.finishedAt == h.clock.timestamp())
         #expect(try h.sync.startRun(accountId: a, trigger: .manual).started)
     }
+
+    @Test(arguments: Backend.allCases)
+    func aRunAnotherLiveProcessCarriesOutIsNotAbandonedUntilItsHeartbeatStops(_ backend: Backend) throws {
+        let h = try RecordsHarness(backend)
+        let a = try h.account()
+        // The command line's `sync` runs the account; a server starts beside it.
+        let (cli, started) = try h.sync.startRun(accountId: a, trigger: .manual, owner: "pid 7 cli")
+        try #require(started)
+        #expect(cli.owner == "pid 7 cli")
+        h.clock.advance(milliseconds: 50_000)
+        try h.sync.heartbeat(owner: "pid 7 cli")
+        h.clock.advance(milliseconds: 50_000)
+        try h.sync.heartbeat(owner: "pid 9 server")  // another owner's beat moves nothing of the CLI's
+        try h.sync.failAbandonedRuns()
+        #expect(try h.sync.run(accountId: a, id: cli.id)?.state == .running, "its heartbeat is 50 s old: alive")
+        #expect(try h.sync.startRun(accountId: a, trigger: .scheduled, owner: "pid 9 server").started == false)
+        // The CLI is killed: its heartbeat stops, and a minute later the run is abandoned.
+        h.clock.advance(milliseconds: 10_000)
+        let taken = try h.sync.startRun(accountId: a, trigger: .scheduled, owner: "pid 9 server")
+        #expect(taken.started && taken.run.owner == "pid 9 server")
+        let failed = try #require(try h.sync.run(accountId: a, id: cli.id))
+        #expect(failed.state == .failed && failed.errors == ["interrupted by a restart"])
+        try h.sync.failAbandonedRuns()
+        #expect(try h.sync.run(accountId: a, id: taken.run.id)?.state == .running, "the new run's heartbeat is fresh")
+    }
 }

@@ -89,7 +89,7 @@ import Timekeeping
         db.close()
         let upgraded = try Database(path: path)
         defer { upgraded.close() }
-        #expect(upgraded.schemaVersion == 9)
+        #expect(upgraded.schemaVersion == 10)
         let runs = try upgraded.read { try $0.query("SELECT id, trigger, xero_calls FROM sync_runs") }
         #expect(runs.count == 1 && runs.first?.string("trigger") == "push" && runs.first?.int("xero_calls") == 3)
         try upgraded.write { c in

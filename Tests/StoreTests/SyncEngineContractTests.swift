@@ -120,6 +120,42 @@ final class EngineHarness {
     }
 
     @Test(arguments: Backend.allCases)
+    func oldRunsAndSettledEventsArePrunedButPendingOnesRetriesAndEachAccountsNewestRunsStay(_ backend: Backend) throws {
+        let h = try EngineHarness(backend)
+        let (a, _, _) = try h.linkedAccount()
+        func finishedRun() throws -> SyncRunRecord {
+            var run = try h.sync.startRun(accountId: a, trigger: .webhook).run
+            run.state = .succeeded
+            return try h.sync.finishRun(run)
+        }
+        let old = try (0..<3).map { _ in try finishedRun() }
+        h.deliver("tenant-a CONTACT x1 2026-01-01T00:00:00.000Z UPDATE", "tenant-a CONTACT x2 2026-01-01T00:00:00.000Z UPDATE")
+        h.deliver("tenant-a CONTACT x3 2026-01-01T00:00:00.000Z UPDATE", "tenant-a CONTACT x4 2026-01-01T00:00:00.000Z UPDATE")
+        let events = try h.engine.claimableEvents(accountId: a, now: h.clock.nowMilliseconds(), limit: 10)
+        try #require(events.count == 4)
+        let later = h.clock.nowMilliseconds() + 3_600_000
+        try h.engine.settle(accountId: a, [(events[0].id, .applied), (events[1].id, .failed("gone", nextAttemptAt: nil)),
+                                           (events[2].id, .failed("503", nextAttemptAt: later))])
+        h.clock.advance(milliseconds: 32 * 86_400_000)
+        let recent = try finishedRun()
+        h.deliver("tenant-a CONTACT x5 2026-02-01T00:00:00.000Z UPDATE")
+        let now = h.clock.nowMilliseconds()
+        func ago(days: Int64) -> String { Timestamp.format(millisecondsSinceEpoch: now - days * 86_400_000) }
+        let pruned = try h.engine.pruneHistory(HistoryRetention(runsEndedBefore: ago(days: 30), keepRunsPerAccount: 2,
+                                                                eventsReceivedBefore: ago(days: 31)))
+        #expect(pruned.runs == 2 && pruned.events == 2, "\(pruned)")
+        #expect(pruned.deliveries == (backend == .memory ? 0 : 1), "the first delivery's events are all gone")
+        #expect(try h.sync.recentRuns(accountId: a, limit: 10).map(\.id) == [recent.id, old[2].id], "the newest two stay")
+        let left = try h.events.events(accountId: a, state: nil, limit: 10, afterId: nil)
+        #expect(left.map(\.resourceId) == ["x3", "x4", "x5"], "a failed event still to be retried and pending ones stay")
+        #expect(try h.engine.pruneHistory(HistoryRetention(runsEndedBefore: ago(days: 30), keepRunsPerAccount: 2,
+                                                           eventsReceivedBefore: ago(days: 31))) == PrunedHistory())
+        // A new delivery after the pruning is taken in as usual.
+        h.deliver("tenant-a CONTACT x6 2026-02-01T00:00:00.000Z UPDATE")
+        #expect(try h.events.events(accountId: a, state: .pending, limit: 10, afterId: nil).map(\.resourceId) == ["x4", "x5", "x6"])
+    }
+
+    @Test(arguments: Backend.allCases)
     func r17_watermarksNeverGoBack(_ backend: Backend) throws {
         let h = try EngineHarness(backend)
         let (a, _, _) = try h.linkedAccount()

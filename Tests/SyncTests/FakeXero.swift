@@ -10,6 +10,8 @@ final class FakeXero: XeroAccounting {
         var contacts: [Xero.Contact] = []
         var items: [Item] = []
         var calls: [String] = []
+        /// The number of ids each `contacts(tenantId:ids:)` call asked for.
+        var idsPerCall: [Int] = []
         /// Errors thrown by the next calls, in order.
         var failures: [XeroAPIError] = []
         var saved: [(key: String, contacts: [Xero.Contact])] = []
@@ -20,6 +22,9 @@ final class FakeXero: XeroAccounting {
         var invoiceKeys: [String: (body: String, answer: Result<[Invoice], XeroAPIError>)] = [:]
         /// The next this many invoice writes are carried out, then answered with a timeout.
         var lostAnswers = 0
+        /// The next this many contact writes are carried out, then answered with a timeout
+        /// (no idempotency keys kept: as a retry after Xero forgot the key).
+        var lostContactAnswers = 0
     }
     let state = Mutex(State())
 
@@ -47,12 +52,20 @@ final class FakeXero: XeroAccounting {
 
     func contacts(tenantId: String, ids: [String]) throws(XeroAPIError) -> [Xero.Contact] {
         try call("contacts by id")
-        return state.withLock { s in s.contacts.filter { ids.contains($0.contactID ?? "") } }
+        return state.withLock { s in
+            s.idsPerCall.append(ids.count)
+            return s.contacts.filter { ids.contains($0.contactID ?? "") }
+        }
     }
 
     func contacts(tenantId: String, named name: String) throws(XeroAPIError) -> [Xero.Contact] {
         try call("contacts named")
         return state.withLock { s in s.contacts.filter { ($0.name ?? "").lowercased() == name.lowercased() && ($0.contactStatus ?? .active) == .active } }
+    }
+
+    func contacts(tenantId: String, contactNumber number: String) throws(XeroAPIError) -> [Xero.Contact] {
+        try call("contacts numbered")
+        return state.withLock { s in s.contacts.filter { $0.contactNumber == number && ($0.contactStatus ?? .active) == .active } }
     }
 
     func items(tenantId: String, named name: String) throws(XeroAPIError) -> [Item] {
@@ -81,7 +94,7 @@ final class FakeXero: XeroAccounting {
 
     func saveContacts(tenantId: String, _ contacts: [Xero.Contact], idempotencyKey: String) throws(XeroAPIError) -> [Xero.Contact] {
         try call("save contacts")
-        return state.withLock { s in
+        return try state.withLock { s -> Result<[Xero.Contact], XeroAPIError> in
             s.saved.append((idempotencyKey, contacts))
             var out: [Xero.Contact] = []
             for c in contacts {
@@ -102,8 +115,12 @@ final class FakeXero: XeroAccounting {
                     out.append(created)
                 }
             }
-            return out
-        }
+            if s.lostContactAnswers > 0 {
+                s.lostContactAnswers -= 1
+                return .failure(XeroAPIError(.timeout, message: "the answer was lost"))
+            }
+            return .success(out)
+        }.get()
     }
 
     func invoices(tenantId: String, ids: [String]) throws(XeroAPIError) -> [Invoice] {

@@ -29,7 +29,7 @@ import Xero
         let h = try SyncHarness()
         let visit = try completedVisit(h)
         let invoiced = try h.service.invoiceVisit(accountId: h.accountId, visitId: visit.id)
-        #expect(h.xero.calls == ["contacts named", "save contacts", "items named", "save items", "invoices by reference", "create invoices"])
+        #expect(h.xero.calls == ["contacts numbered", "contacts named", "save contacts", "items named", "save items", "invoices by reference", "create invoices"])
         let sent = try #require(h.xero.state.withLock { $0.invoiceWrites.first })
         #expect(sent.key == "invoice-\(h.accountId)-\(visit.id)-0", "the visit's own key")
         let invoice = try #require(sent.invoices.first)
@@ -47,11 +47,11 @@ import Xero
                 && lines[1].quantity == Decimal4(units: 15_000) && lines[1].unitAmount == Decimal4(units: 850_000))
         #expect(invoiced.xeroInvoiceId == "inv-1" && invoiced.xeroInvoiceNumber == "INV-0001" && invoiced.xeroInvoiceStatus == "DRAFT")
         let run = try lastRun(h)
-        #expect(run.trigger == .invoice && run.state == .succeeded && run.xeroCalls == 6)
+        #expect(run.trigger == .invoice && run.state == .succeeded && run.xeroCalls == 7)
         #expect(run.counts["invoicesCreated"] == 1 && run.counts["contactsCreatedInXero"] == 1 && run.counts["itemsCreated"] == 1)
         // Invoicing it again calls Xero no more.
         let again = try h.service.invoiceVisit(accountId: h.accountId, visitId: visit.id)
-        #expect(again == invoiced && h.xero.calls.count == 6 && invoices(h).count == 1)
+        #expect(again == invoiced && h.xero.calls.count == 7 && invoices(h).count == 1)
     }
 
     @Test func r15_theAuthorisedSettingAndTheLabourAccountGoOnTheInvoice() throws {

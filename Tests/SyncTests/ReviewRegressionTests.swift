@@ -21,6 +21,9 @@ final class IdemXero: XeroAccounting, @unchecked Sendable {
     }
     func contacts(tenantId: String, ids: [String]) throws(XeroAPIError) -> [Xero.Contact] { try inner.contacts(tenantId: tenantId, ids: ids) }
     func contacts(tenantId: String, named name: String) throws(XeroAPIError) -> [Xero.Contact] { try inner.contacts(tenantId: tenantId, named: name) }
+    func contacts(tenantId: String, contactNumber number: String) throws(XeroAPIError) -> [Xero.Contact] {
+        try inner.contacts(tenantId: tenantId, contactNumber: number)
+    }
     func items(tenantId: String, named name: String) throws(XeroAPIError) -> [Item] { try inner.items(tenantId: tenantId, named: name) }
     func saveItems(tenantId: String, _ items: [Item], idempotencyKey: String) throws(XeroAPIError) -> [Item] { try inner.saveItems(tenantId: tenantId, items, idempotencyKey: idempotencyKey) }
     func items(tenantId: String, modifiedSince: Int64?) throws(XeroAPIError) -> [Item] { try inner.items(tenantId: tenantId, modifiedSince: modifiedSince) }
@@ -121,8 +124,9 @@ struct IdemConnector: XeroConnector {
         #expect(h.workers.waitUntilIdle(timeout: 10))
         let next = try #require(engine.nextSweepAt(accountId: h.accountId))
         // Another process holds the run when the next sweep is due.
-        let other = try h.repository.startRun(accountId: h.accountId, trigger: .manual)
+        let other = try h.repository.startRun(accountId: h.accountId, trigger: .manual, owner: "pid 7 cli")
         h.clock.set(millisecondsSinceEpoch: next)
+        try h.repository.heartbeat(owner: "pid 7 cli")  // alive: its heartbeat keeps the account
         engine.tick()
         var done = other.run; done.state = .succeeded
         _ = try h.repository.finishRun(done)
@@ -150,6 +154,9 @@ final class RefusingXero: XeroAccounting, @unchecked Sendable {
     }
     func contacts(tenantId: String, ids: [String]) throws(XeroAPIError) -> [Xero.Contact] { try inner.contacts(tenantId: tenantId, ids: ids) }
     func contacts(tenantId: String, named name: String) throws(XeroAPIError) -> [Xero.Contact] { try inner.contacts(tenantId: tenantId, named: name) }
+    func contacts(tenantId: String, contactNumber number: String) throws(XeroAPIError) -> [Xero.Contact] {
+        try inner.contacts(tenantId: tenantId, contactNumber: number)
+    }
     func items(tenantId: String, named name: String) throws(XeroAPIError) -> [Item] { try inner.items(tenantId: tenantId, named: name) }
     func saveItems(tenantId: String, _ items: [Item], idempotencyKey: String) throws(XeroAPIError) -> [Item] { [] }
     func items(tenantId: String, modifiedSince: Int64?) throws(XeroAPIError) -> [Item] { try inner.items(tenantId: tenantId, modifiedSince: modifiedSince) }

@@ -52,6 +52,84 @@ import Xero
         #expect(r.map(\.trigger) == [.webhook] && r.first?.counts["eventsIgnored"] == 1, "\(r)")
     }
 
+    /// Delivers one signed payload's events (CONTACT updates of these Xero contacts) as the inbox does.
+    func deliver(_ h: SyncHarness, _ engine: SyncEngine, _ ids: [String]) {
+        let events = ids.map { InboxEventInput(tenantId: "tenant-1", category: "CONTACT", type: "UPDATE", resourceId: $0,
+                                                eventDateUtc: "2026-01-01T00:00:00.000Z", eventDateMilliseconds: 1) }
+        MemoryWebhookEventRepository(store: h.store).ingest(Array(ids.joined().utf8), contents: DeliveryContents(events: events))
+        engine.eventsArrived(accountIds: [h.accountId])
+    }
+
+    /// Moves the monotonic clock in steps of 10 ms, ticking the scheduler and letting its runs end.
+    func pass(_ h: SyncHarness, _ engine: SyncEngine, _ mono: TestMonotonicClock, milliseconds: Int64) {
+        for _ in 0..<(milliseconds / 10) {
+            mono.advance(milliseconds: 10)
+            engine.tick()
+            #expect(h.workers.waitUntilIdle(timeout: 10))
+        }
+    }
+
+    @Test func r16_twoHundredWebhooksSpreadOverASecondCostAtMostFiveGetsAndEveryEventIsApplied() throws {
+        let (h, engine, mono) = try harness()
+        let ids = (0..<200).map { "x\($0)" }
+        h.xero.state.withLock { $0.contacts = ids.map { FakeXero.contact($0, "Contact \($0)") } }
+        engine.tick()  // the first store scan
+        // Xero's deliveries as xero-sim sends them: one signed payload every 250 ms.
+        var start = 0
+        for size in [50, 51, 51, 48] {
+            deliver(h, engine, Array(ids[start..<start + size]))
+            start += size
+            pass(h, engine, mono, milliseconds: 250)
+        }
+        pass(h, engine, mono, milliseconds: 300)  // the last remainder's wait at most
+        let calls = h.xero.state.withLock { $0.idsPerCall }
+        #expect(calls.count <= 5, "GET Contacts?IDs= calls of \(calls) ids")
+        #expect(calls.allSatisfy { $0 <= 50 }, "\(calls)")
+        let events = try h.engineStore.claimableEvents(accountId: h.accountId, now: h.clock.nowMilliseconds(), limit: 1000)
+        #expect(events.isEmpty, "every event settled")
+        let imported = try h.contacts().compactMap(\.xeroContactId)
+        #expect(Set(imported) == Set(ids), "all 200 contacts imported (\(imported.count))")
+    }
+
+    @Test func r16_aLoneEventIsAppliedWithinTheWindowAndARemainderWaitsOnlyOnce() throws {
+        let (h, engine, mono) = try harness()
+        let ids = (0..<52).map { "x\($0)" }
+        h.xero.state.withLock { $0.contacts = ids.map { FakeXero.contact($0, "Contact \($0)") } }
+        engine.tick()
+        deliver(h, engine, ["x0"])
+        pass(h, engine, mono, milliseconds: 50)
+        #expect(try h.contacts().compactMap(\.xeroContactId) == ["x0"], "applied once the 50 ms window passed")
+        // 51 events and nothing after them: 50 now, the last one after the remainder's wait.
+        deliver(h, engine, Array(ids[1...]))
+        pass(h, engine, mono, milliseconds: 50)
+        #expect(h.xero.state.withLock { $0.idsPerCall } == [1, 50])
+        pass(h, engine, mono, milliseconds: 250)
+        #expect(h.xero.state.withLock { $0.idsPerCall } == [1, 50, 1], "the remainder waited 250 ms, no more")
+        #expect(try h.engineStore.claimableEvents(accountId: h.accountId, now: h.clock.nowMilliseconds(), limit: 100).isEmpty)
+    }
+
+    @Test func theSchedulerPrunesOldRunsOnceADay() throws {
+        let h = try SyncHarness()  // not connected: no sweep comes due
+        let mono = TestMonotonicClock()
+        let engine = SyncEngine(stores: h.stores, connector: FakeConnector(xero: h.xero), workers: h.workers, clock: h.clock,
+                                monotonic: mono, settings: SyncSettings(keepRunsPerAccount: 1))
+        for _ in 0..<3 {
+            var run = try h.repository.startRun(accountId: h.accountId, trigger: .webhook).run
+            run.state = .succeeded
+            _ = try h.repository.finishRun(run)
+        }
+        engine.tick()
+        #expect(try runs(h).count == 3, "a fresh history is kept")
+        h.clock.advance(milliseconds: 29 * 86_400_000)
+        mono.advance(milliseconds: 2_000)
+        engine.tick()
+        #expect(try runs(h).count == 3, "29 days old: kept")
+        h.clock.advance(milliseconds: 2 * 86_400_000)
+        mono.advance(milliseconds: 2_000)
+        engine.tick()
+        #expect(try runs(h).count == 1, "31 days old: all but the account's newest run pruned")
+    }
+
     @Test func r9_aPushWaitsForItsDebounce() throws {
         let (h, engine, mono) = try harness()
         engine.contactEdited(accountId: h.accountId)

@@ -26,6 +26,9 @@ struct CountingXero: XeroAccounting {
     }
     func contacts(tenantId: String, ids: [String]) throws(XeroAPIError) -> [Xero.Contact] { note("/Contacts"); return try inner.contacts(tenantId: tenantId, ids: ids) }
     func contacts(tenantId: String, named name: String) throws(XeroAPIError) -> [Xero.Contact] { note("/Contacts"); return try inner.contacts(tenantId: tenantId, named: name) }
+    func contacts(tenantId: String, contactNumber number: String) throws(XeroAPIError) -> [Xero.Contact] {
+        note("/Contacts"); return try inner.contacts(tenantId: tenantId, contactNumber: number)
+    }
     func items(tenantId: String, modifiedSince: Int64?) throws(XeroAPIError) -> [Item] { note("/Items"); return try inner.items(tenantId: tenantId, modifiedSince: modifiedSince) }
     func items(tenantId: String, named name: String) throws(XeroAPIError) -> [Item] { note("/Items"); return try inner.items(tenantId: tenantId, named: name) }
     func saveItems(tenantId: String, _ items: [Item], idempotencyKey: String) throws(XeroAPIError) -> [Item] {
@@ -226,6 +229,7 @@ final class ArmedXero: XeroAccounting {
     }
     func contacts(tenantId: String, ids: [String]) throws(XeroAPIError) -> [Xero.Contact] { [] }
     func contacts(tenantId: String, named name: String) throws(XeroAPIError) -> [Xero.Contact] { [] }
+    func contacts(tenantId: String, contactNumber number: String) throws(XeroAPIError) -> [Xero.Contact] { [] }
     func items(tenantId: String, named name: String) throws(XeroAPIError) -> [Item] { [] }
     func saveItems(tenantId: String, _ items: [Item], idempotencyKey: String) throws(XeroAPIError) -> [Item] { [] }
     func items(tenantId: String, modifiedSince: Int64?) throws(XeroAPIError) -> [Item] { throw XeroAPIError(.server, status: 503, message: "x") }

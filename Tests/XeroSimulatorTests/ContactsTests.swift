@@ -174,6 +174,11 @@ struct ContactsTests {
         #expect(c0["Addresses"]?.arrayValue?.map { $0["AddressType"]?.stringValue } == ["STREET", "POBOX"])
         #expect(c0["Phones"]?.arrayValue?.first { $0["PhoneType"]?.stringValue == "MOBILE" }?["PhoneAreaCode"]?.stringValue == "021")
 
+        // Found by its ContactNumber (the gateway's R11 marker looks contacts up this way).
+        let numbered = try c.api("GET", "/Contacts?where=" + FormEncode.encode(#"ContactNumber=="GL-1""#))
+        #expect(contacts(numbered).map { $0["ContactID"]?.stringValue } == [id])
+        #expect(contacts(try c.api("GET", "/Contacts?where=" + FormEncode.encode(#"ContactNumber=="GL-2""#))).isEmpty)
+
         let upd = try c.api("POST", "/Contacts", #"{"Contacts":[{"ContactNumber":"GL-1","Phones":[{"PhoneType":"DEFAULT","PhoneNumber":"499 2100","PhoneAreaCode":"04"}]}]}"#)
         let u = try #require(contacts(upd).first)
         #expect(u["ContactID"]?.stringValue == id)

@@ -30,6 +30,7 @@ final class PageIgnoringXero: XeroAccounting {
 
     func contacts(tenantId: String, ids: [String]) throws(XeroAPIError) -> [Contact] { [] }
     func contacts(tenantId: String, named name: String) throws(XeroAPIError) -> [Contact] { [] }
+    func contacts(tenantId: String, contactNumber number: String) throws(XeroAPIError) -> [Contact] { [] }
     func items(tenantId: String, named name: String) throws(XeroAPIError) -> [Item] { [] }
     func saveItems(tenantId: String, _ items: [Item], idempotencyKey: String) throws(XeroAPIError) -> [Item] { [] }
     func items(tenantId: String, modifiedSince: Int64?) throws(XeroAPIError) -> [Item] { [] }

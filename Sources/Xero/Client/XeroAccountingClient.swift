@@ -18,6 +18,8 @@ public protocol XeroAccounting: Sendable {
     func contacts(tenantId: String, ids: [String]) throws(XeroAPIError) -> [Contact]
     /// The active contacts named `name` (Xero's names are unique among active contacts).
     func contacts(tenantId: String, named name: String) throws(XeroAPIError) -> [Contact]
+    /// The active contacts whose `ContactNumber` ("Contact Code", set only through the API) is `number`.
+    func contacts(tenantId: String, contactNumber number: String) throws(XeroAPIError) -> [Contact]
     /// The items named `name` (R14: a material going to Xero links to a same-named item).
     func items(tenantId: String, named name: String) throws(XeroAPIError) -> [Item]
     /// Creates or updates items in one call (`summarizeErrors=false`, 4 decimals).
@@ -124,6 +126,12 @@ public final class XeroAccountingClient: XeroAccounting {
     public func contacts(tenantId: String, named name: String) throws(XeroAPIError) -> [Contact] {
         let quoted = name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
         let envelope: ResponseEnvelope<Contact> = try get(tenantId, "/Contacts", [("where", "Name==\"\(quoted)\"")], modifiedSince: nil)
+        return envelope.elements
+    }
+
+    public func contacts(tenantId: String, contactNumber number: String) throws(XeroAPIError) -> [Contact] {
+        let quoted = number.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        let envelope: ResponseEnvelope<Contact> = try get(tenantId, "/Contacts", [("where", "ContactNumber==\"\(quoted)\"")], modifiedSince: nil)
         return envelope.elements
     }
 
