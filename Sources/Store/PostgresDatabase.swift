@@ -100,6 +100,24 @@ public final class PostgresDatabase: Sendable {
         readers.withLock { pool in if pool.count < 8 { pool.append(c) } }
     }
 
+    /// Runs `body` holding the session advisory lock (`key`, a hash of the schema and `name`) on a
+    /// connection of its own, so every process sharing the database runs such a `body` one at a
+    /// time per name; waits for the lock. A process that dies holding it loses it with its
+    /// connection.
+    public func withAdvisoryLock<T>(_ key: Int32, name: String, _ body: () -> T) throws(StoreError) -> T {
+        try PostgresErrors.attempt {
+            guard !closed.load(ordering: .acquiring) else { throw PostgresDatabase.closedError }
+            let c = try readers.withLock({ $0.popLast() }).flatMap { $0.isUsable ? $0 : nil }
+                ?? PostgresDatabase.connect(conninfo, label: label, schema: schema, readOnly: true)
+            defer { release(c) }
+            let lock: [SQLValue] = [.integer(Int64(key)), .text(name)]
+            try c.run("SELECT pg_advisory_lock(?::int4, hashtext(current_schema() || ':' || ?))", lock)
+            let result = body()
+            try? c.run("SELECT pg_advisory_unlock(?::int4, hashtext(current_schema() || ':' || ?))", lock)
+            return result
+        }
+    }
+
     /// A small durable write (one row of `health_probe`): throws when the store cannot write.
     public func probeWrite() throws(StoreError) {
         try write { c in

@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 import Gateway
 import Testing
 
@@ -33,6 +34,17 @@ import Testing
                 let text = "\(error)"
                 return text.hasPrefix("configuration error: GATEWAY_DB: \(shown)") && !text.contains("s3cret") && !text.contains("\n")
             }
+        }
+    }
+
+    /// Issue 14: each gateway sharing a store is named, by GATEWAY_INSTANCE or its host and pid.
+    @Test func theInstanceIsNamedByItsSettingOrItsHostAndPid() throws {
+        let named = try Configuration.load(environment: base.merging(["GATEWAY_INSTANCE": "gw-2"]) { $1 })
+        #expect(named.instanceName == "gw-2")
+        let unnamed = try Configuration.load(environment: base)
+        #expect(unnamed.instanceName == "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)")
+        #expect { try Configuration.load(environment: base.merging(["GATEWAY_INSTANCE": "gw 2"]) { $1 }) } throws: {
+            "\($0)".hasPrefix("configuration error: GATEWAY_INSTANCE:")
         }
     }
 
