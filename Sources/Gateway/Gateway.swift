@@ -68,6 +68,8 @@ public final class Gateway: Sendable {
     let authRefusalLog = RateLimitedLog()
     /// Time for the throttle and its log budget (a test moves it instead of sleeping).
     let monotonicClock: any MonotonicClock
+    /// Stops listening for other gateways' events (a shared store only).
+    let stopListening: (@Sendable () -> Void)?
 
     /// The production gateway: the store at `configuration.storeLocation` (SQLite or
     /// PostgreSQL). `clock`, `monotonicClock` and `xeroRetry` are for tests (expiry, throttling
@@ -164,6 +166,8 @@ public final class Gateway: Sendable {
         server = Server(configuration: serverConfig, router: router) { method, route, status, seconds in
             m.observe(method: method, route: route, status: status, seconds: seconds)
         }
+        // Events another gateway sharing the store committed wake this one's engine too.
+        stopListening = stores.listenForEvents?({ engine.eventsArrived(accountIds: $0) })
         box.gateway = self
         let repository = sync, limiter = xeroLimiter, accounts = self.accounts, syncState = self.syncState
         hooks = GatewayHooks(
@@ -214,6 +218,7 @@ public final class Gateway: Sendable {
         if !server.shutdown(timeout: 10) {
             logger.error("deferred answers still outstanding after 10 s; leaving connections to the exiting process")
         }
+        stopListening?()
         syncEngine.stop()
         healthReadings.stop()
         // After the server: a link request in flight still gets its worker.

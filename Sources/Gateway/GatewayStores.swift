@@ -33,6 +33,10 @@ public struct GatewayStores: Sendable {
     public var database: Database?
     /// What the stores are, for `/healthz`: `sqlite`, `postgresql` or `memory`.
     public var backend: String
+    /// Starts telling `wake` which accounts got pending events committed by other gateways
+    /// sharing the store (PostgreSQL's `LISTEN`); returns how to stop. Nil for a store one
+    /// process serves.
+    public var listenForEvents: (@Sendable (_ wake: @escaping @Sendable (Set<String>) -> Void) -> @Sendable () -> Void)?
 
     public init(accounts: any AccountRepository, sessions: any SessionRepository, tokens: any XeroTokenRepository,
                 records: any SortScapeRecords, syncRuns: any XeroSyncRepository, syncState: any SyncEngineRepository,
@@ -51,6 +55,7 @@ public struct GatewayStores: Sendable {
         self.close = close
         self.database = database
         self.backend = backend
+        listenForEvents = nil
     }
 
     /// The stores at `location` (`GATEWAY_DB`), opened and migrated; `clock` stamps them.
@@ -79,7 +84,7 @@ public struct GatewayStores: Sendable {
 
     /// The PostgreSQL repositories over `database`, stamped by `clock`.
     public static func postgres(_ database: PostgresDatabase, clock: any WallClock = SystemWallClock()) -> GatewayStores {
-        GatewayStores(
+        var stores = GatewayStores(
             accounts: PostgresAccountRepository(database: database, clock: clock),
             sessions: PostgresSessionRepository(database: database),
             tokens: PostgresXeroTokenRepository(database: database, clock: clock),
@@ -91,6 +96,11 @@ public struct GatewayStores: Sendable {
             probeWrite: { () throws(StoreError) in try database.probeWrite() },
             close: { database.close() },
             backend: "postgresql")
+        stores.listenForEvents = { wake in
+            let listener = PostgresEventListener(database: database, wake: wake)
+            return { listener.stop() }
+        }
+        return stores
     }
 
     /// The memory repositories over `store` (its clock stamps them), for tests.

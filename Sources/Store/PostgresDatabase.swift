@@ -8,11 +8,11 @@ import Synchronization
 public final class PostgresDatabase: Sendable {
     /// The server, for messages (password shown as `***`).
     public let label: String
-    private let conninfo: String
-    private let schema: String?
+    let conninfo: String
+    let schema: String?
     private let writer: Mutex<PostgresConnection?>
     private let readers = Mutex<[PostgresConnection]>([])
-    private let closed = Atomic<Bool>(false)
+    let closed = Atomic<Bool>(false)
 
     /// Connects to `url` (`postgres://…` or `postgresql://…`) and migrates it. `schema` (letters,
     /// digits and `_`) puts the tables in that schema instead of the user's default, creating it
@@ -31,7 +31,7 @@ public final class PostgresDatabase: Sendable {
         writer = Mutex(w)
     }
 
-    private static func connect(_ conninfo: String, label: String, schema: String?, readOnly: Bool) throws(StoreError) -> PostgresConnection {
+    static func connect(_ conninfo: String, label: String, schema: String?, readOnly: Bool) throws(StoreError) -> PostgresConnection {
         let c = try PostgresConnection(conninfo: conninfo, label: label)
         try c.execute("SET synchronous_commit = on; SET client_encoding = 'UTF8'; SET bytea_output = 'hex'")
         if let schema { try c.execute("SET search_path TO \(schema)") }

@@ -9,7 +9,8 @@ import Timekeeping
 /// instances and an expansion never passes over a lower id that another instance has yet to
 /// commit. Expansions take the cursor row `FOR UPDATE` and start from the stored cursor, so
 /// two instances never expand one delivery twice, and whichever runs next also expands what an
-/// instance that died left committed.
+/// instance that died left committed. An expansion that routes events notifies every gateway
+/// listening on the schema's channel (`PostgresEventListener`) as it commits.
 public final class PostgresWebhookInboxRepository: WebhookInboxRepository {
     let db: PostgresDatabase
 
@@ -104,6 +105,13 @@ public final class PostgresWebhookInboxRepository: WebhookInboxRepository {
                 }
             }
             try c.run("UPDATE inbox_cursor SET delivery_id = ? WHERE name = 'expanded_through'", [.integer(lastId)])
+            // Every gateway listening on the schema's channel wakes for these accounts when this
+            // commits (a notification holds at most 8000 bytes: 150 ids each).
+            let accounts = routed.sorted()
+            for start in stride(from: 0, to: accounts.count, by: 150) {
+                try c.run("SELECT pg_notify(\(PostgresEventListener.channelSQL), ?)",
+                          [.text(accounts[start..<min(accounts.count, start + 150)].joined(separator: ","))])
+            }
             return lastId
         }
         return InboxExpansion(expandedThrough: through, routedAccounts: routed)

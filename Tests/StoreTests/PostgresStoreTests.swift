@@ -206,6 +206,36 @@ struct PostgresStoreTests {
         #expect(position == InboxPosition(lastDelivery: Int64(n), expandedThrough: Int64(n)))
     }
 
+    /// Instances wake each other: events one instance's inbox routes reach the other's
+    /// listener (LISTEN/NOTIFY) once they commit, with their accounts; unrouted ones wake nobody.
+    @Test func r16_anotherInstancesListenerHearsOfRoutedEventsWhenTheyCommit() throws {
+        let url = try #require(postgresTestURL)
+        let schema = "xg_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let one = try PostgresDatabase(url: url, schema: schema), other = try PostgresDatabase(url: url, schema: schema)
+        defer {
+            try? one.write { c in try c.execute("DROP SCHEMA \(schema) CASCADE") }
+            one.close()
+            other.close()
+        }
+        let accounts = PostgresAccountRepository(database: one)
+        let a = try #require(try accounts.createAccount(name: "A").accountId)
+        try accounts.connect(accountId: a, tenantId: "ta", tenantName: "A")
+        let heard = Mutex<[Set<String>]>([])
+        let listener = PostgresEventListener(database: other) { ids in heard.withLock { $0.append(ids) } }
+        defer { listener.stop() }
+        let deadline = Date().addingTimeInterval(5)
+        while !listener.isListening && Date() < deadline { usleep(10_000) }
+        #expect(listener.isListening)
+        let inbox = try WebhookInbox(repository: PostgresWebhookInboxRepository(database: one), reader: fakeReader)
+        defer { inbox.stop() }
+        _ = appendAndWait(inbox, "nobody CONTACT r0 2026-01-01T00:00:00.000Z UPDATE")
+        _ = appendAndWait(inbox, "ta CONTACT r1 2026-01-01T00:00:00.000Z UPDATE")
+        #expect(inbox.waitUntilExpanded())
+        while heard.withLock({ $0.isEmpty }) && Date() < deadline { usleep(10_000) }
+        usleep(100_000)
+        #expect(heard.withLock { $0 } == [[a]])
+    }
+
     @Test func connectionsTheServerDroppedAreReplaced() throws {
         let (db, drop) = try temporaryPostgres()
         defer { drop() }
