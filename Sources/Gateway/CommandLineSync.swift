@@ -30,7 +30,15 @@ public enum CommandLineSync {
                            wait: Double = 30, logger: Logger = Logger(label: "xero-gateway.sync"),
                            xeroRetry: XeroRetryPolicy = XeroRetryPolicy(),
                            progress: ProgressObserver? = nil) throws(Refusal) -> SyncRunRecord {
-        let stores = GatewayStores.sqlite(database)
+        try run(accountId: accountId, full: full, configuration: configuration, stores: .sqlite(database), wait: wait,
+                logger: logger, xeroRetry: xeroRetry, progress: progress)
+    }
+
+    /// As `run(accountId:full:configuration:database:…)`, over `stores` (SQLite or PostgreSQL).
+    public static func run(accountId: String, full: Bool, configuration: Configuration, stores: GatewayStores,
+                           wait: Double = 30, logger: Logger = Logger(label: "xero-gateway.sync"),
+                           xeroRetry: XeroRetryPolicy = XeroRetryPolicy(),
+                           progress: ProgressObserver? = nil) throws(Refusal) -> SyncRunRecord {
         let connection: AccountConnection?
         do { connection = try stores.accounts.connection(accountId: accountId) } catch {
             throw Refusal(message: "The store could not be read: \(error)")

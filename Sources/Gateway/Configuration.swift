@@ -13,6 +13,7 @@ public struct ConfigurationError: Error, CustomStringConvertible {
 public struct Configuration: Sendable {
     public var listenHost: String
     public var listenPort: UInt16
+    /// `GATEWAY_DB`: a SQLite path or a `postgres://` URL (see `storeLocation`).
     public var databasePath: String
     public var publicURL: String
     /// 32 bytes (`GATEWAY_SECRET_KEY`): a subkey of it seals tokens at rest, another keys CSRF tokens.
@@ -44,11 +45,22 @@ public struct Configuration: Sendable {
     public var authFailuresPerMinute: Int = 20
     /// Space-separated OAuth scopes asked of Xero (`XERO_SCOPES`).
     public var xeroScopes: String
+    /// This gateway among the instances sharing a store (`GATEWAY_INSTANCE`, default
+    /// `hostname:pid`), named by `/healthz` and `/metrics`.
+    public var instanceName: String = Configuration.defaultInstanceName
+
+    /// `hostname:pid`.
+    public static var defaultInstanceName: String {
+        "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
+    }
 
     /// Xero's granular scopes (apps made since March 2026); older apps set `XERO_SCOPES` to the
     /// broad `accounting.transactions` set.
     public static let defaultXeroScopes =
         "offline_access openid profile email accounting.contacts accounting.settings accounting.invoices"
+
+    /// Where the store is: SQLite at a path, or a PostgreSQL server that any number of gateways share.
+    public var storeLocation: StoreLocation { (try? StoreLocation(databasePath)) ?? .sqlite(path: databasePath) }
 
     /// True when the gateway's public origin or its own listener is HTTPS (cookies get `Secure`).
     public var servesHTTPS: Bool { publicURL.lowercased().hasPrefix("https://") || tlsCertPath != nil }
@@ -71,14 +83,8 @@ public struct Configuration: Sendable {
         let listen = value("GATEWAY_LISTEN") ?? "127.0.0.1:8080"
         let (host, port) = try parseListen(listen)
         let db = value("GATEWAY_DB") ?? "./data/gateway.sqlite"
-        // A URL this build cannot serve stops start-up here, naming it (never its password);
-        // `serve` does not run on PostgreSQL yet (issue 14: `xero-gateway migrate` does).
-        let location: StoreLocation
-        do { location = try StoreLocation(db) } catch { throw ConfigurationError(setting: "GATEWAY_DB", message: error.message) }
-        if case .postgres = location {
-            throw ConfigurationError(setting: "GATEWAY_DB", message: "\(location) is PostgreSQL, which serve, sync and connection reset do not run on yet "
-                                     + "(migrate, account create and user do); use a SQLite path")
-        }
+        // A URL this build cannot serve stops start-up here, naming it (never its password).
+        do { _ = try StoreLocation(db) } catch { throw ConfigurationError(setting: "GATEWAY_DB", message: error.message) }
         let publicURL = try origin(value("GATEWAY_PUBLIC_URL") ?? "http://\(listen)", setting: "GATEWAY_PUBLIC_URL")
 
         let secretText = try required("GATEWAY_SECRET_KEY", "32 random bytes in base64: openssl rand -base64 32")
@@ -128,6 +134,10 @@ public struct Configuration: Sendable {
         if !scopes.contains("offline_access") {
             throw ConfigurationError(setting: "XERO_SCOPES", message: "must include offline_access (without it Xero gives no refresh token)")
         }
+        let instance = value("GATEWAY_INSTANCE") ?? defaultInstanceName
+        guard instance.count <= 100, instance.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0.value < 0x7f && $0 != "\"" && $0 != "\\" }) else {
+            throw ConfigurationError(setting: "GATEWAY_INSTANCE", message: "must be at most 100 printable ASCII characters without spaces or quotes")
+        }
         return Configuration(
             listenHost: host, listenPort: port, databasePath: db, publicURL: publicURL, secretKey: secret, previousSecretKey: previous,
             tlsCertPath: cert, tlsKeyPath: key,
@@ -138,7 +148,8 @@ public struct Configuration: Sendable {
             xeroIdentityURL: try origin(value("XERO_IDENTITY_URL") ?? "https://identity.xero.com", setting: "XERO_IDENTITY_URL"),
             xeroAPIURL: try origin(value("XERO_API_URL") ?? "https://api.xero.com", setting: "XERO_API_URL"),
             syncIntervalSeconds: seconds, pushDebounceSeconds: Double(debounce) / 1000, maxConnectionsPerAddress: perAddress,
-            connectionMemoryLimit: memory, authFailuresPerMinute: authFailures, xeroScopes: scopes.joined(separator: " "))
+            connectionMemoryLimit: memory, authFailuresPerMinute: authFailures, xeroScopes: scopes.joined(separator: " "),
+            instanceName: instance)
     }
 
     static func parseListen(_ s: String) throws -> (String, UInt16) {

@@ -14,9 +14,16 @@ public enum ConnectionReset {
     public static func run(accountId: String, configuration: Configuration, database: Database,
                            xeroRetry: XeroRetryPolicy = XeroRetryPolicy(attempts: 2, timeout: 15),
                            logger: Logger = Logger(label: "xero-gateway")) throws -> JSON {
-        let accounts = SQLiteAccountRepository(database: database)
+        try run(accountId: accountId, configuration: configuration, stores: .sqlite(database), xeroRetry: xeroRetry, logger: logger)
+    }
+
+    /// As `run(accountId:configuration:database:…)`, over `stores` (SQLite or PostgreSQL).
+    public static func run(accountId: String, configuration: Configuration, stores: GatewayStores,
+                           xeroRetry: XeroRetryPolicy = XeroRetryPolicy(attempts: 2, timeout: 15),
+                           logger: Logger = Logger(label: "xero-gateway")) throws -> JSON {
+        let accounts = stores.accounts
         let identity = configuration.xeroIdentity(retry: xeroRetry)
-        let tokens = try XeroTokenManager(accounts: accounts, tokens: SQLiteXeroTokenRepository(database: database),
+        let tokens = try XeroTokenManager(accounts: accounts, tokens: stores.tokens,
                                           refresher: identity, secretKey: configuration.secretKey,
                                           previousSecretKey: configuration.previousSecretKey, logger: logger)
         let connections = XeroConnections(accounts: accounts, tokens: tokens, identity: identity, requestSync: { _, _ in },

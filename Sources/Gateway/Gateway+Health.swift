@@ -5,7 +5,8 @@ import Xero
 import StrictJSON
 
 extension Gateway {
-    /// `GET /healthz`, for anyone: the store, the inbox writer, the sync scheduler, the applier's
+    /// `GET /healthz`, for anyone: which instance answered, its store (SQLite or PostgreSQL, read
+    /// and written: a store it cannot reach is unhealthy), the inbox writer, the sync scheduler, the applier's
     /// backlog, the sweep's age and accounts counted by connection state; 503 when unhealthy,
     /// with why in `problems`. Its size and cost do not grow with accounts (it copies store
     /// readings taken once a second); each account's health is `GET /api/v1/operator/accounts`.
@@ -45,8 +46,10 @@ extension Gateway {
         let body: JSON = .object([
             ("status", .string(problems.isEmpty ? "ok" : "unhealthy")),
             ("problems", .array(problems.map(JSON.string))),
+            ("instance", .string(configuration.instanceName)),
             ("uptimeSeconds", .number(Int(Date().timeIntervalSince(startedAt)))),
-            ("store", .object([("ok", .bool(readings.readable && writable)), ("readable", .bool(readings.readable)),
+            ("store", .object([("ok", .bool(readings.readable && writable)), ("backend", .string(stores.backend)),
+                               ("readable", .bool(readings.readable)),
                                ("writable", .bool(writable)), ("readingsAgeSeconds", .number(Int(readingsAge)))])),
             ("workers", .object([
                 ("inboxWriter", .string(writer ? "running" : "stopped")),

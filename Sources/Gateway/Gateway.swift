@@ -68,20 +68,22 @@ public final class Gateway: Sendable {
     let authRefusalLog = RateLimitedLog()
     /// Time for the throttle and its log budget (a test moves it instead of sleeping).
     let monotonicClock: any MonotonicClock
+    /// Stops listening for other gateways' events (a shared store only).
+    let stopListening: (@Sendable () -> Void)?
 
-    /// The production gateway: the SQLite store at `configuration.databasePath`. `clock`,
-    /// `monotonicClock` and `xeroRetry` are for tests (expiry, throttling windows, quick retries);
-    /// production keeps the defaults.
+    /// The production gateway: the store at `configuration.storeLocation` (SQLite or
+    /// PostgreSQL). `clock`, `monotonicClock` and `xeroRetry` are for tests (expiry, throttling
+    /// windows, quick retries); production keeps the defaults.
     public convenience init(configuration: Configuration, logger: Logger = Logger(label: "xero-gateway"),
                             clock: any WallClock = SystemWallClock(),
                             monotonicClock: any MonotonicClock = SystemMonotonicClock(),
                             xeroRetry: XeroRetryPolicy = XeroRetryPolicy()) throws {
-        let database = try Database(path: configuration.databasePath)
+        let stores = try GatewayStores.open(configuration.storeLocation, clock: clock)
         do {
-            try self.init(configuration: configuration, stores: .sqlite(database, clock: clock), logger: logger,
+            try self.init(configuration: configuration, stores: stores, logger: logger,
                           clock: clock, monotonicClock: monotonicClock, xeroRetry: xeroRetry)
         } catch {
-            database.close()
+            stores.close()
             throw error
         }
     }
@@ -106,6 +108,7 @@ public final class Gateway: Sendable {
         accounts = stores.accounts
         sessions = stores.sessions
         metrics = GatewayMetrics(routes: Gateway.routes.map { ($0.method, $0.pattern) })
+        metrics.nameInstance(configuration.instanceName, store: stores.backend)
         let xero = try GatewayXero(configuration: configuration, stores: stores, identity: xeroIdentity, retry: xeroRetry,
                                    metrics: metrics, clock: clock, logger: logger)
         identity = xero.identity
@@ -163,6 +166,8 @@ public final class Gateway: Sendable {
         server = Server(configuration: serverConfig, router: router) { method, route, status, seconds in
             m.observe(method: method, route: route, status: status, seconds: seconds)
         }
+        // Events another gateway sharing the store committed wake this one's engine too.
+        stopListening = stores.listenForEvents?({ engine.eventsArrived(accountIds: $0) })
         box.gateway = self
         let repository = sync, limiter = xeroLimiter, accounts = self.accounts, syncState = self.syncState
         hooks = GatewayHooks(
@@ -196,7 +201,8 @@ public final class Gateway: Sendable {
         logger.info("listening", metadata: [
             "address": "\(configuration.listenHost):\(server.port)",
             "tls": "\(configuration.tlsCertPath != nil)",
-            "db": "\(configuration.databasePath)",
+            "db": "\(configuration.storeLocation)",
+            "instance": "\(configuration.instanceName)",
         ])
         return server.port
     }
@@ -212,6 +218,7 @@ public final class Gateway: Sendable {
         if !server.shutdown(timeout: 10) {
             logger.error("deferred answers still outstanding after 10 s; leaving connections to the exiting process")
         }
+        stopListening?()
         syncEngine.stop()
         healthReadings.stop()
         // After the server: a link request in flight still gets its worker.

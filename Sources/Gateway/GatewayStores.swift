@@ -5,9 +5,10 @@ import Timekeeping
 import Workers
 import Xero
 
-/// Every store the gateway reads and writes, as repositories: SQLite in production
-/// (`sqlite(_:clock:)`), memory in tests (`memory(_:)`), any other backend that implements the
-/// same protocols.
+/// Every store the gateway reads and writes, as repositories: SQLite (`sqlite(_:clock:)`, the
+/// embedded default) or PostgreSQL (`postgres(_:clock:)`, shared by any number of gateways) in
+/// production, chosen by `open(_:clock:)`; memory in tests (`memory(_:)`); any other backend that
+/// implements the same protocols.
 public struct GatewayStores: Sendable {
     public var accounts: any AccountRepository
     /// Browser sessions and OAuth states.
@@ -30,12 +31,18 @@ public struct GatewayStores: Sendable {
     public var close: @Sendable () -> Void
     /// The SQLite database under these stores, if that is what they are (operators' tools).
     public var database: Database?
+    /// What the stores are, for `/healthz`: `sqlite`, `postgresql` or `memory`.
+    public var backend: String
+    /// Starts telling `wake` which accounts got pending events committed by other gateways
+    /// sharing the store (PostgreSQL's `LISTEN`); returns how to stop. Nil for a store one
+    /// process serves.
+    public var listenForEvents: (@Sendable (_ wake: @escaping @Sendable (Set<String>) -> Void) -> @Sendable () -> Void)?
 
     public init(accounts: any AccountRepository, sessions: any SessionRepository, tokens: any XeroTokenRepository,
                 records: any SortScapeRecords, syncRuns: any XeroSyncRepository, syncState: any SyncEngineRepository,
                 inbox: any WebhookInboxRepository, inboxEvents: any WebhookEventRepository,
                 probeWrite: @escaping @Sendable () throws(StoreError) -> Void = {},
-                close: @escaping @Sendable () -> Void = {}, database: Database? = nil) {
+                close: @escaping @Sendable () -> Void = {}, database: Database? = nil, backend: String = "memory") {
         self.accounts = accounts
         self.sessions = sessions
         self.tokens = tokens
@@ -47,6 +54,16 @@ public struct GatewayStores: Sendable {
         self.probeWrite = probeWrite
         self.close = close
         self.database = database
+        self.backend = backend
+        listenForEvents = nil
+    }
+
+    /// The stores at `location` (`GATEWAY_DB`), opened and migrated; `clock` stamps them.
+    public static func open(_ location: StoreLocation, clock: any WallClock = SystemWallClock()) throws(StoreError) -> GatewayStores {
+        switch location {
+        case .sqlite(let path): return .sqlite(try StoreError.catching { try Database(path: path) }, clock: clock)
+        case .postgres(let url): return .postgres(try PostgresDatabase(url: url), clock: clock)
+        }
     }
 
     /// The SQLite repositories over `database`, stamped by `clock`.
@@ -62,7 +79,28 @@ public struct GatewayStores: Sendable {
             inboxEvents: SQLiteWebhookEventRepository(database: database),
             probeWrite: { () throws(StoreError) in try StoreError.catching { try database.probeWrite() } },
             close: { database.close() },
-            database: database)
+            database: database, backend: "sqlite")
+    }
+
+    /// The PostgreSQL repositories over `database`, stamped by `clock`.
+    public static func postgres(_ database: PostgresDatabase, clock: any WallClock = SystemWallClock()) -> GatewayStores {
+        var stores = GatewayStores(
+            accounts: PostgresAccountRepository(database: database, clock: clock),
+            sessions: PostgresSessionRepository(database: database),
+            tokens: PostgresXeroTokenRepository(database: database, clock: clock),
+            records: PostgresSortScapeRecords(database: database, clock: clock),
+            syncRuns: PostgresXeroSyncRepository(database: database, clock: clock),
+            syncState: PostgresSyncEngineRepository(database: database, clock: clock),
+            inbox: PostgresWebhookInboxRepository(database: database),
+            inboxEvents: PostgresWebhookEventRepository(database: database),
+            probeWrite: { () throws(StoreError) in try database.probeWrite() },
+            close: { database.close() },
+            backend: "postgresql")
+        stores.listenForEvents = { wake in
+            let listener = PostgresEventListener(database: database, wake: wake)
+            return { listener.stop() }
+        }
+        return stores
     }
 
     /// The memory repositories over `store` (its clock stamps them), for tests.

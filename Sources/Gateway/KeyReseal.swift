@@ -13,10 +13,16 @@ public enum KeyReseal {
     /// accounts whose tokens no key opens (left alone; `connection reset` clears them).
     public static func run(configuration: Configuration, database: Database,
                            logger: Logger = Logger(label: "xero-gateway")) throws -> JSON {
-        let accounts = SQLiteAccountRepository(database: database)
+        try run(configuration: configuration, stores: .sqlite(database), logger: logger)
+    }
+
+    /// As `run(configuration:database:logger:)`, over `stores` (SQLite or PostgreSQL).
+    public static func run(configuration: Configuration, stores: GatewayStores,
+                           logger: Logger = Logger(label: "xero-gateway")) throws -> JSON {
+        let accounts = stores.accounts
         // Never called: a re-seal refreshes nothing.
         let identity = configuration.xeroIdentity(retry: XeroRetryPolicy())
-        let tokens = try XeroTokenManager(accounts: accounts, tokens: SQLiteXeroTokenRepository(database: database),
+        let tokens = try XeroTokenManager(accounts: accounts, tokens: stores.tokens,
                                           refresher: identity, secretKey: configuration.secretKey,
                                           previousSecretKey: configuration.previousSecretKey, logger: logger)
         let r = try tokens.resealAll()

@@ -58,6 +58,14 @@ public final class GatewayMetrics: Sendable {
 
     public func webhook(_ outcome: String) { webhookCounters[outcome]?.increment() }
 
+    /// Names the instance and its store (`xero_gateway_instance{instance, store} 1`), so series
+    /// from several gateways on one store tell apart which one answered.
+    func nameInstance(_ instance: String, store: String) {
+        registry.makeGauge(descriptor: .init(metricName: "xero_gateway", unitName: "instance",
+                                             helpText: "This gateway (1), named by GATEWAY_INSTANCE, and its store"),
+                           labels: [("instance", instance), ("store", store)]).set(Int64(1))
+    }
+
     /// Status classes of Xero calls, as `xero_calls_total{status}` labels (bounded).
     public static let xeroCallStatuses = ["2xx", "401", "403", "404", "429", "4xx", "5xx", "none"]
 

@@ -85,6 +85,15 @@ public final class MemorySyncEngineRepository: SyncEngineRepository {
         store.tables.withLock { $0.watermarks[Self.key(accountId, resource)] }
     }
 
+    public func takeSweepLease(accountId: String, now: Int64, until: Int64) throws(StoreError) -> Bool {
+        store.tables.withLock { t in
+            let k = Self.key(accountId, .sweepLease)
+            if let held = t.watermarks[k], held > now || held >= until { return false }
+            t.watermarks[k] = until
+            return true
+        }
+    }
+
     public func setWatermark(accountId: String, _ resource: SyncResource, _ value: Int64) throws(StoreError) {
         store.tables.withLock { t in
             let k = Self.key(accountId, resource)

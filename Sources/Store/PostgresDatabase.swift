@@ -8,11 +8,11 @@ import Synchronization
 public final class PostgresDatabase: Sendable {
     /// The server, for messages (password shown as `***`).
     public let label: String
-    private let conninfo: String
-    private let schema: String?
+    let conninfo: String
+    let schema: String?
     private let writer: Mutex<PostgresConnection?>
     private let readers = Mutex<[PostgresConnection]>([])
-    private let closed = Atomic<Bool>(false)
+    let closed = Atomic<Bool>(false)
 
     /// Connects to `url` (`postgres://…` or `postgresql://…`) and migrates it. `schema` (letters,
     /// digits and `_`) puts the tables in that schema instead of the user's default, creating it
@@ -31,7 +31,7 @@ public final class PostgresDatabase: Sendable {
         writer = Mutex(w)
     }
 
-    private static func connect(_ conninfo: String, label: String, schema: String?, readOnly: Bool) throws(StoreError) -> PostgresConnection {
+    static func connect(_ conninfo: String, label: String, schema: String?, readOnly: Bool) throws(StoreError) -> PostgresConnection {
         let c = try PostgresConnection(conninfo: conninfo, label: label)
         try c.execute("SET synchronous_commit = on; SET client_encoding = 'UTF8'; SET bytea_output = 'hex'")
         if let schema { try c.execute("SET search_path TO \(schema)") }
@@ -98,6 +98,24 @@ public final class PostgresDatabase: Sendable {
     private func release(_ c: PostgresConnection) {
         guard c.isUsable, !closed.load(ordering: .acquiring) else { return }
         readers.withLock { pool in if pool.count < 8 { pool.append(c) } }
+    }
+
+    /// Runs `body` holding the session advisory lock (`key`, a hash of the schema and `name`) on a
+    /// connection of its own, so every process sharing the database runs such a `body` one at a
+    /// time per name; waits for the lock. A process that dies holding it loses it with its
+    /// connection.
+    public func withAdvisoryLock<T>(_ key: Int32, name: String, _ body: () -> T) throws(StoreError) -> T {
+        try PostgresErrors.attempt {
+            guard !closed.load(ordering: .acquiring) else { throw PostgresDatabase.closedError }
+            let c = try readers.withLock({ $0.popLast() }).flatMap { $0.isUsable ? $0 : nil }
+                ?? PostgresDatabase.connect(conninfo, label: label, schema: schema, readOnly: true)
+            defer { release(c) }
+            let lock: [SQLValue] = [.integer(Int64(key)), .text(name)]
+            try c.run("SELECT pg_advisory_lock(?::int4, hashtext(current_schema() || ':' || ?))", lock)
+            let result = body()
+            try? c.run("SELECT pg_advisory_unlock(?::int4, hashtext(current_schema() || ':' || ?))", lock)
+            return result
+        }
     }
 
     /// A small durable write (one row of `health_probe`): throws when the store cannot write.

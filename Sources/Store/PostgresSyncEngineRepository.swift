@@ -109,6 +109,19 @@ public final class PostgresSyncEngineRepository: SyncEngineRepository {
         }
     }
 
+    /// One conditional upsert: the row is locked while it is decided, so of two instances at the
+    /// same moment the second sees the first's lease.
+    public func takeSweepLease(accountId: String, now: Int64, until: Int64) throws(StoreError) -> Bool {
+        try write { c in
+            try c.run("""
+                INSERT INTO sync_watermarks (account_id, resource, value) VALUES (?, ?, ?)
+                ON CONFLICT (account_id, resource) DO UPDATE SET value = excluded.value
+                WHERE sync_watermarks.value <= ? AND excluded.value > sync_watermarks.value
+                """, [.text(accountId), .text(SyncResource.sweepLease.rawValue), .integer(until), .integer(now)])
+            return c.changes == 1
+        }
+    }
+
     public func setWatermark(accountId: String, _ resource: SyncResource, _ value: Int64) throws(StoreError) {
         try write { c in
             try c.run("""

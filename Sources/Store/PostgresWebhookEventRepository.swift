@@ -1,15 +1,9 @@
-import Crypto
-import Timekeeping
-/// The inbox's events in PostgreSQL (`webhook_events`). The webhook inbox does not run on
-/// PostgreSQL yet: `ingest` records a delivery and expands it in one transaction.
+/// The inbox's events in PostgreSQL (`webhook_events`), written by `PostgresWebhookInboxRepository`.
 public final class PostgresWebhookEventRepository: WebhookEventRepository {
     let db: PostgresDatabase
-    let clock: any WallClock
 
-    /// A repository over `database`; `ingest` stamps deliveries with `clock`.
-    public init(database: PostgresDatabase, clock: any WallClock = SystemWallClock()) {
+    public init(database: PostgresDatabase) {
         db = database
-        self.clock = clock
     }
 
     public func events(accountId: String?, state: InboxEventState?, limit: Int, afterId: Int64?) throws(StoreError) -> [InboxEvent] {
@@ -86,46 +80,3 @@ public final class PostgresWebhookEventRepository: WebhookEventRepository {
     }
 }
 
-
-extension PostgresWebhookEventRepository {
-    /// Records a delivery and its events in one durable transaction, as the inbox's commit and
-    /// expansion do on SQLite: events deduplicated on their key and routed by tenant, unreadable
-    /// parts quarantined once. Returns the delivery's id.
-    @discardableResult
-    public func ingest(_ body: [UInt8], contents: DeliveryContents) throws(StoreError) -> Int64 {
-        let receivedAt = clock.timestamp()
-        return try db.write { c in
-            guard let deliveryId = try c.query("INSERT INTO webhook_deliveries (received_at, body) VALUES (?, ?) RETURNING id",
-                                               [.text(receivedAt), .blob(body)]).first?.int("id").map(Int64.init) else {
-                throw StoreError(code: .store, message: "the delivery was not stored")
-            }
-            let routes = try PostgresAccountRepository.tenantRoutes(c)
-            // NOT EXISTS first, so a duplicate takes no id; ON CONFLICT for a concurrent writer.
-            func insert(_ key: [UInt8], _ columns: String, _ values: [SQLValue]) throws {
-                let marks = Array(repeating: "?", count: values.count + 2).joined(separator: ", ")
-                try c.run("""
-                    INSERT INTO webhook_events (delivery_id, dedup_key, \(columns))
-                    SELECT \(marks) WHERE NOT EXISTS (SELECT 1 FROM webhook_events WHERE dedup_key = ?)
-                    ON CONFLICT (dedup_key) DO NOTHING
-                    """, [.integer(deliveryId), .blob(key)] + values + [.blob(key)])
-            }
-            for e in contents.events {
-                let account = routes[e.tenantId]
-                try insert(e.dedupKey, "account_id, tenant_id, category, type, resource_id, event_date_utc, state, received_at", [
-                    account.map { .text($0) } ?? .null, .text(e.tenantId), .text(e.category), .text(e.type),
-                    .text(e.resourceId), .text(e.eventDateUtc), .text(InboxEvent.routedState(account).rawValue), .text(receivedAt),
-                ])
-            }
-            if !contents.problems.isEmpty {
-                let bodyHash = Crypto.sha256(body)
-                for (n, problem) in DeliveryContents.quarantineRows(contents.problems).enumerated() {
-                    try insert(DeliveryContents.quarantineKey(bodyHash: bodyHash, problem: n), "state, last_error, received_at", [
-                        .text(InboxEventState.quarantined.rawValue), .text(InboxEvent.quarantineError(problem)), .text(receivedAt),
-                    ])
-                }
-            }
-            try c.run("UPDATE inbox_cursor SET delivery_id = ? WHERE name = 'expanded_through'", [.integer(deliveryId)])
-            return deliveryId
-        }
-    }
-}

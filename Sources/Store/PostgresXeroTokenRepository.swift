@@ -52,5 +52,11 @@ public final class PostgresXeroTokenRepository: XeroTokenRepository {
             return c.changes == 1
         }
     }
-}
 
+    /// The advisory lock key (with a hash of the schema and account) of an account's refresh.
+    static let refreshLockKey: Int32 = 30825
+
+    public func withRefreshLock<T>(accountId: String, _ body: () -> T) throws(StoreError) -> T {
+        try db.withAdvisoryLock(Self.refreshLockKey, name: accountId, body)
+    }
+}

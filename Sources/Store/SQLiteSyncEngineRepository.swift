@@ -115,6 +115,17 @@ public final class SQLiteSyncEngineRepository: SyncEngineRepository {
         }
     }
 
+    public func takeSweepLease(accountId: String, now: Int64, until: Int64) throws(StoreError) -> Bool {
+        try write { c in
+            try c.run("""
+                INSERT INTO sync_watermarks (account_id, resource, value) VALUES (?, ?, ?)
+                ON CONFLICT (account_id, resource) DO UPDATE SET value = excluded.value
+                WHERE sync_watermarks.value <= ? AND excluded.value > sync_watermarks.value
+                """, [.text(accountId), .text(SyncResource.sweepLease.rawValue), .integer(until), .integer(now)])
+            return c.changes == 1
+        }
+    }
+
     // MARK: linked contacts
 
     static let linkedSelect = """

@@ -14,6 +14,8 @@ public enum SyncResource: String, Sendable, CaseIterable {
     case items
     /// When everything was last read in full (ms, wall clock): the daily reconciliation.
     case reconcile
+    /// Until when (ms, wall clock) one gateway holds the account's scheduled sweep (`takeSweepLease`).
+    case sweepLease = "sweep_lease"
 }
 
 /// How the engine ends an inbox event.
@@ -171,6 +173,10 @@ public protocol SyncEngineRepository: Sendable {
     func watermark(accountId: String, _ resource: SyncResource) throws(StoreError) -> Int64?
     /// Moves a watermark; it never goes back (a smaller value is ignored).
     func setWatermark(accountId: String, _ resource: SyncResource, _ value: Int64) throws(StoreError)
+    /// Takes the account's scheduled sweep until `until` (ms) when no gateway sharing the store
+    /// holds it at `now` (the `sweepLease` watermark is then moved to `until`): of any number of
+    /// callers, one gets true per lease; a lease whose holder died ends by itself.
+    func takeSweepLease(accountId: String, now: Int64, until: Int64) throws(StoreError) -> Bool
 
     // MARK: linked contacts (R9, R10)
     /// The account's contacts linked to these Xero contacts, by Xero contact id (lowercase).

@@ -27,8 +27,9 @@ public struct InboxExpansion: Sendable, Equatable {
 /// The store under `WebhookInbox` (R16): durable deliveries, and their expansion into
 /// deduplicated events routed to accounts by tenant. Only the inbox's one writer thread calls it.
 ///
-/// Implementations: `SQLiteWebhookInboxRepository` (production) and `MemoryWebhookInboxRepository`
-/// (tests); one contract test suite runs against both. The events it makes are read through the
+/// Implementations: `SQLiteWebhookInboxRepository` and `PostgresWebhookInboxRepository`
+/// (production) and `MemoryWebhookInboxRepository` (tests); one contract test suite runs against
+/// all three. The events it makes are read through the
 /// same store's `WebhookEventRepository`.
 public protocol WebhookInboxRepository: Sendable {
     /// Where deliveries stand now (at start: what a crash left to expand).

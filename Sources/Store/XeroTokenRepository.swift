@@ -26,6 +26,15 @@ public protocol XeroTokenRepository: Sendable {
     /// (durably, as `saveTokens`); false when another writer changed or removed them meanwhile,
     /// so a re-seal never undoes a refresh's rotation.
     func replaceTokens(accountId: String, expected: SealedXeroTokens, with tokens: SealedXeroTokens) throws(StoreError) -> Bool
+    /// Runs `body` holding the account's refresh lock for every gateway sharing this store, so
+    /// the read, refresh and store of a rotated refresh token happen one at a time per account
+    /// across instances (PostgreSQL: an advisory lock keyed by the account). A store one process
+    /// serves (SQLite, memory) runs `body` as it is: the caller's own lock is enough.
+    func withRefreshLock<T>(accountId: String, _ body: () -> T) throws(StoreError) -> T
+}
+
+extension XeroTokenRepository {
+    public func withRefreshLock<T>(accountId: String, _ body: () -> T) throws(StoreError) -> T { body() }
 }
 
 /// Tokens in SQLite (`xero_tokens`).

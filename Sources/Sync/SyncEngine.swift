@@ -116,6 +116,8 @@ public final class SyncEngine: Sendable {
         /// failure up to ten minutes, so a Xero that is down is not called every few seconds.
         var backoff: Int64 = 0
         var notBefore: Int64 = 0
+        /// Until when (wall ms) this process holds the account's sweep lease (`takeSweep`).
+        var sweepLeaseUntil: Int64 = 0
     }
 
     struct EngineState {
@@ -524,6 +526,8 @@ public final class SyncEngine: Sendable {
         }
         for (accountId, trigger) in due {
             var t = trigger
+            // Gateways sharing the store sweep each account once an interval between them.
+            if t == .scheduled, !takeSweep(accountId, now: now) { continue }
             // A sweep becomes the daily reconciliation when the last one is a day old, or there
             // never was one (an account imported before the engine kept watermarks).
             if t == .scheduled, let read = Result(catching: { try stores.engine.watermark(accountId: accountId, .reconcile) }).ok,
@@ -534,6 +538,29 @@ public final class SyncEngine: Sendable {
                 logger.error("sync could not start", metadata: ["accountId": "\(accountId)", "error": "\(error)"])
             }
         }
+    }
+
+    /// Whether this process sweeps the account now: it holds the account's sweep lease, or takes
+    /// it for most of an interval. When another gateway sharing the store holds it (it swept the
+    /// account this interval), the sweep is skipped and the next comes an interval later.
+    func takeSweep(_ accountId: String, now: Int64) -> Bool {
+        if state.withLock({ ($0.accounts[accountId]?.sweepLeaseUntil ?? 0) > now }) { return true }
+        // Shorter than the shortest interval (−10 %), so the holder's own next sweep finds it ended.
+        let until = now + Int64(settings.sweepInterval * 800)
+        let taken: Bool
+        do { taken = try stores.engine.takeSweepLease(accountId: accountId, now: now, until: until) } catch {
+            logger.error("sweep lease unavailable", metadata: ["accountId": "\(accountId)", "error": "\(error)"])
+            retrySweepLater(accountId)
+            return false
+        }
+        state.withLock { s in
+            if taken {
+                s.accounts[accountId, default: AccountState()].sweepLeaseUntil = until
+            } else if s.accounts[accountId]?.nextSweepAt == nil {
+                s.accounts[accountId, default: AccountState()].nextSweepAt = now + sweepDelay(accountId, max(1, s.accounts[accountId]?.sweeps ?? 0))
+            }
+        }
+        return taken
     }
 
     func scanStore(_ now: Int64) {

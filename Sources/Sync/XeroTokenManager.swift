@@ -24,8 +24,8 @@ public struct XeroTokenSet: Sendable, Equatable {
 /// Xero tokens for every connected account (R4): sealed at rest with AES-256-GCM under the
 /// token-seal subkey of the gateway's secret key (the account id as associated data), refreshed
 /// ahead of expiry, one refresh at a time per account however many threads ask (the others
-/// wait and reuse it), the rotated refresh token committed durably before the new access token
-/// is handed out.
+/// wait and reuse it) and however many gateways share the store (its refresh lock), the
+/// rotated refresh token committed durably before the new access token is handed out.
 ///
 /// Key rotation: tokens are always sealed under the current key's subkey; they open under, in
 /// turn, the current key's subkey, the current key itself (seals made before subkeys existed),
@@ -93,40 +93,71 @@ public final class XeroTokenManager: XeroAccessTokenSource {
     /// `refreshAhead` left (and is not `rejected`), else a refreshed one.
     public func accessToken(accountId: String, rejected: String? = nil) throws(XeroAPIError) -> String {
         try gate(accountId).lock.withLock { _ throws(XeroAPIError) -> String in
-            let state: ConnectionState?
-            do { state = try accounts.connection(accountId: accountId)?.state } catch {
+            // Most calls find a usable token: this process's gate is all they take.
+            let stored = try currentTokens(accountId: accountId)
+            if usable(stored, rejected: rejected) { return stored.accessToken }
+            // A refresh takes the store's lock too, for every instance sharing the store: the
+            // read, the refresh and the store happen one at a time per account, so a rotated
+            // refresh token is never sent twice.
+            let outcome: Result<String, XeroAPIError>
+            do {
+                outcome = try store.withRefreshLock(accountId: accountId) {
+                    Result { () throws(XeroAPIError) -> String in
+                        // Another instance may have refreshed while this one waited.
+                        let current = try currentTokens(accountId: accountId)
+                        if usable(current, rejected: rejected) { return current.accessToken }
+                        return try refresh(accountId: accountId, current)
+                    }
+                }
+            } catch {
                 throw XeroAPIError(.unexpected, message: "token store unavailable: \(error)")
             }
-            if state == .needsReconnect {
-                throw XeroAPIError(.invalidGrant, message: "the Xero connection needs to be reconnected")
-            }
-            let current: XeroTokenSet?
-            do { current = try tokens(accountId: accountId) } catch {
-                throw XeroAPIError(.unexpected, message: "stored tokens unreadable: \(error)")
-            }
-            guard let current else { throw XeroAPIError(.unauthorized, message: "the account has no Xero tokens") }
-            let fresh = current.accessExpiresAt - clock.nowMilliseconds() > refreshAhead
-            if fresh && current.accessToken != rejected { return current.accessToken }
-
-            let response: XeroTokenResponse
-            do throws(XeroAPIError) { response = try refresher.refresh(current.refreshToken) } catch {
-                // Only the grant this refresh used can be declared dead: tokens a new consent
-                // stored meanwhile (a reconnect) are not.
-                if error.code == .invalidGrant, (try? tokens(accountId: accountId))??.refreshToken == current.refreshToken {
-                    _ = try? accounts.markNeedsReconnect(accountId: accountId)
-                    logger.warning("Xero refused the refresh token; connection needs reconnect", metadata: ["accountId": "\(accountId)"])
-                }
-                throw error
-            }
-            do {
-                // Durable before the new access token leaves this function (rotation: the old
-                // refresh token stops working once Xero's grace runs out).
-                try save(accountId: accountId, response, keepRefreshToken: current.refreshToken)
-            } catch {
-                throw XeroAPIError(.unexpected, message: "could not store the refreshed tokens: \(error)")
-            }
-            return response.accessToken
+            return try outcome.get()
         }
+    }
+
+    /// Whether `tokens`' access token has more than `refreshAhead` left and is not `rejected`.
+    private func usable(_ tokens: XeroTokenSet, rejected: String?) -> Bool {
+        tokens.accessExpiresAt - clock.nowMilliseconds() > refreshAhead && tokens.accessToken != rejected
+    }
+
+    /// The account's stored tokens, or why there are none to use.
+    private func currentTokens(accountId: String) throws(XeroAPIError) -> XeroTokenSet {
+        let state: ConnectionState?
+        do { state = try accounts.connection(accountId: accountId)?.state } catch {
+            throw XeroAPIError(.unexpected, message: "token store unavailable: \(error)")
+        }
+        if state == .needsReconnect {
+            throw XeroAPIError(.invalidGrant, message: "the Xero connection needs to be reconnected")
+        }
+        let current: XeroTokenSet?
+        do { current = try tokens(accountId: accountId) } catch {
+            throw XeroAPIError(.unexpected, message: "stored tokens unreadable: \(error)")
+        }
+        guard let current else { throw XeroAPIError(.unauthorized, message: "the account has no Xero tokens") }
+        return current
+    }
+
+    /// Refreshes `current` at Xero and stores the rotated tokens durably; the new access token.
+    private func refresh(accountId: String, _ current: XeroTokenSet) throws(XeroAPIError) -> String {
+        let response: XeroTokenResponse
+        do throws(XeroAPIError) { response = try refresher.refresh(current.refreshToken) } catch {
+            // Only the grant this refresh used can be declared dead: tokens a new consent
+            // stored meanwhile (a reconnect) are not.
+            if error.code == .invalidGrant, (try? tokens(accountId: accountId))??.refreshToken == current.refreshToken {
+                _ = try? accounts.markNeedsReconnect(accountId: accountId)
+                logger.warning("Xero refused the refresh token; connection needs reconnect", metadata: ["accountId": "\(accountId)"])
+            }
+            throw error
+        }
+        do {
+            // Durable before the new access token leaves this function (rotation: the old
+            // refresh token stops working once Xero's grace runs out).
+            try save(accountId: accountId, response, keepRefreshToken: current.refreshToken)
+        } catch {
+            throw XeroAPIError(.unexpected, message: "could not store the refreshed tokens: \(error)")
+        }
+        return response.accessToken
     }
 
     // MARK: - storing

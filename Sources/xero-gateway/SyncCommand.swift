@@ -35,18 +35,18 @@ struct SyncCommand: ParsableCommand {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         var logger = Logger(label: "xero-gateway.sync")
         logger.logLevel = .warning
-        let db = try store.open()
-        defer { db.close() }
+        let stores = store.openStores()
+        defer { stores.close() }
         let line = ProgressLine()
         let result: SyncRunRecord
         do {
-            result = try CommandLineSync.run(accountId: account, full: full, configuration: config, database: db, wait: wait,
+            result = try CommandLineSync.run(accountId: account, full: full, configuration: config, stores: stores, wait: wait,
                                              logger: logger) { p, left in
                 line.show(CommandLineSync.progressLine(p, callsLeftToday: left))
             }
         } catch {
             line.end()
-            db.close()
+            stores.close()
             FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
             Foundation.exit(2)
         }
@@ -55,7 +55,7 @@ struct SyncCommand: ParsableCommand {
         print(CommandLineSync.json(result).serialized)
         let status = CommandLineSync.exitStatus(result)
         if status != 0 {
-            db.close()
+            stores.close()
             Foundation.exit(status)
         }
     }

@@ -30,27 +30,21 @@ struct StoreOptions: ParsableArguments {
     }
 
     /// The accounts and users of the store, SQLite or PostgreSQL, and how to close it.
-    func openAccounts() throws -> (accounts: any AccountRepository, close: () -> Void) {
-        guard case .postgres(let url) = location else {
-            let db = try open()
-            return (SQLiteAccountRepository(database: db), { db.close() })
-        }
-        do {
-            let db = try PostgresDatabase(url: url)
-            return (PostgresAccountRepository(database: db), { db.close() })
-        } catch {
+    func openAccounts() -> (accounts: any AccountRepository, close: () -> Void) {
+        let stores = openStores()
+        return (stores.accounts, { stores.close() })
+    }
+
+    /// Every repository of the store, SQLite or PostgreSQL, opened and migrated (SQLite creates
+    /// its folder 0700 and files 0600), or exit 1 with one line saying why.
+    func openStores() -> GatewayStores {
+        do { return try GatewayStores.open(location) } catch {
             fail("error: \(error.message)")
         }
     }
 
-    /// Opens the SQLite store; `Database` creates its folder (0700) and files (0600). Only
-    /// `migrate`, `account create` and `user` run on PostgreSQL so far: the other commands refuse
-    /// a PostgreSQL URL.
+    /// Opens the SQLite store (for `migrate`).
     func open() throws -> Database {
-        if case .postgres = location {
-            fail("error: GATEWAY_DB \(location) is PostgreSQL, which this command does not run on yet "
-                 + "(migrate, account create and user do)")
-        }
         do { return try Database(path: path) } catch let e as StoreError {
             throw CleanExit.message("error: \(e.message)")
         }
@@ -70,7 +64,7 @@ struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Serve webhooks, the API and the admin screens.")
 
     @Option(help: "host:port to listen on (GATEWAY_LISTEN)") var listen: String?
-    @Option(help: "SQLite database path (GATEWAY_DB; PostgreSQL not yet)") var db: String?
+    @Option(help: "SQLite database path or postgres:// URL (GATEWAY_DB)") var db: String?
     @Option(name: .customLong("public-url"), help: "public origin (GATEWAY_PUBLIC_URL)") var publicURL: String?
     @Option(name: .customLong("tls-cert"), help: "PEM certificate (GATEWAY_TLS_CERT)") var tlsCert: String?
     @Option(name: .customLong("tls-key"), help: "PEM key (GATEWAY_TLS_KEY)") var tlsKey: String?
@@ -140,7 +134,7 @@ struct AccountCommand: ParsableCommand {
         @OptionGroup var store: StoreOptions
 
         func run() throws {
-            let (accounts, close) = try store.openAccounts()
+            let (accounts, close) = store.openAccounts()
             defer { close() }
             do {
                 let u = try accounts.createAccount(name: name)
@@ -158,7 +152,7 @@ struct UserCommand: ParsableCommand {
 
     /// Runs `body` on the store's accounts, a `StoreError` ending the command with its message.
     static func withStore(_ store: StoreOptions, _ body: (any AccountRepository) throws -> Void) throws {
-        let (accounts, close) = try store.openAccounts()
+        let (accounts, close) = store.openAccounts()
         defer { close() }
         do { try body(accounts) } catch let e as StoreError {
             fail("error: \(e.message)")
@@ -209,7 +203,7 @@ struct UserCommand: ParsableCommand {
 
         func run() throws {
             guard let r = Role(rawValue: role) else { fail("error: --role must be admin, staff or operator") }
-            let (accounts, close) = try store.openAccounts()
+            let (accounts, close) = store.openAccounts()
             defer { close() }
             do {
                 let u = try accounts.createUser(accountId: account, role: r)
@@ -246,10 +240,10 @@ struct ConnectionCommand: ParsableCommand {
 
         func run() throws {
             let config = serveConfiguration(store)
-            let db = try store.open()
-            defer { db.close() }
+            let stores = store.openStores()
+            defer { stores.close() }
             do {
-                print(try ConnectionReset.run(accountId: account, configuration: config, database: db).serialized)
+                print(try ConnectionReset.run(accountId: account, configuration: config, stores: stores).serialized)
             } catch let e as StoreError {
                 fail("error: \(e.message)")
             }
@@ -273,11 +267,11 @@ struct KeysCommand: ParsableCommand {
 
         func run() throws {
             let config = serveConfiguration(store)
-            let db = try store.open()
-            defer { db.close() }
+            let stores = store.openStores()
+            defer { stores.close() }
             let report: JSON
             do {
-                report = try KeyReseal.run(configuration: config, database: db)
+                report = try KeyReseal.run(configuration: config, stores: stores)
             } catch let e as StoreError {
                 fail("error: \(e.message)")
             }

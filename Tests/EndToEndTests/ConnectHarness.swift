@@ -12,8 +12,20 @@ import Timekeeping
 import Xero
 import XeroSimulator
 
+/// The store an end-to-end gateway runs on: SQLite always, PostgreSQL as well when a test server
+/// is given (`XG_TEST_POSTGRES_URL`; scripts/test always gives one).
+enum StoreBackend: String, CustomTestStringConvertible, Sendable {
+    case sqlite, postgres
+    var testDescription: String { rawValue }
+
+    static let testURL: String? = ProcessInfo.processInfo.environment["XG_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    static var all: [StoreBackend] { testURL == nil ? [.sqlite] : [.sqlite, .postgres] }
+}
+
 /// A gateway (with a clock the test moves and its log captured) and xero-sim, over real HTTP,
 /// for the connection rules R1–R4. The browser is played by hand: cookies, forms, redirects.
+/// On PostgreSQL the gateway gets a schema of its own (its `GATEWAY_DB` URL sets `search_path`),
+/// dropped at the end, so tests never see each other's rows.
 final class ConnectPair: Sendable {
     static let clientId = "connect-e2e-client"
     static let clientSecret = "connect-e2e-secret-\(UUID().uuidString)"
@@ -36,16 +48,32 @@ final class ConnectPair: Sendable {
     /// The sync hook's requests, as "accountId trigger".
     var syncRequests: [String] { syncLog.requests.withLock { $0.map { "\($0.0) \($0.1)" } } }
 
+    let backend: StoreBackend
+    /// The PostgreSQL schema under the gateway (nil on SQLite).
+    let schema: String?
+
     /// `realSync`: keep the gateway's own sync engine instead of recording its requests.
-    init(extra: [String: String] = [:], realSync: Bool = false) throws {
+    init(extra: [String: String] = [:], realSync: Bool = false, backend: StoreBackend = .sqlite) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("xg-connect-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        self.backend = backend
+        var store = "\(dir)/gateway.sqlite"
+        if backend == .postgres {
+            let url = try #require(StoreBackend.testURL)
+            let schema = "xg_e2e_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+            // Made (and migrated) here; the gateway finds it through the URL's search_path.
+            try PostgresDatabase(url: url, schema: schema).close()
+            store = url + (url.contains("?") ? "&" : "?") + "options=-csearch_path%3D\(schema)"
+            self.schema = schema
+        } else {
+            schema = nil
+        }
         simulator = Simulator(configuration: SimulatorConfiguration(
             clientId: ConnectPair.clientId, clientSecret: ConnectPair.clientSecret,
             redirectURIs: [ConnectPair.redirect], webhookKey: webhookKey))
         try simulator.start()
         var env = [
-            "GATEWAY_LISTEN": "127.0.0.1:0", "GATEWAY_DB": "\(dir)/gateway.sqlite", "GATEWAY_PUBLIC_URL": ConnectPair.publicURL,
+            "GATEWAY_LISTEN": "127.0.0.1:0", "GATEWAY_DB": store, "GATEWAY_PUBLIC_URL": ConnectPair.publicURL,
             "GATEWAY_SECRET_KEY": Base64.encode(Crypto.randomBytes(32)),
             "XERO_CLIENT_ID": ConnectPair.clientId, "XERO_CLIENT_SECRET": ConnectPair.clientSecret, "XERO_WEBHOOK_KEY": webhookKey,
             "XERO_LOGIN_URL": simulator.baseURL, "XERO_IDENTITY_URL": simulator.baseURL, "XERO_API_URL": simulator.baseURL,
@@ -68,6 +96,10 @@ final class ConnectPair: Sendable {
     deinit {
         gateway.shutdown()
         simulator.shutdown()
+        if let schema, let url = StoreBackend.testURL, let db = try? PostgresDatabase(url: url, schema: schema) {
+            try? db.write { c in try c.execute("DROP SCHEMA \(schema) CASCADE") }
+            db.close()
+        }
     }
 
     var base: String { "http://127.0.0.1:\(gateway.port)" }
@@ -198,12 +230,40 @@ final class ConnectPair: Sendable {
     func status(_ admin: String) throws -> JSON { try JSON.parse(request("GET", "/api/v1/xero/status", bearer: admin).body) }
 
     func tokenRows() throws -> Int {
-        try database.read { try $0.query("SELECT COUNT(*) AS n FROM xero_tokens").first!.int("n")! }
+        try #require(try rows("SELECT COUNT(*) AS n FROM xero_tokens").first?.int("n"))
     }
 
-    /// Every byte SQLite has written (the database and its WAL).
-    func databaseBytes() -> [UInt8] {
-        ["", "-wal"].flatMap { suffix in
+    /// Rows of `sql` read from the gateway's store, SQLite or PostgreSQL, on a connection of its own.
+    func rows(_ sql: String) throws -> [Row] {
+        if let schema, let url = StoreBackend.testURL {
+            let db = try PostgresDatabase(url: url, schema: schema)
+            defer { db.close() }
+            return try db.read { try $0.query(sql) }
+        }
+        return try database.read { try $0.query(sql) }
+    }
+
+    /// The gateway's store opened again, as another process (a command) opens it from `GATEWAY_DB`.
+    func openStores() throws -> GatewayStores {
+        try GatewayStores.open(StoreLocation(try #require(environment["GATEWAY_DB"])))
+    }
+
+    /// Every byte SQLite has written (the database and its WAL); on PostgreSQL, every row of
+    /// every table of the gateway's schema as text.
+    func databaseBytes() throws -> [UInt8] {
+        if let schema, let url = StoreBackend.testURL {
+            let db = try PostgresDatabase(url: url, schema: schema)
+            defer { db.close() }
+            return try db.read { c in
+                var out: [UInt8] = []
+                for table in try c.query("SELECT tablename FROM pg_tables WHERE schemaname = ?", [.text(schema)]) {
+                    guard let name = table.string("tablename") else { continue }
+                    for row in try c.query("SELECT t::text AS r FROM \(schema).\(name) t") { out += Array((row.string("r") ?? "").utf8) }
+                }
+                return out
+            }
+        }
+        return ["", "-wal"].flatMap { suffix in
             (FileManager.default.contents(atPath: "\(dir)/gateway.sqlite\(suffix)")).map { Array($0) } ?? []
         }
     }

@@ -343,8 +343,11 @@ import XeroSimulator
         #expect(try p.status(adminB)["tenantId"]?.isNull == true)
     }
 
-    @Test func r3_supportResetRevokesTheGrantAndClearsTheLock() throws {
-        let p = try ConnectPair()
+    @Test(arguments: StoreBackend.all)
+    func r3_supportResetRevokesTheGrantAndClearsTheLock(_ backend: StoreBackend) throws {
+        let p = try ConnectPair(backend: backend)
+        let stores = try p.openStores()
+        defer { stores.close() }
         let (account, admin) = try p.account()
         let t1 = try p.organisation("Old Ltd"), t2 = try p.organisation("New Ltd")
         let login = try p.xeroLogin([t1, t2])
@@ -352,7 +355,7 @@ import XeroSimulator
         let cookie = try p.signIn(admin)
         _ = try p.dance(cookie: cookie, login: login, tenants: [t1])
         let tokens = try #require(try p.gateway.xeroTokens.tokens(accountId: account))
-        let out = try ConnectionReset.run(accountId: account, configuration: p.gateway.configuration, database: p.database)
+        let out = try ConnectionReset.run(accountId: account, configuration: p.gateway.configuration, stores: stores)
         #expect(out["revoked"]?.boolValue == true && out["state"]?.stringValue == "active")
         #expect(out["previousTenantId"]?.stringValue == t1 && out["revokeError"]?.isNull == true)
         #expect(!out.serialized.contains(tokens.refreshToken))
@@ -363,8 +366,8 @@ import XeroSimulator
         #expect(try p.dance(cookie: cookie, login: login, tenants: [t2]).status == 303)
         #expect(try p.status(admin)["tenantId"]?.stringValue == t2)
         // A second reset has nothing to revoke, and says so.
-        _ = try ConnectionReset.run(accountId: account, configuration: p.gateway.configuration, database: p.database)
-        let none = try ConnectionReset.run(accountId: account, configuration: p.gateway.configuration, database: p.database)
+        _ = try ConnectionReset.run(accountId: account, configuration: p.gateway.configuration, stores: stores)
+        let none = try ConnectionReset.run(accountId: account, configuration: p.gateway.configuration, stores: stores)
         #expect(none["revoked"]?.boolValue == false && none["revokeError"]?.stringValue != nil)
     }
 
@@ -459,7 +462,7 @@ import XeroSimulator
         p.clock.advance(milliseconds: 31 * 60 * 1000)
         _ = try p.gateway.xeroTokens.accessToken(for: tenant, rejected: nil)
         let second = try #require(try p.gateway.xeroTokens.tokens(accountId: account))
-        let bytes = p.databaseBytes()
+        let bytes = try p.databaseBytes()
         let log = p.logText
         #expect(bytes.count > 0 && log.contains("connected to xero"))
         for secret in [first.accessToken, first.refreshToken, second.accessToken, second.refreshToken,

@@ -21,10 +21,10 @@ import Testing
     """#
 
     /// A connected account with the seed imported, the simulator's webhooks going to the gateway.
-    func connected(_ extra: [String: String] = [:]) throws -> (ConnectPair, admin: String, tenant: String) {
+    func connected(_ extra: [String: String] = [:], backend: StoreBackend = .sqlite) throws -> (ConnectPair, admin: String, tenant: String) {
         var env = ["SYNC_PUSH_DEBOUNCE_MS": "100"]
         env.merge(extra) { $1 }
-        let p = try ConnectPair(extra: env, realSync: true)
+        let p = try ConnectPair(extra: env, realSync: true, backend: backend)
         let (_, admin, tenant) = try f.connectedAndSynced(p, seed: { t in
             try p.sim("POST", "/sim/organisations/\(t)/contacts", Self.seed)
             try p.sim("POST", "/sim/organisations/\(t)/items",
@@ -63,8 +63,9 @@ import Testing
 
     // MARK: - R16
 
-    @Test func r16_changesMadeInXeroArriveByWebhookAndAreAppliedAtOnce() throws {
-        let (p, admin, tenant) = try connected()
+    @Test(arguments: StoreBackend.all)
+    func r16_changesMadeInXeroArriveByWebhookAndAreAppliedAtOnce(_ backend: StoreBackend) throws {
+        let (p, admin, tenant) = try connected(backend: backend)
         let kauri = try contact(p, admin, named: "Kauri Landscapes")
         let xid = try #require(kauri["xeroContactId"]?.stringValue)
         let before = try lastCallSeq(p)
@@ -143,8 +144,9 @@ import Testing
 
     // MARK: - R9
 
-    @Test func r9_aSortScapeEditReachesXeroWithinSecondsAndKeepsXerosPhoneSplit() throws {
-        let (p, admin, tenant) = try connected()
+    @Test(arguments: StoreBackend.all)
+    func r9_aSortScapeEditReachesXeroWithinSecondsAndKeepsXerosPhoneSplit(_ backend: StoreBackend) throws {
+        let (p, admin, tenant) = try connected(backend: backend)
         let kauri = try contact(p, admin, named: "Kauri Landscapes")
         let id = try #require(kauri["id"]?.stringValue), xid = try #require(kauri["xeroContactId"]?.stringValue)
         let r = try p.request("PATCH", "/api/v1/contacts/\(id)", bearer: admin, body: #"{"email": "jobs@kauri.nz"}"#)
@@ -322,8 +324,9 @@ import Testing
 
     // MARK: - R17, R12, R13
 
-    @Test func r17_theSweepReadsOnlyWhatChangedAndItemsFollowXero() throws {
-        let (p, admin, tenant) = try connected()
+    @Test(arguments: StoreBackend.all)
+    func r17_theSweepReadsOnlyWhatChangedAndItemsFollowXero(_ backend: StoreBackend) throws {
+        let (p, admin, tenant) = try connected(backend: backend)
         try p.sim("POST", "/sim/webhooks/config", #"{"enabled": false}"#)  // only the sweep sees these
         let status = try f.json(p.request("GET", "/api/v1/xero/status", bearer: admin))
         #expect(status["nextSyncAt"]?.stringValue != nil, "\(status)")

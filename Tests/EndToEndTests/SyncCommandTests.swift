@@ -13,8 +13,8 @@ import Xero
     let f = FirstSyncTests()
 
     /// A connected account with KeepInStepTests' seed imported by the gateway's first sync.
-    func connected() throws -> (p: ConnectPair, account: String, admin: String, tenant: String) {
-        let p = try ConnectPair(realSync: true)
+    func connected(backend: StoreBackend = .sqlite) throws -> (p: ConnectPair, account: String, admin: String, tenant: String) {
+        let p = try ConnectPair(realSync: true, backend: backend)
         let (account, admin, tenant) = try f.connectedAndSynced(p, seed: { t in
             try p.sim("POST", "/sim/organisations/\(t)/contacts", KeepInStepTests.seed)
             try p.sim("POST", "/sim/organisations/\(t)/items", #"{"Items": [{"Code": "MULCH", "Name": "Bark Mulch"}]}"#)
@@ -22,14 +22,14 @@ import Xero
         return (p, account, admin, tenant)
     }
 
-    /// What the command does, in this process: its own `Database` on the gateway's file.
+    /// What the command does, in this process: its own stores on the gateway's `GATEWAY_DB`.
     func sync(_ p: ConnectPair, _ account: String, full: Bool = false, wait: Double = 5) throws
         -> (run: SyncRunRecord, progress: [(SyncProgress, Int?)]) {
-        let db = try Database(path: "\(p.dir)/gateway.sqlite")
-        defer { db.close() }
+        let stores = try p.openStores()
+        defer { stores.close() }
         let seen = Mutex<[(SyncProgress, Int?)]>([])
         let run = try CommandLineSync.run(
-            accountId: account, full: full, configuration: Configuration.load(environment: p.environment), database: db, wait: wait,
+            accountId: account, full: full, configuration: Configuration.load(environment: p.environment), stores: stores, wait: wait,
             xeroRetry: XeroRetryPolicy(attempts: 2, baseDelay: 0.01, maxDelay: 0.02, timeout: 3)) { progress, left in
             seen.withLock { $0.append((progress, left)) }
         }
@@ -40,8 +40,9 @@ import Xero
         try JSON.parse(p.request("GET", "/api/v1/xero/sync-runs/\(id)", bearer: admin).body)
     }
 
-    @Test func r17_theSyncCommandRunsTheIncrementalSweepBesideTheServerWithProgress() throws {
-        let (p, account, admin, tenant) = try connected()
+    @Test(arguments: StoreBackend.all)
+    func r17_theSyncCommandRunsTheIncrementalSweepBesideTheServerWithProgress(_ backend: StoreBackend) throws {
+        let (p, account, admin, tenant) = try connected(backend: backend)
         let kauri = try #require(try f.all(p, admin, "contacts").first { $0["name"]?.stringValue == "Kauri Landscapes" })
         let xid = try #require(kauri["xeroContactId"]?.stringValue)
         try p.sim("PATCH", "/sim/organisations/\(tenant)/contacts/\(xid)", #"{"EmailAddress": "cli@kauri.nz"}"#)
@@ -122,9 +123,10 @@ import Xero
     }
 
     /// The executable itself: exit status, the progress line and errors on stderr, the run on stdout.
-    @Test func theCommandExitsNonZeroWhenTheRunFails() throws {
+    @Test(arguments: StoreBackend.all)
+    func theCommandExitsNonZeroWhenTheRunFails(_ backend: StoreBackend) throws {
         let binary = try #require(Self.gatewayBinary(), "xero-gateway is not built beside the tests")
-        let (p, account, _, _) = try connected()
+        let (p, account, _, _) = try connected(backend: backend)
         // Xero holds the organisation back for an hour: the command's run fails at once.
         try p.sim("POST", "/sim/faults", #"{"kind":"429","retryAfter":3600,"count":100,"path":"/Contacts"}"#)
         defer { _ = try? p.sim("DELETE", "/sim/faults") }

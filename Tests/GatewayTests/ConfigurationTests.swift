@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 import Gateway
 import Testing
 
@@ -21,16 +22,29 @@ import Testing
     }
 
     /// Issue 14: a URL is never taken as a SQLite path; one the build cannot serve stops start-up
-    /// with one line naming it, its password hidden. `serve` does not run on PostgreSQL yet.
-    @Test func aDatabaseURLServeCannotUseStopsStartUpNamingItWithoutThePassword() {
-        for (url, shown) in [("postgres://gw:s3cret@db:5432/gw", "postgres://gw:***@db:5432/gw is PostgreSQL"),
-                             ("mysql://gw:s3cret@db/gw", "mysql://gw:***@db/gw is not a database this build can serve")] {
+    /// with one line naming it, its password hidden; a PostgreSQL URL is the shared store.
+    @Test func aDatabaseURLServeCannotUseStopsStartUpNamingItWithoutThePassword() throws {
+        var postgres = base
+        postgres["GATEWAY_DB"] = "postgres://gw:s3cret@db:5432/gw"
+        #expect(try Configuration.load(environment: postgres).storeLocation == .postgres(url: "postgres://gw:s3cret@db:5432/gw"))
+        for (url, shown) in [("mysql://gw:s3cret@db/gw", "mysql://gw:***@db/gw is not a database this build can serve")] {
             var env = base
             env["GATEWAY_DB"] = url
             #expect { try Configuration.load(environment: env) } throws: { error in
                 let text = "\(error)"
                 return text.hasPrefix("configuration error: GATEWAY_DB: \(shown)") && !text.contains("s3cret") && !text.contains("\n")
             }
+        }
+    }
+
+    /// Issue 14: each gateway sharing a store is named, by GATEWAY_INSTANCE or its host and pid.
+    @Test func theInstanceIsNamedByItsSettingOrItsHostAndPid() throws {
+        let named = try Configuration.load(environment: base.merging(["GATEWAY_INSTANCE": "gw-2"]) { $1 })
+        #expect(named.instanceName == "gw-2")
+        let unnamed = try Configuration.load(environment: base)
+        #expect(unnamed.instanceName == "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)")
+        #expect { try Configuration.load(environment: base.merging(["GATEWAY_INSTANCE": "gw 2"]) { $1 }) } throws: {
+            "\($0)".hasPrefix("configuration error: GATEWAY_INSTANCE:")
         }
     }
 

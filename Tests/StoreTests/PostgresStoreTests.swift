@@ -138,7 +138,9 @@ struct PostgresStoreTests {
         let a = try #require(try PostgresAccountRepository(database: one).createAccount(name: "A").accountId)
         try PostgresAccountRepository(database: one).connect(accountId: a, tenantId: "ta", tenantName: "A")
         let body = "ta CONTACT r1 2026-01-01T00:00:00.000Z UPDATE\nta CONTACT r2 2026-01-01T00:00:00.000Z UPDATE\nta CONTACT r3 2026-01-01T00:00:00.000Z UPDATE"
-        try PostgresWebhookEventRepository(database: one).ingest(Array(body.utf8), contents: fakeReader(Array(body.utf8)))
+        let inbox = PostgresWebhookInboxRepository(database: one)
+        let delivered = try inbox.commitDeliveries([Array(body.utf8)], receivedAt: "2026-01-01T00:00:00.000Z")
+        #expect(try inbox.expandDeliveries(after: 0, limit: 1, maxBytes: 1 << 20, reader: fakeReader).expandedThrough == delivered)
         let engine = PostgresSyncEngineRepository(database: one)
         let first = try #require(try engine.claimableEvents(accountId: a, now: 0, limit: 10).first)
 
@@ -170,6 +172,70 @@ struct PostgresStoreTests {
 
     /// A server restart (here: every connection of the store ended by the server) costs the
     /// next call nothing: the dropped connections are replaced.
+    /// Two instances' inboxes on one database, both taking deliveries at once: every delivery
+    /// is acknowledged, expanded exactly once, and none is passed over (commits take ids in
+    /// commit order, so no expansion runs past a lower id still being committed elsewhere).
+    @Test func r16_twoInstancesInboxesShareTheDeliveriesAndExpandEachOnce() throws {
+        let url = try #require(postgresTestURL)
+        let schema = "xg_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let one = try PostgresDatabase(url: url, schema: schema), other = try PostgresDatabase(url: url, schema: schema)
+        defer {
+            try? one.write { c in try c.execute("DROP SCHEMA \(schema) CASCADE") }
+            one.close()
+            other.close()
+        }
+        let inboxes = try [one, other].map { try WebhookInbox(repository: PostgresWebhookInboxRepository(database: $0), reader: fakeReader) }
+        let n = 4000
+        let failures = Atomic<Int>(0)
+        let group = DispatchGroup()
+        for i in 0..<n {
+            group.enter()
+            inboxes[i % 2].append(Array("t1 CONTACT r\(i) 2024-01-01T00:00:00.000Z UPDATE".utf8)) { r in
+                if case .failure = r { failures.add(1, ordering: .relaxed) }
+                group.leave()
+            }
+        }
+        group.wait()
+        #expect(failures.load(ordering: .relaxed) == 0)
+        for inbox in inboxes { #expect(inbox.waitUntilExpanded(timeout: 20)) }
+        for inbox in inboxes { inbox.stop() }
+        let events = try PostgresWebhookEventRepository(database: one).events(accountId: nil, state: nil, limit: 10000, afterId: nil)
+        #expect(events.count == n)
+        #expect(Set(events.map(\.deliveryId)).count == n, "each delivery expanded once")
+        let position = try PostgresWebhookInboxRepository(database: other).position()
+        #expect(position == InboxPosition(lastDelivery: Int64(n), expandedThrough: Int64(n)))
+    }
+
+    /// Instances wake each other: events one instance's inbox routes reach the other's
+    /// listener (LISTEN/NOTIFY) once they commit, with their accounts; unrouted ones wake nobody.
+    @Test func r16_anotherInstancesListenerHearsOfRoutedEventsWhenTheyCommit() throws {
+        let url = try #require(postgresTestURL)
+        let schema = "xg_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let one = try PostgresDatabase(url: url, schema: schema), other = try PostgresDatabase(url: url, schema: schema)
+        defer {
+            try? one.write { c in try c.execute("DROP SCHEMA \(schema) CASCADE") }
+            one.close()
+            other.close()
+        }
+        let accounts = PostgresAccountRepository(database: one)
+        let a = try #require(try accounts.createAccount(name: "A").accountId)
+        try accounts.connect(accountId: a, tenantId: "ta", tenantName: "A")
+        let heard = Mutex<[Set<String>]>([])
+        let listener = PostgresEventListener(database: other) { ids in heard.withLock { $0.append(ids) } }
+        defer { listener.stop() }
+        let deadline = Date().addingTimeInterval(5)
+        while !listener.isListening && Date() < deadline { usleep(10_000) }
+        #expect(listener.isListening)
+        let inbox = try WebhookInbox(repository: PostgresWebhookInboxRepository(database: one), reader: fakeReader)
+        defer { inbox.stop() }
+        _ = appendAndWait(inbox, "nobody CONTACT r0 2026-01-01T00:00:00.000Z UPDATE")
+        _ = appendAndWait(inbox, "ta CONTACT r1 2026-01-01T00:00:00.000Z UPDATE")
+        #expect(inbox.waitUntilExpanded())
+        while heard.withLock({ $0.isEmpty }) && Date() < deadline { usleep(10_000) }
+        usleep(100_000)
+        #expect(heard.withLock { $0 } == [[a]])
+    }
+
     @Test func connectionsTheServerDroppedAreReplaced() throws {
         let (db, drop) = try temporaryPostgres()
         defer { drop() }

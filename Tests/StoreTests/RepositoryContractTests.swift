@@ -12,8 +12,6 @@ final class RepositoryHarness {
         /// The backends the contract suites run on: PostgreSQL only when a test server is
         /// given (`XG_TEST_POSTGRES_URL`; scripts/test always gives one).
         static var allCases: [Backend] { postgresTestURL == nil ? [.sqlite, .memory] : [.sqlite, .memory, .postgres] }
-        /// For suites whose repositories have no PostgreSQL implementation yet.
-        static let sqliteAndMemory: [Backend] = [.sqlite, .memory]
     }
 
     let clock = TestWallClock()
@@ -56,14 +54,21 @@ final class RepositoryHarness {
             finish = {}
         case .postgres:
             let (db, drop) = try temporaryPostgres()
-            let events = PostgresWebhookEventRepository(database: db, clock: clock)
+            let events = PostgresWebhookEventRepository(database: db)
             accounts = PostgresAccountRepository(database: db, clock: clock)
             self.events = events
             sessions = PostgresSessionRepository(database: db)
             tokens = PostgresXeroTokenRepository(database: db, clock: clock)
             runs = PostgresXeroSyncRepository(database: db, clock: clock)
-            deliverBody = { body in #expect(throws: Never.self) { try events.ingest(Array(body.utf8), contents: fakeReader(Array(body.utf8))) } }
-            finish = drop
+            let inbox = try WebhookInbox(repository: PostgresWebhookInboxRepository(database: db), clock: clock, reader: fakeReader)
+            deliverBody = { body in
+                _ = appendAndWait(inbox, body)
+                #expect(inbox.waitUntilExpanded())
+            }
+            finish = {
+                inbox.stop()
+                drop()
+            }
         }
     }
 

@@ -46,16 +46,21 @@ final class EngineHarness {
             finish = {}
         case .postgres:
             let (db, drop) = try temporaryPostgres()
-            let postgresEvents = PostgresWebhookEventRepository(database: db, clock: clock)
+            let postgresEvents = PostgresWebhookEventRepository(database: db)
             accounts = PostgresAccountRepository(database: db, clock: clock)
             records = PostgresSortScapeRecords(database: db, clock: clock)
             sync = PostgresXeroSyncRepository(database: db, clock: clock)
             engine = PostgresSyncEngineRepository(database: db, clock: clock)
             events = postgresEvents
+            let inbox = try WebhookInbox(repository: PostgresWebhookInboxRepository(database: db), clock: clock, reader: fakeReader)
             deliverBody = { body in
-                #expect(throws: Never.self) { try postgresEvents.ingest(Array(body.utf8), contents: fakeReader(Array(body.utf8))) }
+                _ = appendAndWait(inbox, body)
+                #expect(inbox.waitUntilExpanded())
             }
-            finish = drop
+            finish = {
+                inbox.stop()
+                drop()
+            }
         }
     }
 
@@ -83,6 +88,20 @@ final class EngineHarness {
     typealias Backend = RepositoryHarness.Backend
 
     func code(_ error: any Error) -> StoreError.Code? { (error as? StoreError)?.code }
+
+    /// Issue 14: gateways sharing a store take an account's sweep one at a time; a lease ends by itself.
+    @Test(arguments: Backend.allCases)
+    func r17_aSweepLeaseIsTakenByOneCallerUntilItEnds(_ backend: Backend) throws {
+        let h = try EngineHarness(backend)
+        let a = try #require(try h.accounts.createAccount(name: "Acme").accountId)
+        #expect(try h.engine.takeSweepLease(accountId: a, now: 1_000, until: 49_000))
+        #expect(try !h.engine.takeSweepLease(accountId: a, now: 1_000, until: 49_000), "the same moment, another instance")
+        #expect(try !h.engine.takeSweepLease(accountId: a, now: 48_999, until: 96_999))
+        #expect(try h.engine.takeSweepLease(accountId: a, now: 49_000, until: 97_000), "ended: the next taker has it")
+        #expect(try h.engine.watermark(accountId: a, .sweepLease) == 97_000)
+        let b = try #require(try h.accounts.createAccount(name: "Other").accountId)
+        #expect(try h.engine.takeSweepLease(accountId: b, now: 1_000, until: 49_000), "one lease per account")
+    }
 
     @Test(arguments: Backend.allCases)
     func r16_pendingEventsAreClaimedAndSettledAFailedOneRetriesWhenDueAndCanBeReplayed(_ backend: Backend) throws {

@@ -28,8 +28,11 @@ final class InboxHarness {
             events = MemoryWebhookEventRepository(store: store)
             finish = {}
         case .postgres:
-            // The inbox has no PostgreSQL repository yet: its suites run on sqliteAndMemory.
-            throw StoreError(code: StoreError.Code(rawValue: "unsupported"), message: "no PostgreSQL inbox repository yet")
+            let (db, drop) = try temporaryPostgres()
+            repository = PostgresWebhookInboxRepository(database: db)
+            accounts = PostgresAccountRepository(database: db, clock: clock)
+            events = PostgresWebhookEventRepository(database: db)
+            finish = drop
         }
     }
 
@@ -46,7 +49,7 @@ final class InboxHarness {
 @Suite struct WebhookInboxContractTests {
     typealias Backend = RepositoryHarness.Backend
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func r16_eventsAreExpandedAndDeduplicated(_ backend: Backend) throws {
         let h = try InboxHarness(backend)
         let inbox = try h.inbox()
@@ -62,7 +65,7 @@ final class InboxHarness {
         #expect(events.allSatisfy { $0.state == .unrouted })
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func r16_unreadablePartsAreQuarantinedNotDropped(_ backend: Backend) throws {
         let h = try InboxHarness(backend)
         let inbox = try h.inbox()
@@ -74,7 +77,7 @@ final class InboxHarness {
         #expect(try h.all(.unrouted).count == 1)
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func r16_everyUnreadablePartIsAccountedForAndAPoisonedDeliveryIsQuarantinedOnceWithItsCount(_ backend: Backend) throws {
         let h = try InboxHarness(backend)
         let inbox = try h.inbox()
@@ -92,7 +95,7 @@ final class InboxHarness {
         #expect(rows.last?.lastError?.hasPrefix("70000 unreadable parts") == true)
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func r16_eventsRouteToTheConnectedAccountAndEarlierOnesFollow(_ backend: Backend) throws {
         let h = try InboxHarness(backend)
         let inbox = try h.inbox()
@@ -110,7 +113,7 @@ final class InboxHarness {
         #expect(try h.events.pendingByAccount() == [a: 2])
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func r16_theInboxTellsTheEngineWhichAccountsHaveNewEventsOnceTheyAreCommitted(_ backend: Backend) throws {
         let h = try InboxHarness(backend)
         let a = try #require(try h.accounts.createAccount(name: "Acme").accountId)
@@ -128,7 +131,7 @@ final class InboxHarness {
         #expect(woken.withLock { $0 }.count == 1)
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func r16_deliveriesCommittedBeforeACrashAreExpandedAtTheNextStart(_ backend: Backend) throws {
         let h = try InboxHarness(backend)
         // As if the process died right after committing, before expanding.
@@ -147,7 +150,7 @@ final class InboxHarness {
         again.stop()
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func r16_anExpansionIsBoundedByCountAndBytesAndResumesAtItsCursor(_ backend: Backend) throws {
         let h = try InboxHarness(backend)
         let bodies = (1...5).map { Array("t1 CONTACT r\($0) 2024-01-01T00:00:00.000Z UPDATE".utf8) }
@@ -162,7 +165,7 @@ final class InboxHarness {
         #expect(try h.all().map(\.deliveryId) == [1, 2, 3, 4, 5])
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func r16_manyConcurrentAppendsShareCommitsAndAllLand(_ backend: Backend) throws {
         let h = try InboxHarness(backend)
         let inbox = try h.inbox()
@@ -184,7 +187,7 @@ final class InboxHarness {
         #expect(try h.events.counts() == [.unrouted: n])
     }
 
-    @Test(arguments: Backend.sqliteAndMemory)
+    @Test(arguments: Backend.allCases)
     func r16_afterStopNothingIsAcceptedAndCallersAreToldSo(_ backend: Backend) throws {
         let h = try InboxHarness(backend)
         let inbox = try h.inbox()

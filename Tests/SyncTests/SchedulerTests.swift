@@ -159,6 +159,28 @@ import Xero
         #expect(try runs(h).map(\.trigger) == [.reconcile, .scheduled, .reconcile])
     }
 
+    /// Issue 14: two gateways on one store (two engines over the same tables) sweep each account
+    /// once an interval between them, never once each.
+    @Test func r17_twoInstancesSweepEachAccountOnceAnIntervalBetweenThem() throws {
+        let (h, engine, _) = try harness()
+        let other = SyncEngine(stores: SyncStores(runs: h.repository, engine: h.engineStore, records: h.records,
+                                                  accounts: MemoryAccountRepository(store: h.store)),
+                               connector: FakeConnector(xero: h.xero), workers: h.workers, clock: h.clock,
+                               monotonic: TestMonotonicClock(), settings: SyncSettings(sweepInterval: 60, pushDebounce: 2, webhookWindow: 0.05))
+        let start = h.clock.nowMilliseconds()
+        var sweptAt: [Int64] = []
+        for _ in 0..<360 {  // six minutes, a second at a time
+            h.clock.advance(milliseconds: 1_000)
+            engine.tick()
+            other.tick()
+            let sweeps = try runs(h).filter { [.scheduled, .reconcile].contains($0.trigger) }.count
+            while sweptAt.count < sweeps { sweptAt.append(h.clock.nowMilliseconds() - start) }
+        }
+        // A first sweep within the first interval, then one every 54 to 66 s: five to seven in all.
+        #expect((5...7).contains(sweptAt.count), "\(sweptAt)")
+        #expect(zip(sweptAt, sweptAt.dropFirst()).allSatisfy { $1 - $0 >= 48_000 }, "two sweeps in one interval: \(sweptAt)")
+    }
+
     @Test func aFailedRunHoldsWebhookAndPushRunsBackWithADoublingDelay() throws {
         let (h, engine, mono) = try harness()
         h.xero.state.withLock { $0.failures = Array(repeating: XeroAPIError(.server, status: 503, message: "down"), count: 2) }

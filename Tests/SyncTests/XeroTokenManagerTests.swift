@@ -49,6 +49,9 @@ final class FailingTokenStore: XeroTokenRepository {
         if failWrites.withLock({ $0 }) { throw FailingTokenStore.writeFailed }
         return try inner.replaceTokens(accountId: accountId, expected: expected, with: tokens)
     }
+    func withRefreshLock<T>(accountId: String, _ body: () -> T) throws(StoreError) -> T {
+        try inner.withRefreshLock(accountId: accountId, body)
+    }
 }
 
 @Suite struct XeroTokenManagerTests {
@@ -271,5 +274,42 @@ extension Array where Element == UInt8 {
     func contains(subsequence s: [UInt8]) -> Bool {
         guard !s.isEmpty, s.count <= count else { return false }
         return (0...(count - s.count)).contains { Array(self[$0..<($0 + s.count)]) == s }
+    }
+}
+
+/// Two gateways on one PostgreSQL database (issue 14): the refresh is one at a time per account
+/// across them, so a rotated refresh token is sent to Xero once.
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["XG_TEST_POSTGRES_URL"].map { !$0.isEmpty } == true,
+                "XG_TEST_POSTGRES_URL is not set: scripts/test starts a PostgreSQL and sets it"))
+struct SharedStoreRefreshTests {
+    @Test func r4_tenCallersOnTwoInstancesAroundAnExpiringTokenMakeExactlyOneRefresh() throws {
+        let url = try #require(ProcessInfo.processInfo.environment["XG_TEST_POSTGRES_URL"])
+        let schema = "xg_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let one = try PostgresDatabase(url: url, schema: schema), other = try PostgresDatabase(url: url, schema: schema)
+        defer {
+            try? one.write { c in try c.execute("DROP SCHEMA \(schema) CASCADE") }
+            one.close()
+            other.close()
+        }
+        let clock = TestWallClock(), refresher = FakeRefresher(), key = Crypto.randomBytes(32)
+        let managers = try [one, other].map { db in
+            try XeroTokenManager(accounts: PostgresAccountRepository(database: db, clock: clock),
+                                 tokens: PostgresXeroTokenRepository(database: db, clock: clock),
+                                 refresher: refresher, secretKey: key, clock: clock)
+        }
+        let accounts = PostgresAccountRepository(database: one, clock: clock)
+        let accountId = try #require(try accounts.createAccount(name: "A").accountId)
+        try accounts.connect(accountId: accountId, tenantId: "t1", tenantName: "One")
+        try managers[0].save(accountId: accountId, XeroTokenResponse(idToken: nil, accessToken: "access-0", expiresIn: 1800,
+                                                                     refreshToken: "refresh-0", scope: "offline_access"))
+        clock.advance(milliseconds: 29 * 60 * 1000)   // under two minutes left
+        let results = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 10) { i in
+            let t = (try? managers[i % 2].accessToken(for: "t1", rejected: nil)) ?? "failed"
+            results.withLock { $0.append(t) }
+        }
+        #expect(refresher.calls.withLock { $0 } == 1)
+        #expect(results.withLock { $0 } == Array(repeating: "access-1", count: 10))
+        #expect(try managers[1].tokens(accountId: accountId)?.refreshToken == "refresh-1")
     }
 }
