@@ -12,6 +12,10 @@
 -- into libcrypto (HMAC + EVP_EncodeBlock).
 -- Non-200 responses are counted per status and printed by done() as "non-200: N".
 -- BENCH_TENANT_ID overrides the tenantId of every event.
+-- BENCH_TARGETS="127.0.0.1:P1 127.0.0.1:P2" spreads the threads over those servers in turn
+-- (thread i to target i mod n; the URL's address is then unused): use -t as a multiple of n, so
+-- each server gets the same connections; latency is one histogram over all of them; done()
+-- prints each thread's target and count.
 
 local ffi = require("ffi")
 
@@ -36,6 +40,12 @@ local KEY = os.getenv("XERO_WEBHOOK_KEY")
 local TENANT = os.getenv("BENCH_TENANT_ID") or "7d1c0e5a-3f2b-4c8d-9e6a-b5f4a3c2d1e0"
 local TARGET_BYTES = tonumber(os.getenv("BENCH_BODY_BYTES") or "600")
 local EVENTS = tonumber(os.getenv("BENCH_EVENTS") or "1")
+local TARGETS = {}
+for t in string.gmatch(os.getenv("BENCH_TARGETS") or "", "%S+") do
+  local host, port = t:match("^(.+):(%d+)$")
+  if host == nil then error("signed-webhooks.lua: BENCH_TARGETS entry is not host:port: " .. t) end
+  TARGETS[#TARGETS + 1] = { name = t, host = host, port = port }
+end
 
 local md = ffi.new("unsigned char[64]")
 local md_len = ffi.new("unsigned int[1]")
@@ -57,6 +67,13 @@ local next_id = 0
 function setup(thread)
   next_id = next_id + 1
   thread:set("thread_id", next_id)
+  if #TARGETS > 0 then
+    local t = TARGETS[(next_id - 1) % #TARGETS + 1]
+    local addrs = wrk.lookup(t.host, t.port)
+    if addrs == nil or #addrs == 0 then error("signed-webhooks.lua: cannot resolve " .. t.name) end
+    thread.addr = addrs[1]
+    thread:set("target", t.name)
+  end
   table.insert(threads, thread)
 end
 
@@ -165,6 +182,12 @@ function done(summary, latency, requests)
     total_sent = total_sent + (tonumber(t:get("sent")) or 0)
     local s = t:get("statuses")
     if s and s ~= "" then detail[#detail + 1] = "thread " .. tostring(t:get("thread_id")) .. ": " .. s end
+  end
+  if #TARGETS > 0 then
+    for _, t in ipairs(threads) do
+      io.write(string.format("target: thread %s %s sent %d non-200 %d\n", tostring(t:get("thread_id")),
+        tostring(t:get("target")), tonumber(t:get("sent")) or 0, tonumber(t:get("non200")) or 0))
+    end
   end
   local e = summary.errors
   io.write(string.format("signed-webhooks: %d requests completed, %d generated, body %d bytes, %d event(s)/request\n",
