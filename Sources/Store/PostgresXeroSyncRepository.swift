@@ -220,9 +220,22 @@ public final class PostgresXeroSyncRepository: XeroSyncRepository {
             }
             let run = SyncRunRecord(id: RecordRules.newID(), accountId: accountId, trigger: trigger, state: .running, startedAt: now,
                                     owner: owner, heartbeatAt: ms)
-            try c.run("INSERT INTO sync_runs (id, account_id, trigger, state, started_at, owner, heartbeat_at) VALUES (?, ?, ?, 'running', ?, ?, ?)",
-                      [.text(run.id), .text(accountId), .text(trigger.rawValue), .text(now), owner.map { .text($0) } ?? .null, .integer(ms)])
-            return (run, true)
+            // Another instance may have inserted its run after the check above found none: the
+            // insert then waits for that transaction and, once it committed, inserts nothing,
+            // and that run is the one going on (read afresh: READ COMMITTED). Should it have
+            // ended too before the read, the insert is tried again.
+            for _ in 0..<3 {
+                let inserted = try c.query("""
+                    INSERT INTO sync_runs (id, account_id, trigger, state, started_at, owner, heartbeat_at) VALUES (?, ?, ?, 'running', ?, ?, ?)
+                    ON CONFLICT (account_id) WHERE state = 'running' DO NOTHING RETURNING id
+                    """, [.text(run.id), .text(accountId), .text(trigger.rawValue), .text(now), owner.map { .text($0) } ?? .null, .integer(ms)])
+                if !inserted.isEmpty { return (run, true) }
+                if let row = try c.query("SELECT \(Self.runColumns) FROM sync_runs WHERE account_id = ? AND state = 'running'",
+                                         [.text(accountId)]).first {
+                    return (try Self.run(row, c), false)
+                }
+            }
+            throw RecordRules.conflict("runs of the account kept starting and ending elsewhere; try again")
         }
     }
 

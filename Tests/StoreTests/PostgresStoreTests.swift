@@ -1,6 +1,7 @@
 import Foundation
 import Store
 import Synchronization
+import Timekeeping
 import Testing
 
 /// The PostgreSQL store itself: connecting, values, errors and migrations. Needs the test
@@ -168,6 +169,52 @@ struct PostgresStoreTests {
         let events = try #require(claimed.withLock { $0 }).get()
         #expect(events.map(\.resourceId) == ["r2", "r3"])
         #expect(try engine.claimableEvents(accountId: a, now: 0, limit: 10).map(\.resourceId) == ["r1", "r2", "r3"])
+    }
+
+    /// Two instances starting a run of one account at the same moment (the failover test's ten
+    /// "Create contact in Xero" calls on two gateways): the second is told the first's run is
+    /// going on, as when it was already recorded, rather than failing on the one-running-run
+    /// index (which the API answered as 409).
+    @Test func aRunStartedByAnotherInstanceAtTheSameMomentIsWaitedForNotAConflict() throws {
+        let url = try #require(postgresTestURL)
+        let schema = "xg_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let one = try PostgresDatabase(url: url, schema: schema), other = try PostgresDatabase(url: url, schema: schema)
+        defer {
+            try? one.write { c in try c.execute("DROP SCHEMA \(schema) CASCADE") }
+            one.close()
+            other.close()
+        }
+        let a = try #require(try PostgresAccountRepository(database: one).createAccount(name: "A").accountId)
+        // The other instance has inserted its running run and not yet committed: this one's
+        // check finds no running run and its insert meets the other's row.
+        let inserted = DispatchSemaphore(value: 0), commit = DispatchSemaphore(value: 0), committed = DispatchSemaphore(value: 0)
+        Thread {
+            _ = try? other.write { c in
+                try c.run("INSERT INTO sync_runs (id, account_id, trigger, state, started_at, owner, heartbeat_at) VALUES ('r-other', ?, 'webhook', 'running', ?, 'other', ?)",
+                          [.text(a), .text(Timestamp.format(millisecondsSinceEpoch: 1_000)), .integer(Int64(Date().timeIntervalSince1970 * 1000))])
+                inserted.signal()
+                commit.wait()
+            }
+            committed.signal()
+        }.start()
+        inserted.wait()
+        let started = Mutex<Result<(run: SyncRunRecord, started: Bool), StoreError>?>(nil), done = DispatchSemaphore(value: 0)
+        Thread {
+            let r = Result { () throws(StoreError) -> (run: SyncRunRecord, started: Bool) in
+                try PostgresXeroSyncRepository(database: one).startRun(accountId: a, trigger: .link, owner: "one")
+            }
+            started.withLock { $0 = r }
+            done.signal()
+        }.start()
+        usleep(200_000)  // this instance's insert is waiting on the other's row
+        commit.signal()
+        committed.wait()
+        done.wait()
+        let outcome = try #require(started.withLock { $0 }).get()
+        #expect(!outcome.started)
+        #expect(outcome.run.id == "r-other" && outcome.run.state == .running)
+        let runs = try PostgresXeroSyncRepository(database: one).runs(accountId: a, limit: 10, cursor: nil).items
+        #expect(runs.map(\.id) == ["r-other"])
     }
 
     /// A server restart (here: every connection of the store ended by the server) costs the
