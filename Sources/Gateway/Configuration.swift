@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import HTTPServer
 import Store
 
 /// A setting that is missing or malformed; start-up stops with this one line.
@@ -38,7 +39,7 @@ public struct Configuration: Sendable {
     public var maxConnectionsPerAddress: Int = 64
     /// libmicrohttpd's per-connection memory pool in bytes (`GATEWAY_CONNECTION_MEMORY`, a
     /// tuning knob for benchmarks; see `ServerConfiguration.connectionMemoryLimit`).
-    public var connectionMemoryLimit: Int = 64 << 10
+    public var connectionMemoryLimit: Int = ServerConfiguration.defaultConnectionMemoryLimit
     /// Wrong tokens (bearer or sign-in) a client address may present at once and per minute
     /// after that (`GATEWAY_AUTH_FAILURES_PER_MINUTE`, default 20; 0 turns throttling off, for a
     /// gateway behind a proxy where every client shares one address).
@@ -117,7 +118,7 @@ public struct Configuration: Sendable {
         guard let perAddress = Int(perAddressText), perAddress >= 0, perAddress <= 100_000 else {
             throw ConfigurationError(setting: "GATEWAY_MAX_CONNECTIONS_PER_ADDRESS", message: "must be a whole number from 0 (no limit) to 100000")
         }
-        let memoryText = value("GATEWAY_CONNECTION_MEMORY") ?? String(64 << 10)
+        let memoryText = value("GATEWAY_CONNECTION_MEMORY") ?? String(ServerConfiguration.defaultConnectionMemoryLimit)
         guard let memory = Int(memoryText), memory >= 8 << 10, memory <= 1 << 20 else {
             throw ConfigurationError(setting: "GATEWAY_CONNECTION_MEMORY", message: "must be a whole number of bytes from 8192 to 1048576")
         }
