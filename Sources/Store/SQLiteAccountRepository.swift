@@ -1,20 +1,29 @@
 import Timekeeping
-/// Accounts, users, tokens and connection routing in SQLite (`accounts`, `users`, `xero_connections`).
-public final class SQLiteAccountRepository: AccountRepository {
-    let db: any DatabaseWriter
+/// Accounts, users and connection routing in SQLite (`accounts`, `users`, `xero_connections`).
+public typealias SQLiteAccountRepository = SQLAccountRepository<Database>
+/// Accounts, users and connection routing in PostgreSQL (the same tables).
+public typealias PostgresAccountRepository = SQLAccountRepository<PostgresDatabase>
+
+/// Accounts, users and connection routing in either SQL store, written once.
+public final class SQLAccountRepository<DB: SQLDatabase>: AccountRepository {
+    let db: DB
     let clock: any WallClock
 
     /// A repository over `database`; timestamps come from `clock`.
-    public init(database: any DatabaseWriter, clock: any WallClock = SystemWallClock()) {
+    public init(database: DB, clock: any WallClock = SystemWallClock()) {
         db = database
         self.clock = clock
+    }
+
+    private func write<T>(_ body: (DB.Connection) throws -> T) throws(StoreError) -> T {
+        try db.write(durable: true, body)
     }
 
     public func createAccount(name: String) throws(StoreError) -> IssuedUser {
         let name = try AccountRules.accountName(name)
         let accountId = AccountRules.newID(), userId = AccountRules.newID(), token = AccountRules.newToken()
         let now = clock.timestamp()
-        try db.write { c in
+        try write { c in
             try c.run("INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?)",
                       [.text(accountId), .text(name), .text(now)])
             try c.run("INSERT INTO xero_connections (account_id, state) VALUES (?, ?)",
@@ -29,7 +38,7 @@ public final class SQLiteAccountRepository: AccountRepository {
         try AccountRules.checkRole(role, accountId: accountId)
         let userId = AccountRules.newID(), token = AccountRules.newToken()
         let now = clock.timestamp()
-        try db.write { c in
+        try write { c in
             if let accountId {
                 guard try !c.query("SELECT 1 FROM accounts WHERE id = ?", [.text(accountId)]).isEmpty else {
                     throw AccountRules.noAccount(accountId)
@@ -57,9 +66,9 @@ public final class SQLiteAccountRepository: AccountRepository {
         try db.read { c in
             let rows = try accountId.map {
                 try c.query("""
-                    SELECT id, account_id, role, created_at, revoked_at FROM users WHERE account_id = ? ORDER BY created_at, rowid
+                    SELECT id, account_id, role, created_at, revoked_at FROM users WHERE account_id = ? ORDER BY created_at, \(c.dialect.insertionOrder)
                     """, [.text($0)])
-            } ?? c.query("SELECT id, account_id, role, created_at, revoked_at FROM users ORDER BY created_at, rowid")
+            } ?? c.query("SELECT id, account_id, role, created_at, revoked_at FROM users ORDER BY created_at, \(c.dialect.insertionOrder)", [])
             return try rows.map { row in
                 guard let role = Role(rawValue: row.string("role") ?? "") else {
                     throw StoreError(code: .corrupt, message: "unknown role \(row.string("role") ?? "NULL")")
@@ -73,28 +82,28 @@ public final class SQLiteAccountRepository: AccountRepository {
     @discardableResult
     public func revokeUser(id: String) throws(StoreError) -> Int {
         let now = clock.timestamp()
-        return try db.write { c in
+        return try write { c in
             guard try !c.query("SELECT 1 FROM users WHERE id = ?", [.text(id)]).isEmpty else { throw AccountRules.noUser(id) }
             try c.run("UPDATE users SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", [.text(now), .text(id)])
-            return try SQLiteSessionRepository.endSessions(userId: id, c)
+            return try SessionRules.endSessions(userId: id, c)
         }
     }
 
     public func rotateToken(userId: String) throws(StoreError) -> IssuedUser {
         let token = AccountRules.newToken()
-        return try db.write { c in
+        return try write { c in
             guard let row = try c.query("SELECT account_id, role, revoked_at FROM users WHERE id = ?", [.text(userId)]).first,
                   let role = Role(rawValue: row.string("role") ?? "") else { throw AccountRules.noUser(userId) }
             if row.string("revoked_at") != nil { throw AccountRules.revoked(userId) }
             try c.run("UPDATE users SET token_hash = ? WHERE id = ?", [.blob(AccountRules.hash(token)), .text(userId)])
-            try SQLiteSessionRepository.endSessions(userId: userId, c)
+            try SessionRules.endSessions(userId: userId, c)
             return IssuedUser(accountId: row.string("account_id"), userId: userId, role: role, token: token)
         }
     }
 
     public func accounts() throws(StoreError) -> [Account] {
         try db.read { c in
-            try c.query("SELECT id, name FROM accounts ORDER BY created_at, id").map {
+            try c.query("SELECT id, name FROM accounts ORDER BY created_at, id", []).map {
                 Account(id: $0.string("id") ?? "", name: $0.string("name") ?? "")
             }
         }
@@ -102,7 +111,7 @@ public final class SQLiteAccountRepository: AccountRepository {
 
     public func connections() throws(StoreError) -> [AccountConnection] {
         try db.read { c in
-            try c.query("SELECT account_id, state, tenant_id, tenant_name, connected_at FROM xero_connections ORDER BY account_id")
+            try c.query("SELECT account_id, state, tenant_id, tenant_name, connected_at FROM xero_connections ORDER BY account_id", [])
                 .map(AccountConnection.init(row:))
         }
     }
@@ -117,7 +126,7 @@ public final class SQLiteAccountRepository: AccountRepository {
     public func connect(accountId: String, tenantId: String, tenantName: String) throws(StoreError) {
         let tenant = tenantId.lowercased()
         let now = clock.timestamp()
-        try db.write { c in
+        try write { c in
             let current = try c.query("SELECT tenant_id, tenant_name FROM xero_connections WHERE account_id = ?",
                                       [.text(accountId)])
             guard let row = current.first else { throw AccountRules.noAccount(accountId) }
@@ -135,7 +144,7 @@ public final class SQLiteAccountRepository: AccountRepository {
     }
 
     public func activate(accountId: String) throws(StoreError) -> AccountConnection {
-        try db.write { c in
+        try write { c in
             try c.run("UPDATE xero_connections SET state = ? WHERE account_id = ? AND state = ?",
                       [.text(ConnectionState.active.rawValue), .text(accountId), .text(ConnectionState.inactive.rawValue)])
             guard let row = try c.query("""
@@ -146,7 +155,7 @@ public final class SQLiteAccountRepository: AccountRepository {
     }
 
     public func setChoosing(accountId: String, tenants: [OfferedTenant]) throws(StoreError) {
-        try db.write { c in
+        try write { c in
             guard let row = try c.query("SELECT tenant_id, tenant_name FROM xero_connections WHERE account_id = ?",
                                         [.text(accountId)]).first else { throw AccountRules.noAccount(accountId) }
             if row.string("tenant_id") != nil { throw AccountRules.locked(row.string("tenant_name")) }
@@ -176,7 +185,7 @@ public final class SQLiteAccountRepository: AccountRepository {
 
     @discardableResult
     public func markNeedsReconnect(accountId: String) throws(StoreError) -> Bool {
-        try db.write { c in
+        try write { c in
             try c.run("UPDATE xero_connections SET state = ? WHERE account_id = ? AND state = ?",
                       [.text(ConnectionState.needsReconnect.rawValue), .text(accountId),
                        .text(ConnectionState.connected.rawValue)])
@@ -185,7 +194,7 @@ public final class SQLiteAccountRepository: AccountRepository {
     }
 
     public func reset(accountId: String) throws(StoreError) {
-        try db.write { c in
+        try write { c in
             try c.run("""
                 UPDATE xero_connections SET state = ?, tenant_id = NULL, tenant_name = NULL, connected_at = NULL
                 WHERE account_id = ?
@@ -204,7 +213,7 @@ public final class SQLiteAccountRepository: AccountRepository {
     }
 
     public func setOrganisationTimezone(tenantId: String, timezone: String) throws(StoreError) {
-        try db.write { c in
+        try write { c in
             try c.run("INSERT INTO organisation_timezones (tenant_id, timezone) VALUES (?, ?) "
                       + "ON CONFLICT (tenant_id) DO UPDATE SET timezone = excluded.timezone",
                       [.text(tenantId.lowercased()), .text(timezone)])
@@ -222,7 +231,7 @@ public final class SQLiteAccountRepository: AccountRepository {
     public func connectionCounts() throws(StoreError) -> [ConnectionState: Int] {
         try db.read { c in
             var m: [ConnectionState: Int] = [:]
-            for r in try c.query("SELECT state, COUNT(*) AS n FROM xero_connections GROUP BY state") {
+            for r in try c.query("SELECT state, COUNT(*) AS n FROM xero_connections GROUP BY state", []) {
                 if let s = r.string("state").flatMap(ConnectionState.init(rawValue:)) { m[s] = r.int("n") ?? 0 }
             }
             return m
@@ -240,9 +249,9 @@ public final class SQLiteAccountRepository: AccountRepository {
 
     /// Tenant id (lowercase) → account id, for every account with a tenant. Read it inside the
     /// transaction that uses it, so a connection made meanwhile cannot be missed.
-    static func tenantRoutes(_ c: SQLiteConnection) throws -> [String: String] {
+    static func tenantRoutes(_ c: some SQLConnection) throws -> [String: String] {
         var m: [String: String] = [:]
-        for row in try c.query("SELECT account_id, tenant_id FROM xero_connections WHERE tenant_id IS NOT NULL") {
+        for row in try c.query("SELECT account_id, tenant_id FROM xero_connections WHERE tenant_id IS NOT NULL", []) {
             if let t = row.string("tenant_id"), let a = row.string("account_id") { m[t] = a }
         }
         return m

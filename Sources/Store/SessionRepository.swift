@@ -60,13 +60,22 @@ public protocol SessionRepository: Sendable {
 }
 
 /// Sessions and OAuth states in SQLite (`admin_sessions`, `oauth_states`).
-public final class SQLiteSessionRepository: SessionRepository {
-    let db: any DatabaseWriter
+public typealias SQLiteSessionRepository = SQLSessionRepository<Database>
+/// Sessions and OAuth states in PostgreSQL (the same tables).
+public typealias PostgresSessionRepository = SQLSessionRepository<PostgresDatabase>
 
-    public init(database: any DatabaseWriter) { db = database }
+/// Sessions and OAuth states in either SQL store, written once.
+public final class SQLSessionRepository<DB: SQLDatabase>: SessionRepository {
+    let db: DB
+
+    public init(database: DB) { db = database }
+
+    private func write<T>(_ body: (DB.Connection) throws -> T) throws(StoreError) -> T {
+        try db.write(durable: true, body)
+    }
 
     public func createSession(tokenHash: [UInt8], userId: String, expiresAt: Int64, now: Int64) throws(StoreError) {
-        try db.write { c in
+        try write { c in
             guard try !c.query("SELECT 1 FROM users WHERE id = ?", [.text(userId)]).isEmpty else {
                 throw StoreError(code: .notFound, message: "no user with id \(userId)")
             }
@@ -74,10 +83,10 @@ public final class SQLiteSessionRepository: SessionRepository {
             try c.run("DELETE FROM admin_sessions WHERE expires_at <= ?", [.integer(now)])
             try c.run("INSERT INTO admin_sessions (token_hash, user_id, expires_at, created_at) VALUES (?, ?, ?, ?)",
                       [.blob(tokenHash), .text(userId), .integer(expiresAt), .text(Timestamp.format(millisecondsSinceEpoch: now))])
-            // The cap: all but the user's newest few (rowids grow with every insert) end.
+            // The cap: all but the user's newest few (rowids, or seqs, grow with every insert) end.
             let older = """
                 SELECT token_hash FROM admin_sessions WHERE user_id = ?1 AND token_hash NOT IN
-                    (SELECT token_hash FROM admin_sessions WHERE user_id = ?1 ORDER BY rowid DESC LIMIT ?2)
+                    (SELECT token_hash FROM admin_sessions WHERE user_id = ?1 ORDER BY \(c.dialect.insertionOrder) DESC LIMIT ?2)
                 """
             let args: [SQLValue] = [.text(userId), .integer(Int64(AdminSession.maxPerUser))]
             try c.run("DELETE FROM oauth_states WHERE session_hash IN (\(older))", args)
@@ -98,7 +107,7 @@ public final class SQLiteSessionRepository: SessionRepository {
     }
 
     public func deleteSession(tokenHash: [UInt8]) throws(StoreError) {
-        try db.write { c in
+        try write { c in
             try c.run("DELETE FROM oauth_states WHERE session_hash = ?", [.blob(tokenHash)])
             try c.run("DELETE FROM admin_sessions WHERE token_hash = ?", [.blob(tokenHash)])
         }
@@ -106,21 +115,11 @@ public final class SQLiteSessionRepository: SessionRepository {
 
     @discardableResult
     public func deleteSessions(userId: String) throws(StoreError) -> Int {
-        try db.write { c in try SQLiteSessionRepository.endSessions(userId: userId, c) }
-    }
-
-    /// Ends every session of the user and their OAuth states, inside the caller's transaction
-    /// (revoking or rotating a token does it in the same one); returns how many ended.
-    @discardableResult
-    static func endSessions(userId: String, _ c: SQLiteConnection) throws -> Int {
-        try c.run("DELETE FROM oauth_states WHERE session_hash IN (SELECT token_hash FROM admin_sessions WHERE user_id = ?)",
-                  [.text(userId)])
-        try c.run("DELETE FROM admin_sessions WHERE user_id = ?", [.text(userId)])
-        return c.changes
+        try write { c in try SessionRules.endSessions(userId: userId, c) }
     }
 
     public func createOAuthState(stateHash: [UInt8], record: OAuthStateRecord) throws(StoreError) {
-        try db.write { c in
+        try write { c in
             // States are not left to pile up: expired ones go (a state lives OAuthState.lifetime),
             // and a session keeps only its newest few.
             try c.run("DELETE FROM oauth_states WHERE expires_at <= ?", [.integer(record.expiresAt - OAuthStateRecord.lifetime)])
@@ -134,13 +133,26 @@ public final class SQLiteSessionRepository: SessionRepository {
     }
 
     public func spendOAuthState(stateHash: [UInt8]) throws(StoreError) -> OAuthStateRecord? {
-        try db.write { c in
+        try write { c in
             guard let row = try c.query("SELECT session_hash, account_id, expires_at FROM oauth_states WHERE state_hash = ?",
                                         [.blob(stateHash)]).first else { return nil }
             try c.run("DELETE FROM oauth_states WHERE state_hash = ?", [.blob(stateHash)])
             return OAuthStateRecord(sessionHash: row.blob("session_hash") ?? [], accountId: row.string("account_id") ?? "",
                                     expiresAt: Int64(row.int("expires_at") ?? 0))
         }
+    }
+}
+
+/// What both SQL stores do alike to sessions.
+enum SessionRules {
+    /// Ends every session of the user and their OAuth states, inside the caller's transaction
+    /// (revoking or rotating a token does it in the same one); returns how many ended.
+    @discardableResult
+    static func endSessions(userId: String, _ c: some SQLConnection) throws -> Int {
+        try c.run("DELETE FROM oauth_states WHERE session_hash IN (SELECT token_hash FROM admin_sessions WHERE user_id = ?)",
+                  [.text(userId)])
+        try c.run("DELETE FROM admin_sessions WHERE user_id = ?", [.text(userId)])
+        return c.changes
     }
 }
 
