@@ -1,8 +1,8 @@
 import StrictJSON
 import Foundation
 
-/// How one kind of SortScape record is kept, shared by the SQLite and memory repositories so the
-/// two cannot drift: its table and columns, its values, and the rules a write must keep.
+/// How one kind of SortScape record is kept, shared by the SQL and memory repositories so they
+/// cannot drift: its table and columns, its values, and the rules a write must keep.
 protocol StoredRecord: Sendable, Equatable {
     var id: String { get set }
     var accountId: String { get }
@@ -13,7 +13,7 @@ protocol StoredRecord: Sendable, Equatable {
     /// (migration 6's triggers), whoever writes it.
     var version: Int64 { get set }
 
-    /// The SQLite table.
+    /// The SQL table.
     static var table: String { get }
     /// Every stored column but `seq` and `version`, in `values` order; begins with `id, account_id`,
     /// ends with `created_at, updated_at`.
@@ -31,25 +31,27 @@ protocol StoredRecord: Sendable, Equatable {
     static func keepingXeroState(of stored: Self, _ edited: Self) -> Self
 
     /// What a person's edit sets going in the same transaction (a linked contact's push, R9).
-    static func afterPersonUpdate(old: Self, new: Self, nowMs: Int64, _ c: SQLiteConnection) throws
+    static func afterPersonUpdate(old: Self, new: Self, nowMs: Int64, _ c: some SQLConnection) throws
     static func afterPersonUpdate(old: Self, new: Self, nowMs: Int64, _ t: inout MemoryStore.Tables)
 }
 
 extension StoredRecord {
     static func keepingXeroState(of stored: Self, _ edited: Self) -> Self { edited }
-    static func afterPersonUpdate(old: Self, new: Self, nowMs: Int64, _ c: SQLiteConnection) throws {}
+    static func afterPersonUpdate(old: Self, new: Self, nowMs: Int64, _ c: some SQLConnection) throws {}
     static func afterPersonUpdate(old: Self, new: Self, nowMs: Int64, _ t: inout MemoryStore.Tables) {}
 }
 
 extension ContactRecord {
     /// A person's change to a linked contact's shared fields is queued for Xero (R9), atomically
     /// with the edit: the push reads the values when it runs, so one row per contact is enough.
-    static func afterPersonUpdate(old: ContactRecord, new: ContactRecord, nowMs: Int64, _ c: SQLiteConnection) throws {
+    static func afterPersonUpdate(old: ContactRecord, new: ContactRecord, nowMs: Int64, _ c: some SQLConnection) throws {
         guard SyncEngineRules.needsPush(old: old, new: new) else { return }
+        let d = c.dialect
         try c.run("""
             INSERT INTO contact_outbox (account_id, contact_id, queued_at, edited_at) VALUES (?, ?, ?, ?)
-            ON CONFLICT (account_id, contact_id) DO UPDATE SET edited_at = MAX(edited_at + 1, excluded.edited_at),
-                queued_at = MIN(queued_at, excluded.queued_at), attempts = 0
+            ON CONFLICT (account_id, contact_id) DO UPDATE SET
+                edited_at = \(d.greatest("contact_outbox.edited_at + 1", "excluded.edited_at")),
+                queued_at = \(d.least("contact_outbox.queued_at", "excluded.queued_at")), attempts = 0
             """, [.text(new.accountId), .text(new.id), .integer(nowMs), .integer(nowMs)])
     }
 
@@ -170,15 +172,24 @@ enum RecordRules {
         JSON.object(counts.sorted { $0.key < $1.key }.map { ($0.key, JSON.number($0.value)) }).serialized
     }
 
-    /// The strings of a JSON array text, read by SQLite.
-    static func strings(_ json: String, _ c: SQLiteConnection) throws -> [String] {
-        try c.query("SELECT value FROM json_each(?) ORDER BY key", [.text(json)]).map { $0.string("value") ?? "" }
+    /// The strings of a JSON array text, in order, read by the store: SQLite's `json_each` numbers
+    /// them by `key`; PostgreSQL's `json_array_elements_text` needs `WITH ORDINALITY` for that.
+    static func strings(_ json: String, _ c: some SQLConnection) throws -> [String] {
+        let sql = switch c.dialect {
+        case .sqlite: "SELECT value FROM json_each(?) ORDER BY key"
+        case .postgresql: "SELECT value FROM json_array_elements_text(?::json) WITH ORDINALITY ORDER BY ordinality"
+        }
+        return try c.query(sql, [.text(json)]).map { $0.string("value") ?? "" }
     }
 
-    /// The integers of a JSON object text, read by SQLite.
-    static func counts(_ json: String, _ c: SQLiteConnection) throws -> [String: Int] {
+    /// The integers of a JSON object text, read by the store (PostgreSQL's as text, which `Row.int` reads).
+    static func counts(_ json: String, _ c: some SQLConnection) throws -> [String: Int] {
         var m: [String: Int] = [:]
-        for row in try c.query("SELECT key, value FROM json_each(?)", [.text(json)]) {
+        let sql = switch c.dialect {
+        case .sqlite: "SELECT key, value FROM json_each(?)"
+        case .postgresql: "SELECT key, value FROM json_each_text(?::json)"
+        }
+        for row in try c.query(sql, [.text(json)]) {
             if let k = row.string("key") { m[k] = row.int("value") ?? 0 }
         }
         return m

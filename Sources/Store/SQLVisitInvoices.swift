@@ -1,17 +1,22 @@
 import Timekeeping
 
-/// The engine's writes of visits' invoices and the invoice settings, in PostgreSQL (`visits`,
-/// `invoice_settings`). Each visit write moves its version in the statement.
-final class PostgresVisitInvoices: VisitInvoiceRepository {
-    let db: PostgresDatabase
+/// The engine's writes of visits' invoices and the invoice settings, in SQLite.
+typealias SQLiteVisitInvoices = SQLVisitInvoices<Database>
+/// The engine's writes of visits' invoices and the invoice settings, in PostgreSQL (the same tables).
+typealias PostgresVisitInvoices = SQLVisitInvoices<PostgresDatabase>
+
+/// The engine's writes of visits' invoices and the invoice settings, in either SQL store, written
+/// once (`visits`, `invoice_settings`). Each visit write moves its version in the statement.
+final class SQLVisitInvoices<DB: SQLDatabase>: VisitInvoiceRepository {
+    let db: DB
     let clock: any WallClock
 
-    init(database: PostgresDatabase, clock: any WallClock) {
+    init(database: DB, clock: any WallClock) {
         db = database
         self.clock = clock
     }
 
-    static var selectList: String { PostgresRecordRepository<VisitRecord>.selectList }
+    static var selectList: String { SQLRecordRepository<DB, VisitRecord>.selectList }
 
     func invoiceSettings(accountId: String) throws(StoreError) -> InvoiceSettings {
         let (account, row) = try RecordRules.attempt {
@@ -28,7 +33,7 @@ final class PostgresVisitInvoices: VisitInvoiceRepository {
 
     @discardableResult func setInvoiceSettings(accountId: String, _ settings: InvoiceSettings) throws(StoreError) -> InvoiceSettings {
         let row = try RecordRules.attempt {
-            try db.write { c -> Row in
+            try db.write(durable: true) { c -> Row in
                 guard try c.query("SELECT id FROM accounts WHERE id = ?", [.text(accountId)]).first != nil else {
                     throw AccountRules.noAccount(accountId)
                 }
@@ -78,10 +83,10 @@ final class PostgresVisitInvoices: VisitInvoiceRepository {
     }
 
     /// Runs `body` in a write transaction on a visit that exists (else `notFound`).
-    func write(accountId: String, visitId: String, _ body: (PostgresConnection, String) throws -> Row) throws(StoreError) -> Row {
+    func write(accountId: String, visitId: String, _ body: (DB.Connection, String) throws -> Row) throws(StoreError) -> Row {
         let now = clock.timestamp()
         return try RecordRules.attempt {
-            try db.write { c -> Row in
+            try db.write(durable: true) { c -> Row in
                 guard try c.query("SELECT id FROM visits WHERE account_id = ? AND id = ?", [.text(accountId), .text(visitId)]).first != nil else {
                     throw RecordRules.notFound("visit", visitId)
                 }
@@ -96,7 +101,7 @@ final class PostgresVisitInvoices: VisitInvoiceRepository {
             try db.read { c in
                 try c.query("""
                     SELECT \(Self.selectList) FROM visits
-                    WHERE account_id = ? AND xero_invoice_id IN (SELECT value FROM json_array_elements_text(?::json)) ORDER BY seq
+                    WHERE account_id = ? AND xero_invoice_id IN (\(c.dialect.jsonArrayValues)) ORDER BY seq
                     """, [.text(accountId), .text(RecordRules.jsonArray(xeroInvoiceIds.map { $0.lowercased() }))])
             }
         }
@@ -107,13 +112,13 @@ final class PostgresVisitInvoices: VisitInvoiceRepository {
         guard !invoices.isEmpty else { return 0 }
         let now = clock.timestamp()
         return try RecordRules.attempt {
-            try db.write { c -> Int in
+            try db.write(durable: true) { c -> Int in
                 var changed = 0
                 for inv in invoices {
                     let rows = try c.query("""
                         UPDATE visits SET xero_invoice_number = ?, xero_invoice_status = ?, updated_at = ?, version = version + 1
                         WHERE account_id = ? AND xero_invoice_id = ?
-                            AND (xero_invoice_number IS DISTINCT FROM ? OR xero_invoice_status IS DISTINCT FROM ?)
+                            AND (xero_invoice_number \(c.dialect.isDistinctFrom) ? OR xero_invoice_status \(c.dialect.isDistinctFrom) ?)
                         RETURNING id
                         """, [RecordRules.text(inv.number), RecordRules.text(inv.status), .text(now), .text(accountId),
                               .text(inv.invoiceId.lowercased()), RecordRules.text(inv.number), RecordRules.text(inv.status)])

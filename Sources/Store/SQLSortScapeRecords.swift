@@ -1,11 +1,17 @@
 import Timekeeping
 
-/// One table of SortScape records in SQLite; lists run oldest first by `seq`, which is the cursor.
-final class SQLiteRecordRepository<Record: StoredRecord>: RecordRepository {
-    let db: any DatabaseWriter
+/// One table of SortScape records in SQLite.
+typealias SQLiteRecordRepository<Record: StoredRecord> = SQLRecordRepository<Database, Record>
+/// One table of SortScape records in PostgreSQL (the same tables).
+typealias PostgresRecordRepository<Record: StoredRecord> = SQLRecordRepository<PostgresDatabase, Record>
+
+/// One table of SortScape records in either SQL store, written once; lists run oldest first by
+/// `seq`, which is the cursor.
+final class SQLRecordRepository<DB: SQLDatabase, Record: StoredRecord>: RecordRepository {
+    let db: DB
     let clock: any WallClock
 
-    init(database: any DatabaseWriter, clock: any WallClock) {
+    init(database: DB, clock: any WallClock) {
         db = database
         self.clock = clock
     }
@@ -44,7 +50,7 @@ final class SQLiteRecordRepository<Record: StoredRecord>: RecordRepository {
 
     @discardableResult func insert(_ record: Record) throws(StoreError) -> Record {
         let stored = stamped(record)
-        try RecordRules.attempt { try db.write { c in try Self.insert(stored, c) } }
+        try RecordRules.attempt { try db.write(durable: true) { c in try Self.insert(stored, c) } }
         return stored
     }
 
@@ -60,7 +66,7 @@ final class SQLiteRecordRepository<Record: StoredRecord>: RecordRepository {
         let ms = clock.nowMilliseconds()
         let now = Timestamp.format(millisecondsSinceEpoch: ms)
         let row = try RecordRules.attempt {
-            try db.write { c -> Row in
+            try db.write(durable: true) { c -> Row in
                 guard let row = try c.query("SELECT \(Self.selectList) FROM \(Record.table) WHERE account_id = ? AND id = ?",
                                             [.text(accountId), .text(id)]).first else {
                     throw RecordRules.notFound(String(Record.table.dropLast()), id)
@@ -80,16 +86,21 @@ final class SQLiteRecordRepository<Record: StoredRecord>: RecordRepository {
 
     func stamped(_ record: Record) -> Record { BatchRules.stamped(record, clock.timestamp()) }
 
-    static func insert(_ r: Record, _ c: SQLiteConnection, orIgnore: Bool = false) throws {
+    /// Inserts `r`; `orIgnore` skips a row a constraint refuses, as each store can: SQLite's
+    /// `INSERT OR IGNORE`, PostgreSQL's `ON CONFLICT DO NOTHING` (it has no `OR IGNORE`).
+    static func insert(_ r: Record, _ c: some SQLConnection, orIgnore: Bool = false) throws {
         let cols = Record.columns
-        try c.run("INSERT \(orIgnore ? "OR IGNORE " : "")INTO \(Record.table) (\(cols.joined(separator: ", "))) VALUES (\(cols.map { _ in "?" }.joined(separator: ", ")))",
-                  r.values)
+        let into = "INTO \(Record.table) (\(cols.joined(separator: ", "))) VALUES (\(cols.map { _ in "?" }.joined(separator: ", ")))"
+        switch c.dialect {
+        case .sqlite: try c.run("INSERT \(orIgnore ? "OR IGNORE " : "")" + into, r.values)
+        case .postgresql: try c.run("INSERT " + into + (orIgnore ? " ON CONFLICT DO NOTHING" : ""), r.values)
+        }
     }
 
     /// Updates every column but `id`, `account_id` and `created_at`, and moves the version (here,
     /// so that RETURNING shows it; the trigger moves it for any other UPDATE); the stored row, or
     /// `notFound`.
-    static func update(_ r: Record, now: String, _ c: SQLiteConnection) throws -> Row {
+    static func update(_ r: Record, now: String, _ c: some SQLConnection) throws -> Row {
         var values = r.values
         values[values.count - 1] = .text(now)
         let settable = Array(Record.columns.indices.dropFirst(2)).filter { Record.columns[$0] != "created_at" }
@@ -102,8 +113,13 @@ final class SQLiteRecordRepository<Record: StoredRecord>: RecordRepository {
 }
 
 /// SortScape's records in SQLite (`contacts`, `properties`, `materials`, `jobs`, `issues`, `visits`).
-public final class SQLiteSortScapeRecords: SortScapeRecords {
-    let db: any DatabaseWriter
+public typealias SQLiteSortScapeRecords = SQLSortScapeRecords<Database>
+/// SortScape's records in PostgreSQL (the same tables).
+public typealias PostgresSortScapeRecords = SQLSortScapeRecords<PostgresDatabase>
+
+/// SortScape's records in either SQL store, written once.
+public final class SQLSortScapeRecords<DB: SQLDatabase>: SortScapeRecords {
+    let db: DB
     let clock: any WallClock
     public let contacts: any RecordRepository<ContactRecord>
     public let properties: any RecordRepository<PropertyRecord>
@@ -114,22 +130,22 @@ public final class SQLiteSortScapeRecords: SortScapeRecords {
     public let visitInvoices: any VisitInvoiceRepository
 
     /// The records in `database`; timestamps come from `clock`.
-    public init(database: any DatabaseWriter, clock: any WallClock = SystemWallClock()) {
+    public init(database: DB, clock: any WallClock = SystemWallClock()) {
         db = database
         self.clock = clock
-        contacts = SQLiteRecordRepository<ContactRecord>(database: database, clock: clock)
-        properties = SQLiteRecordRepository<PropertyRecord>(database: database, clock: clock)
-        materials = SQLiteRecordRepository<MaterialRecord>(database: database, clock: clock)
-        jobs = SQLiteRecordRepository<JobRecord>(database: database, clock: clock)
-        issues = SQLiteRecordRepository<IssueRecord>(database: database, clock: clock)
-        visits = SQLiteRecordRepository<VisitRecord>(database: database, clock: clock)
-        visitInvoices = SQLiteVisitInvoices(database: database, clock: clock)
+        contacts = SQLRecordRepository<DB, ContactRecord>(database: database, clock: clock)
+        properties = SQLRecordRepository<DB, PropertyRecord>(database: database, clock: clock)
+        materials = SQLRecordRepository<DB, MaterialRecord>(database: database, clock: clock)
+        jobs = SQLRecordRepository<DB, JobRecord>(database: database, clock: clock)
+        issues = SQLRecordRepository<DB, IssueRecord>(database: database, clock: clock)
+        visits = SQLRecordRepository<DB, VisitRecord>(database: database, clock: clock)
+        visitInvoices = SQLVisitInvoices(database: database, clock: clock)
     }
 
     @discardableResult public func archiveContact(accountId: String, id: String, expectedVersion: Int64?) throws(StoreError) -> ContactRecord {
         let now = clock.timestamp()
         let row = try RecordRules.attempt {
-            try db.write { c -> Row in
+            try db.write(durable: true) { c -> Row in
                 if let expectedVersion {
                     guard let row = try c.query("SELECT version FROM contacts WHERE account_id = ? AND id = ?",
                                                 [.text(accountId), .text(id)]).first else { throw RecordRules.notFound("contact", id) }
@@ -137,7 +153,7 @@ public final class SQLiteSortScapeRecords: SortScapeRecords {
                 }
                 let rows = try c.query("""
                     UPDATE contacts SET archived = 1, updated_at = ?, version = version + 1 WHERE account_id = ? AND id = ?
-                    RETURNING \(SQLiteRecordRepository<ContactRecord>.selectList)
+                    RETURNING \(SQLRecordRepository<DB, ContactRecord>.selectList)
                     """, [.text(now), .text(accountId), .text(id)])
                 guard let row = rows.first else { throw RecordRules.notFound("contact", id) }
                 try c.run("UPDATE properties SET archived = 1, updated_at = ? WHERE account_id = ? AND contact_id = ? AND archived = 0",
@@ -153,8 +169,8 @@ public final class SQLiteSortScapeRecords: SortScapeRecords {
         let rows = try RecordRules.attempt {
             try db.read { c in
                 try c.query("""
-                    SELECT \(SQLiteRecordRepository<PropertyRecord>.selectList) FROM properties
-                    WHERE account_id = ? AND contact_id IN (SELECT value FROM json_each(?)) ORDER BY seq
+                    SELECT \(SQLRecordRepository<DB, PropertyRecord>.selectList) FROM properties
+                    WHERE account_id = ? AND contact_id IN (\(c.dialect.jsonArrayValues)) ORDER BY seq
                     """, [.text(accountId), .text(RecordRules.jsonArray(contactIds))])
             }
         }
