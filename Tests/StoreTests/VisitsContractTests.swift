@@ -135,6 +135,22 @@ import Testing
     }
 
     @Test(arguments: Backend.allCases)
+    func r15_aRefreshKeepsTheNumberXeroGivesLaterAndTheStatusItTakesAway(_ backend: Backend) throws {
+        let h = try RecordsHarness(backend)
+        let a = try h.account()
+        let v = try visit(h, a)
+        let invoices = h.records.visitInvoices
+        try invoices.linkInvoice(accountId: a, visitId: v.id, VisitInvoice(invoiceId: "inv-1", number: nil, status: "DRAFT"))
+        // A missing value and a present one differ; two missing ones do not.
+        #expect(try invoices.refreshInvoices(accountId: a, [VisitInvoice(invoiceId: "inv-1", number: "INV-0001", status: "DRAFT")]) == 1)
+        #expect(try h.records.visits.get(accountId: a, id: v.id)?.xeroInvoiceNumber == "INV-0001")
+        #expect(try invoices.refreshInvoices(accountId: a, [VisitInvoice(invoiceId: "inv-1", number: "INV-0001", status: nil)]) == 1)
+        #expect(try invoices.refreshInvoices(accountId: a, [VisitInvoice(invoiceId: "inv-1", number: "INV-0001", status: nil)]) == 0)
+        let after = try #require(try h.records.visits.get(accountId: a, id: v.id))
+        #expect(after.xeroInvoiceNumber == "INV-0001" && after.xeroInvoiceStatus == nil && after.version == v.version + 3)
+    }
+
+    @Test(arguments: Backend.allCases)
     func invoiceSettingsDefaultToDraftsAndAreTheAccountsOwn(_ backend: Backend) throws {
         let h = try RecordsHarness(backend)
         let a = try h.account(), b = try h.account()
