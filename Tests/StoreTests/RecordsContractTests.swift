@@ -217,6 +217,29 @@ final class RecordsHarness {
         #expect(try h.records.materials.get(accountId: a, id: own.id) == ownStored)
     }
 
+    @Test(arguments: Backend.allCases)
+    func r9_anEditInTheMillisecondAPushReadIsPushedTooAndAnEditAfterAFailedPushIsDueAtOnce(_ backend: Backend) throws {
+        let h = try RecordsHarness(backend)
+        let a = try h.account()
+        let c = try h.contact(a, "Kauri Landscapes", xero: "x-kauri")
+        try h.records.contacts.modify(accountId: a, id: c.id) { $0.email = "jobs@kauri.nz" }
+        let read = try #require(try h.engine.outbound(accountId: a, now: .max, limit: 10).first)
+        // The clock has not moved: a push that read the first edit must not clear the second.
+        try h.records.contacts.modify(accountId: a, id: c.id) { $0.phone = "09 300 1000" }
+        let placeholder = ContactRecord(id: c.id, accountId: a, name: "")
+        _ = try h.engine.applyContactUpdates(accountId: a, [ContactUpdate(expected: placeholder, clearOutboxEditedAt: read.editedAt,
+                                                                          checked: false)])
+        let queued = try #require(try h.engine.outbound(accountId: a, now: .max, limit: 10).first)
+        #expect(queued.contactId == c.id && queued.queuedAt == read.queuedAt && queued.editedAt > read.editedAt)
+        // A failed push waits out its backoff; a person's next edit makes it due at once, its attempts counted afresh.
+        let now = h.clock.nowMilliseconds()
+        try h.engine.failOutbound(accountId: a, contactIds: [c.id], error: "Xero answered 503")
+        #expect(try h.engine.outbound(accountId: a, now: now, limit: 10).isEmpty)
+        try h.records.contacts.modify(accountId: a, id: c.id) { $0.name = "Kauri Landscapes Ltd" }
+        let due = try #require(try h.engine.outbound(accountId: a, now: now, limit: 10).first)
+        #expect(due.contactId == c.id && due.attempts == 0 && due.queuedAt <= now)
+    }
+
     // MARK: import
 
     func batch(_ a: String) -> ImportBatch {
