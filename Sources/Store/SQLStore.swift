@@ -21,6 +21,8 @@ public protocol SQLConnection: AnyObject {
 /// `SQLSessionRepository`): SQLite's `Database` or `PostgresDatabase`.
 public protocol SQLDatabase: AnyObject, Sendable {
     associatedtype Connection: SQLConnection
+    /// What its connections speak, known before one is taken (to choose between `read` and `write`).
+    var dialect: SQLDialect { get }
     /// Runs `body` with a connection that cannot write.
     func read<T>(_ body: (Connection) throws -> T) throws(StoreError) -> T
     /// Runs `body` in one transaction; `durable: true` waits for the commit to reach the disk.
@@ -35,5 +37,10 @@ extension PostgresConnection: SQLConnection {
     public var dialect: SQLDialect { .postgresql }
 }
 
-extension Database: SQLDatabase {}
-extension PostgresDatabase: SQLDatabase {}
+extension Database: SQLDatabase {
+    public var dialect: SQLDialect { .sqlite }
+}
+
+extension PostgresDatabase: SQLDatabase {
+    public var dialect: SQLDialect { .postgresql }
+}

@@ -209,6 +209,34 @@ final class EngineHarness {
         #expect(try h.engine.linkedContacts(accountId: a, contactIds: [c.id]).first?.base?.email == "jobs@kauri.nz")
     }
 
+    /// A push Xero refused is not tried again at once: the contact comes due 30 s later, then
+    /// 60 s, doubling to an hour and staying there; other contacts' rows are left alone.
+    @Test(arguments: Backend.allCases)
+    func r9_aFailedPushIsQueuedAgainAfterABackoffThatDoublesToAnHour(_ backend: Backend) throws {
+        let h = try EngineHarness(backend)
+        let (a, c, _) = try h.linkedAccount()
+        let unlinked = try h.records.contacts.insert(ContactRecord(id: "", accountId: a, name: "Totara Gardens"))
+        let other = try h.engine.linkContact(accountId: a, contactId: unlinked.id, xeroContactId: "x-totara", fields: nil,
+                                             base: unlinked.fields, expectedVersion: nil)
+        try h.records.contacts.modify(accountId: a, id: c.id) { $0.email = "jobs@kauri.nz" }
+        try h.records.contacts.modify(accountId: a, id: other.id) { $0.email = "hi@totara.nz" }
+        let queued = try h.engine.outbound(accountId: a, now: .max, limit: 10)
+        try #require(queued.count == 2)
+        let otherQueuedAt = try #require(queued.first { $0.contactId == other.id }?.queuedAt)
+        for (i, wait) in [30_000, 60_000, 120_000, 240_000, 480_000, 960_000, 1_920_000, 3_600_000, 3_600_000].enumerated() {
+            h.clock.advance(milliseconds: 1_000)
+            let now = h.clock.nowMilliseconds()
+            try h.engine.failOutbound(accountId: a, contactIds: [c.id], error: "Xero refused the contact")
+            let due = try h.engine.outbound(accountId: a, now: now + Int64(wait), limit: 10).filter { $0.contactId == c.id }
+            #expect(try h.engine.outbound(accountId: a, now: now + Int64(wait) - 1, limit: 10).allSatisfy { $0.contactId != c.id },
+                    "failure \(i + 1): not due before \(wait) ms")
+            #expect(due.map(\.queuedAt) == [now + Int64(wait)] && due.map(\.attempts) == [i + 1], "failure \(i + 1)")
+        }
+        let untouched = try #require(try h.engine.outbound(accountId: a, now: .max, limit: 10).first { $0.contactId == other.id })
+        #expect(untouched.queuedAt == otherQueuedAt && untouched.attempts == 0)
+        #expect(try h.engine.outboundQueued() == [a: otherQueuedAt])
+    }
+
     @Test(arguments: Backend.allCases)
     func r9_anEngineUpdateIsRefusedWhenAPersonChangedTheContactSinceItWasRead(_ backend: Backend) throws {
         let h = try EngineHarness(backend)

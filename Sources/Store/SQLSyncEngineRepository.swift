@@ -2,40 +2,78 @@ import Timekeeping
 
 /// The sync engine's tables in SQLite (migration 5) and the rows of `webhook_events` and
 /// `contacts` it changes.
-public final class SQLiteSyncEngineRepository: SyncEngineRepository {
-    let db: any DatabaseWriter
+public typealias SQLiteSyncEngineRepository = SQLSyncEngineRepository<Database>
+/// The same tables and rows in PostgreSQL.
+public typealias PostgresSyncEngineRepository = SQLSyncEngineRepository<PostgresDatabase>
+
+/// The sync engine's tables (migration 5) and the rows of `webhook_events` and `contacts` it
+/// changes, in either SQL store, written once.
+public final class SQLSyncEngineRepository<DB: SQLDatabase>: SyncEngineRepository {
+    let db: DB
     let clock: any WallClock
 
-    public init(database: any DatabaseWriter, clock: any WallClock = SystemWallClock()) {
+    /// A repository over `database`; timestamps come from `clock`.
+    public init(database: DB, clock: any WallClock = SystemWallClock()) {
         db = database
         self.clock = clock
     }
 
-    typealias Contacts = SQLiteRecordRepository<ContactRecord>
-
-    func read<T>(_ body: (SQLiteConnection) throws -> T) throws(StoreError) -> T {
+    func read<T>(_ body: (DB.Connection) throws -> T) throws(StoreError) -> T {
         try RecordRules.attempt { try db.read(body) }
     }
 
-    func write<T>(_ body: (SQLiteConnection) throws -> T) throws(StoreError) -> T {
-        try RecordRules.attempt { try db.write(body) }
+    func write<T>(_ body: (DB.Connection) throws -> T) throws(StoreError) -> T {
+        try RecordRules.attempt { try db.write(durable: true, body) }
     }
 
-    static let eventColumns = """
+    // The record repositories are still one per store (branch `sqlrecords` makes them one
+    // generic type): the contact columns are the same text on both, and the one call into them
+    // is chosen by the connection here. Once theirs lands, both become its `ContactRecord` type.
+    static var contactColumns: String { SQLiteRecordRepository<ContactRecord>.selectList }
+
+    static func updateContact(_ contact: ContactRecord, now: String, _ c: DB.Connection) throws -> Row {
+        switch c {
+        case let c as SQLiteConnection: try SQLiteRecordRepository<ContactRecord>.update(contact, now: now, c)
+        case let c as PostgresConnection: try PostgresRecordRepository<ContactRecord>.update(contact, now: now, c)
+        default: throw StoreError(code: .store, message: "no contacts table for \(type(of: c))")
+        }
+    }
+
+    static var eventColumns: String {
+        """
         id, delivery_id, account_id, tenant_id, category, type, resource_id, event_date_utc, state,
         attempts, last_error, received_at
         """
+    }
 
     // MARK: inbox
 
+    /// On PostgreSQL, takes the events with `FOR UPDATE SKIP LOCKED` (so in a write transaction):
+    /// an event another transaction (another instance's settle or replay) holds is passed over
+    /// rather than waited for or read half-settled. The row locks last for this transaction only;
+    /// what keeps two instances off one account's events is the one running sync run per account
+    /// (`sync_runs_running`). SQLite has one process and one writer, so nothing is held by anyone
+    /// else: a plain read, the two partial indexes' halves joined by UNION ALL.
     public func claimableEvents(accountId: String, now: Int64, limit: Int) throws(StoreError) -> [InboxEvent] {
-        try read { c in
-            try c.query("""
-                SELECT \(Self.eventColumns) FROM webhook_events WHERE account_id = ? AND state = 'pending'
-                UNION ALL
-                SELECT \(Self.eventColumns) FROM webhook_events WHERE account_id = ? AND state = 'failed' AND next_attempt_at <= ?
-                ORDER BY id LIMIT ?
-                """, [.text(accountId), .text(accountId), .integer(now), .integer(Int64(max(1, limit)))]).map(InboxEvent.init(row:))
+        let limit = Int64(max(1, limit))
+        switch db.dialect {
+        case .sqlite:
+            return try read { c in
+                try c.query("""
+                    SELECT \(Self.eventColumns) FROM webhook_events WHERE account_id = ? AND state = 'pending'
+                    UNION ALL
+                    SELECT \(Self.eventColumns) FROM webhook_events WHERE account_id = ? AND state = 'failed' AND next_attempt_at <= ?
+                    ORDER BY id LIMIT ?
+                    """, [.text(accountId), .text(accountId), .integer(now), .integer(limit)]).map(InboxEvent.init(row:))
+            }
+        case .postgresql:
+            return try write { c in
+                try c.query("""
+                    SELECT \(Self.eventColumns) FROM webhook_events
+                    WHERE account_id = ? AND (state = 'pending' OR (state = 'failed' AND next_attempt_at <= ?))
+                    ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED
+                    """, [.text(accountId), .integer(now), .integer(limit)]).map(InboxEvent.init(row:))
+            }
         }
     }
 
@@ -88,7 +126,7 @@ public final class SQLiteSyncEngineRepository: SyncEngineRepository {
     public func nextEventRetries() throws(StoreError) -> [String: Int64] {
         try read { c in
             var m: [String: Int64] = [:]
-            for r in try c.query("SELECT account_id, MIN(next_attempt_at) AS t FROM webhook_events WHERE state = 'failed' AND next_attempt_at IS NOT NULL GROUP BY account_id") {
+            for r in try c.query("SELECT account_id, MIN(next_attempt_at) AS t FROM webhook_events WHERE state = 'failed' AND next_attempt_at IS NOT NULL GROUP BY account_id", []) {
                 if let a = r.string("account_id"), case .integer(let t) = r["t"] { m[a] = t }
             }
             return m
@@ -108,13 +146,17 @@ public final class SQLiteSyncEngineRepository: SyncEngineRepository {
 
     public func setWatermark(accountId: String, _ resource: SyncResource, _ value: Int64) throws(StoreError) {
         try write { c in
+            // The larger of two values is SQLite's two-argument MAX, PostgreSQL's GREATEST.
             try c.run("""
                 INSERT INTO sync_watermarks (account_id, resource, value) VALUES (?, ?, ?)
-                ON CONFLICT (account_id, resource) DO UPDATE SET value = MAX(value, excluded.value)
+                ON CONFLICT (account_id, resource) DO UPDATE SET
+                    value = \(c.dialect == .sqlite ? "MAX" : "GREATEST")(sync_watermarks.value, excluded.value)
                 """, [.text(accountId), .text(resource.rawValue), .integer(value)])
         }
     }
 
+    /// One conditional upsert: the row is locked while it is decided, so of two instances at the
+    /// same moment the second sees the first's lease.
     public func takeSweepLease(accountId: String, now: Int64, until: Int64) throws(StoreError) -> Bool {
         try write { c in
             try c.run("""
@@ -128,11 +170,13 @@ public final class SQLiteSyncEngineRepository: SyncEngineRepository {
 
     // MARK: linked contacts
 
-    static let linkedSelect = """
-        SELECT \(Contacts.selectList.split(separator: ",").map { "c." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")),
+    static var linkedSelect: String {
+        """
+        SELECT \(contactColumns.split(separator: ",").map { "c." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")),
                b.name AS base_name, b.company_name AS base_company_name, b.email AS base_email, b.phone AS base_phone
         FROM contacts c LEFT JOIN contact_sync_base b ON b.account_id = c.account_id AND b.contact_id = c.id
         """
+    }
 
     static func linked(_ row: Row) throws(StoreError) -> LinkedContact {
         let contact = try ContactRecord(row: row)
@@ -146,7 +190,7 @@ public final class SQLiteSyncEngineRepository: SyncEngineRepository {
     public func linkedContacts(accountId: String, xeroContactIds: [String]) throws(StoreError) -> [String: LinkedContact] {
         guard !xeroContactIds.isEmpty else { return [:] }
         let rows = try read { c in
-            try c.query(Self.linkedSelect + " WHERE c.account_id = ? AND c.xero_contact_id IN (SELECT value FROM json_each(?))",
+            try c.query(Self.linkedSelect + " WHERE c.account_id = ? AND c.xero_contact_id IN (\(c.dialect.valuesOfJSONArray))",
                         [.text(accountId), .text(RecordRules.jsonArray(xeroContactIds.map { $0.lowercased() }))])
         }
         var m: [String: LinkedContact] = [:]
@@ -160,7 +204,7 @@ public final class SQLiteSyncEngineRepository: SyncEngineRepository {
     public func linkedContacts(accountId: String, contactIds: [String]) throws(StoreError) -> [LinkedContact] {
         guard !contactIds.isEmpty else { return [] }
         let rows = try read { c in
-            try c.query(Self.linkedSelect + " WHERE c.account_id = ? AND c.id IN (SELECT value FROM json_each(?))",
+            try c.query(Self.linkedSelect + " WHERE c.account_id = ? AND c.id IN (\(c.dialect.valuesOfJSONArray))",
                         [.text(accountId), .text(RecordRules.jsonArray(contactIds))])
         }
         return try rows.map { row throws(StoreError) in try Self.linked(row) }
@@ -172,7 +216,7 @@ public final class SQLiteSyncEngineRepository: SyncEngineRepository {
             var results: [String: ContactUpdateResult] = [:]
             for u in updates where !u.isEmpty {
                 let id = u.expected.id
-                guard let row = try c.query("SELECT \(Contacts.selectList) FROM contacts WHERE account_id = ? AND id = ?",
+                guard let row = try c.query("SELECT \(Self.contactColumns) FROM contacts WHERE account_id = ? AND id = ?",
                                             [.text(accountId), .text(id)]).first else {
                     results[id] = .stale
                     continue
@@ -199,17 +243,19 @@ public final class SQLiteSyncEngineRepository: SyncEngineRepository {
                     contact.syncState = .waitingArchive
                 }
                 if archive { contact.archived = true }
-                if contact != current { _ = try Contacts.update(contact, now: now, c) }
+                if contact != current { _ = try Self.updateContact(contact, now: now, c) }
                 if archive {
                     try c.run("UPDATE properties SET archived = 1, updated_at = ? WHERE account_id = ? AND contact_id = ? AND archived = 0",
                               [.text(now), .text(accountId), .text(id)])
                     try c.run("DELETE FROM contact_outbox WHERE account_id = ? AND contact_id = ?", [.text(accountId), .text(id)])
                 }
                 if let b = u.base { try Self.writeBase(accountId: accountId, contactId: id, b, c) }
+                // A conflict already recorded is skipped: SQLite's OR IGNORE, PostgreSQL's ON CONFLICT DO NOTHING.
+                let (orIgnore, doNothing) = c.dialect == .sqlite ? (" OR IGNORE", "") : ("", " ON CONFLICT DO NOTHING")
                 for k in u.conflicts {
                     try c.run("""
-                        INSERT OR IGNORE INTO contact_conflicts (account_id, contact_id, field, sortscape, xero, kept, at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        INSERT\(orIgnore) INTO contact_conflicts (account_id, contact_id, field, sortscape, xero, kept, at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)\(doNothing)
                         """, [.text(accountId), .text(id), .text(k.field), .text(k.sortscape), .text(k.xero), .text(k.kept),
                               .text(k.at.isEmpty ? now : k.at)])
                 }
@@ -223,7 +269,7 @@ public final class SQLiteSyncEngineRepository: SyncEngineRepository {
         }
     }
 
-    static func writeBase(accountId: String, contactId: String, _ b: ContactFields, _ c: SQLiteConnection) throws {
+    static func writeBase(accountId: String, contactId: String, _ b: ContactFields, _ c: DB.Connection) throws {
         try c.run("""
             INSERT INTO contact_sync_base (account_id, contact_id, name, company_name, email, phone) VALUES (?, ?, ?, ?, ?, ?)
             ON CONFLICT (account_id, contact_id) DO UPDATE SET name = excluded.name, company_name = excluded.company_name,
@@ -235,7 +281,7 @@ public final class SQLiteSyncEngineRepository: SyncEngineRepository {
                             base: ContactFields, expectedVersion: Int64?) throws(StoreError) -> ContactRecord {
         let now = clock.timestamp()
         let row = try write { c -> Row in
-            guard let row = try c.query("SELECT \(Contacts.selectList) FROM contacts WHERE account_id = ? AND id = ?",
+            guard let row = try c.query("SELECT \(Self.contactColumns) FROM contacts WHERE account_id = ? AND id = ?",
                                         [.text(accountId), .text(contactId)]).first else {
                 throw RecordRules.notFound("contact", contactId)
             }
@@ -251,7 +297,7 @@ public final class SQLiteSyncEngineRepository: SyncEngineRepository {
             contact.xeroContactId = x
             contact.syncState = .linked
             if let fields { contact.fields = fields }
-            let stored = try Contacts.update(contact, now: now, c)
+            let stored = try Self.updateContact(contact, now: now, c)
             try Self.writeBase(accountId: accountId, contactId: contactId, base, c)
             try c.run("UPDATE contact_matches SET state = 'dismissed', updated_at = ? WHERE account_id = ? AND contact_id = ? AND state = 'pending'",
                       [.text(now), .text(accountId), .text(contactId)])
@@ -262,7 +308,7 @@ public final class SQLiteSyncEngineRepository: SyncEngineRepository {
 
     public func contacts(accountId: String, syncState: ContactSyncState) throws(StoreError) -> [ContactRecord] {
         let rows = try read { c in
-            try c.query("SELECT \(Contacts.selectList) FROM contacts WHERE account_id = ? AND sync_state = ? ORDER BY seq",
+            try c.query("SELECT \(Self.contactColumns) FROM contacts WHERE account_id = ? AND sync_state = ? ORDER BY seq",
                         [.text(accountId), .text(syncState.rawValue)])
         }
         return try rows.map { row throws(StoreError) in try ContactRecord(row: row) }
@@ -279,7 +325,7 @@ public final class SQLiteSyncEngineRepository: SyncEngineRepository {
         try read { c in try Self.hasPendingWork(accountId: accountId, contactId: contactId, c) }
     }
 
-    static func hasPendingWork(accountId: String, contactId: String, _ c: SQLiteConnection) throws -> Bool {
+    static func hasPendingWork(accountId: String, contactId: String, _ c: DB.Connection) throws -> Bool {
             try !c.query("""
                 SELECT 1 FROM properties p WHERE p.account_id = ? AND p.contact_id = ? AND (
                     EXISTS (SELECT 1 FROM jobs j WHERE j.account_id = p.account_id AND j.property_id = p.id AND j.status = 'pending' AND j.archived = 0)
@@ -294,7 +340,7 @@ public final class SQLiteSyncEngineRepository: SyncEngineRepository {
             var m: [String: [ContactConflict]] = [:]
             for r in try c.query("""
                 SELECT contact_id, field, sortscape, xero, kept, at FROM contact_conflicts
-                WHERE account_id = ? AND contact_id IN (SELECT value FROM json_each(?)) ORDER BY seq DESC
+                WHERE account_id = ? AND contact_id IN (\(c.dialect.valuesOfJSONArray)) ORDER BY seq DESC
                 """, [.text(accountId), .text(RecordRules.jsonArray(contactIds))]) {
                 m[r.string("contact_id") ?? "", default: []].append(ContactConflict(
                     field: r.string("field") ?? "", sortscape: r.string("sortscape") ?? "", xero: r.string("xero") ?? "",
@@ -321,7 +367,7 @@ public final class SQLiteSyncEngineRepository: SyncEngineRepository {
     public func outboundQueued() throws(StoreError) -> [String: Int64] {
         try read { c in
             var m: [String: Int64] = [:]
-            for r in try c.query("SELECT account_id, MIN(queued_at) AS t FROM contact_outbox GROUP BY account_id") {
+            for r in try c.query("SELECT account_id, MIN(queued_at) AS t FROM contact_outbox GROUP BY account_id", []) {
                 if let a = r.string("account_id"), case .integer(let t) = r["t"] { m[a] = t }
             }
             return m
@@ -331,10 +377,13 @@ public final class SQLiteSyncEngineRepository: SyncEngineRepository {
     public func failOutbound(accountId: String, contactIds: [String], error: String) throws(StoreError) {
         guard !contactIds.isEmpty else { return }
         try write { c in
+            // 30 s doubling per attempt up to an hour; PostgreSQL spells MIN as LEAST and shifts a
+            // bigint by an int.
+            let backoff = c.dialect == .sqlite ? "MIN(3600000, 30000 * (1 << MIN(attempts, 7)))"
+                : "LEAST(3600000, 30000 * (1::bigint << LEAST(attempts, 7)::int))"
             try c.run("""
-                UPDATE contact_outbox SET attempts = attempts + 1, last_error = ?,
-                    queued_at = ? + MIN(3600000, 30000 * (1 << MIN(attempts, 7)))
-                WHERE account_id = ? AND contact_id IN (SELECT value FROM json_each(?))
+                UPDATE contact_outbox SET attempts = attempts + 1, last_error = ?, queued_at = ? + \(backoff)
+                WHERE account_id = ? AND contact_id IN (\(c.dialect.valuesOfJSONArray))
                 """, [.text(String(error.prefix(500))), .integer(clock.nowMilliseconds()), .text(accountId),
                       .text(RecordRules.jsonArray(contactIds))])
         }
@@ -343,7 +392,7 @@ public final class SQLiteSyncEngineRepository: SyncEngineRepository {
     public func dropOutbound(accountId: String, contactIds: [String]) throws(StoreError) {
         guard !contactIds.isEmpty else { return }
         try write { c in
-            try c.run("DELETE FROM contact_outbox WHERE account_id = ? AND contact_id IN (SELECT value FROM json_each(?))",
+            try c.run("DELETE FROM contact_outbox WHERE account_id = ? AND contact_id IN (\(c.dialect.valuesOfJSONArray))",
                       [.text(accountId), .text(RecordRules.jsonArray(contactIds))])
         }
     }
@@ -354,7 +403,7 @@ public final class SQLiteSyncEngineRepository: SyncEngineRepository {
         guard !materialIds.isEmpty else { return 0 }
         let now = clock.timestamp()
         return try write { c in
-            try c.run("UPDATE materials SET xero_item_id = NULL, updated_at = ? WHERE account_id = ? AND xero_item_id IS NOT NULL AND id IN (SELECT value FROM json_each(?))",
+            try c.run("UPDATE materials SET xero_item_id = NULL, updated_at = ? WHERE account_id = ? AND xero_item_id IS NOT NULL AND id IN (\(c.dialect.valuesOfJSONArray))",
                       [.text(now), .text(accountId), .text(RecordRules.jsonArray(materialIds))])
             return c.changes
         }
@@ -367,7 +416,7 @@ public final class SQLiteSyncEngineRepository: SyncEngineRepository {
             var pruned = PrunedHistory()
             try c.run("""
                 DELETE FROM sync_runs WHERE state != 'running' AND finished_at < ? AND seq NOT IN (
-                    SELECT seq FROM (SELECT seq, ROW_NUMBER() OVER (PARTITION BY account_id ORDER BY seq DESC) AS n FROM sync_runs)
+                    SELECT seq FROM (SELECT seq, ROW_NUMBER() OVER (PARTITION BY account_id ORDER BY seq DESC) AS n FROM sync_runs) ranked
                     WHERE n <= ?)
                 """, [.text(r.runsEndedBefore), .integer(Int64(max(0, r.keepRunsPerAccount)))])
             pruned.runs = c.changes
@@ -377,11 +426,16 @@ public final class SQLiteSyncEngineRepository: SyncEngineRepository {
                     AND id < (SELECT MAX(id) FROM webhook_events)
                 """, [.text(r.eventsReceivedBefore)])
             pruned.events = c.changes
+            // A delivery no event still names: SQLite reads the events' delivery ids once into a
+            // set (NOT IN), PostgreSQL plans NOT EXISTS as an anti-join (delivery_id is NOT NULL
+            // on both, so the two say the same).
+            let unreferenced = c.dialect == .sqlite ? "id NOT IN (SELECT delivery_id FROM webhook_events)"
+                : "NOT EXISTS (SELECT 1 FROM webhook_events e WHERE e.delivery_id = webhook_deliveries.id)"
             try c.run("""
                 DELETE FROM webhook_deliveries WHERE received_at < ?
                     AND id <= (SELECT delivery_id FROM inbox_cursor WHERE name = 'expanded_through')
                     AND id < (SELECT MAX(id) FROM webhook_deliveries)
-                    AND id NOT IN (SELECT delivery_id FROM webhook_events)
+                    AND \(unreferenced)
                 """, [.text(r.eventsReceivedBefore)])
             pruned.deliveries = c.changes
             return pruned
@@ -389,7 +443,7 @@ public final class SQLiteSyncEngineRepository: SyncEngineRepository {
     }
 }
 
-/// What both engine repositories share.
+/// What the engine repositories (SQL and memory) share.
 enum SyncEngineRules {
     /// Whether the stored contact still holds what the engine read (all a person or the engine may change).
     static func same(_ stored: ContactRecord, _ expected: ContactRecord) -> Bool {
