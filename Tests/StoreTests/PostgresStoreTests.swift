@@ -223,14 +223,8 @@ struct PostgresStoreTests {
     /// than "interrupted by a restart" (R17).
     @Test(arguments: [false, true])
     func r17_aRunFinishedWhileAnotherInstanceTakesItForAbandonedStaysAsItFinished(starting: Bool) throws {
-        let url = try #require(postgresTestURL)
-        let schema = "xg_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        let one = try PostgresDatabase(url: url, schema: schema), other = try PostgresDatabase(url: url, schema: schema)
-        defer {
-            try? one.write { c in try c.execute("DROP SCHEMA \(schema) CASCADE") }
-            one.close()
-            other.close()
-        }
+        let (one, other, drop) = try twoPostgresInstances()
+        defer { drop() }
         let clock = TestWallClock()
         let sync = PostgresXeroSyncRepository(database: one, clock: clock)
         let a = try #require(try PostgresAccountRepository(database: one, clock: clock).createAccount(name: "A").accountId)
