@@ -38,11 +38,16 @@ extension XeroTokenRepository {
 }
 
 /// Tokens in SQLite (`xero_tokens`).
-public final class SQLiteXeroTokenRepository: XeroTokenRepository {
-    let db: any DatabaseWriter
+public typealias SQLiteXeroTokenRepository = SQLXeroTokenRepository<Database>
+/// Tokens in PostgreSQL (`xero_tokens`), with the refresh lock every gateway on the database sees.
+public typealias PostgresXeroTokenRepository = SQLXeroTokenRepository<PostgresDatabase>
+
+/// Tokens in either SQL store (`xero_tokens`), written once.
+public final class SQLXeroTokenRepository<DB: SQLDatabase>: XeroTokenRepository {
+    let db: DB
     let clock: any WallClock
 
-    public init(database: any DatabaseWriter, clock: any WallClock = SystemWallClock()) {
+    public init(database: DB, clock: any WallClock = SystemWallClock()) {
         db = database
         self.clock = clock
     }
@@ -75,7 +80,7 @@ public final class SQLiteXeroTokenRepository: XeroTokenRepository {
     }
 
     public func deleteTokens(accountId: String) throws(StoreError) {
-        try db.write { c in try c.run("DELETE FROM xero_tokens WHERE account_id = ?", [.text(accountId)]) }
+        try db.write(durable: true) { c in try c.run("DELETE FROM xero_tokens WHERE account_id = ?", [.text(accountId)]) }
     }
 
     public func replaceTokens(accountId: String, expected: SealedXeroTokens, with tokens: SealedXeroTokens) throws(StoreError) -> Bool {
@@ -89,6 +94,17 @@ public final class SQLiteXeroTokenRepository: XeroTokenRepository {
                       .integer(expected.accessExpiresAt)])
             return c.changes == 1
         }
+    }
+
+    /// The advisory lock key (with a hash of the schema and account) of an account's refresh.
+    static var refreshLockKey: Int32 { 30825 }
+
+    public func withRefreshLock<T>(accountId: String, _ body: () -> T) throws(StoreError) -> T {
+        // Only a PostgreSQL database is shared by several gateways: its advisory lock keyed by the
+        // account keeps a rotated refresh token from being used twice across them. SQLite is
+        // served by one process, whose own lock is enough.
+        guard let postgres = db as? PostgresDatabase else { return body() }
+        return try postgres.withAdvisoryLock(Self.refreshLockKey, name: accountId, body)
     }
 }
 

@@ -217,6 +217,50 @@ struct PostgresStoreTests {
         #expect(runs.map(\.id) == ["r-other"])
     }
 
+    /// A run its owner finishes while another instance takes it for abandoned (its heartbeat
+    /// is old), failing abandoned runs at a restart or starting a run of the account: the other
+    /// waits for the finish and passes the run over, so it stays recorded as it finished rather
+    /// than "interrupted by a restart" (R17).
+    @Test(arguments: [false, true])
+    func r17_aRunFinishedWhileAnotherInstanceTakesItForAbandonedStaysAsItFinished(starting: Bool) throws {
+        let (one, other, drop) = try twoPostgresInstances()
+        defer { drop() }
+        let clock = TestWallClock()
+        let sync = PostgresXeroSyncRepository(database: one, clock: clock)
+        let a = try #require(try PostgresAccountRepository(database: one, clock: clock).createAccount(name: "A").accountId)
+        let (run, started) = try sync.startRun(accountId: a, trigger: .scheduled, owner: "other")
+        try #require(started)
+        clock.advance(milliseconds: SyncRunOwnership.staleAfter * 2)
+        // The owner's finish is written and not yet committed.
+        let finishing = DispatchSemaphore(value: 0), commit = DispatchSemaphore(value: 0), committed = DispatchSemaphore(value: 0)
+        Thread {
+            _ = try? other.write { c in
+                try c.run("UPDATE sync_runs SET state = 'succeeded', finished_at = ? WHERE id = ?", [.text(clock.timestamp()), .text(run.id)])
+                finishing.signal()
+                commit.wait()
+            }
+            committed.signal()
+        }.start()
+        finishing.wait()
+        let outcome = Mutex<Result<Bool, StoreError>?>(nil), done = DispatchSemaphore(value: 0)
+        Thread {
+            let r = Result { () throws(StoreError) -> Bool in
+                if starting { return try sync.startRun(accountId: a, trigger: .manual, owner: "one").started }
+                try sync.failAbandonedRuns()
+                return false
+            }
+            outcome.withLock { $0 = r }
+            done.signal()
+        }.start()
+        usleep(200_000)  // this instance is waiting on the run's row
+        commit.signal()
+        committed.wait()
+        done.wait()
+        #expect(try #require(outcome.withLock { $0 }).get() == starting)
+        let stored = try #require(try sync.run(accountId: a, id: run.id))
+        #expect(stored.state == .succeeded && stored.errors.isEmpty)
+    }
+
     /// A server restart (here: every connection of the store ended by the server) costs the
     /// next call nothing: the dropped connections are replaced.
     /// Two instances' inboxes on one database, both taking deliveries at once: every delivery

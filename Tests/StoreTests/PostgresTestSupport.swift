@@ -9,15 +9,36 @@ let postgresTestURL: String? = ProcessInfo.processInfo.environment["XG_TEST_POST
 /// A fresh schema of its own on the test server (so ids start at 1 and tests run in parallel),
 /// migrated; `drop` removes it and closes the store.
 func temporaryPostgres() throws -> (db: PostgresDatabase, drop: () -> Void) {
+    let (db, _, drop) = try temporaryPostgresSchema()
+    return (db, drop)
+}
+
+private func temporaryPostgresSchema() throws -> (db: PostgresDatabase, schema: String, drop: () -> Void) {
     guard let url = postgresTestURL else {
         throw StoreError(code: .openFailed, message: "XG_TEST_POSTGRES_URL is not set (scripts/test sets it)")
     }
     let schema = "xg_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
     let db = try PostgresDatabase(url: url, schema: schema)
-    return (db, {
+    return (db, schema, {
         try? db.write { c in try c.execute("DROP SCHEMA \(schema) CASCADE") }
         db.close()
     })
+}
+
+/// Two stores on one fresh schema, as two gateway instances sharing a database; `drop` removes
+/// the schema and closes both.
+func twoPostgresInstances() throws -> (one: PostgresDatabase, other: PostgresDatabase, drop: () -> Void) {
+    let (one, schema, drop) = try temporaryPostgresSchema()
+    do {
+        let other = try PostgresDatabase(url: postgresTestURL ?? "", schema: schema)
+        return (one, other, {
+            drop()
+            other.close()
+        })
+    } catch {
+        drop()
+        throw error
+    }
 }
 
 /// The newest schema version this build's SQLite migrations reach: PostgreSQL's must be the same.

@@ -428,6 +428,30 @@ final class RecordsHarness {
         #expect(try h.sync.recentRuns(accountId: "nobody", limit: 10).isEmpty)
     }
 
+    /// The next sweep is timed from the last finished sweep (R17): runs of other triggers, and
+    /// one still going on, do not count; a failed run does.
+    @Test(arguments: Backend.allCases)
+    func r17_theLastSweepIsTheNewestFinishedRunOfTheSweepTriggers(_ backend: Backend) throws {
+        let h = try RecordsHarness(backend)
+        let a = try h.account()
+        func finished(_ trigger: SyncTrigger, _ state: SyncRunState) throws -> SyncRunRecord {
+            var run = try h.sync.startRun(accountId: a, trigger: trigger).run
+            h.clock.advance(milliseconds: 1000)
+            run.state = state
+            return try h.sync.finishRun(run)
+        }
+        #expect(try h.sync.lastFinishedRun(accountId: a, triggers: SyncTrigger.sweeps) == nil)
+        let manual = try finished(.manual, .succeeded)
+        let scheduled = try finished(.scheduled, .failed)
+        let webhook = try finished(.webhook, .succeeded)
+        try #require(try h.sync.startRun(accountId: a, trigger: .reconcile).started)
+        #expect(try h.sync.lastFinishedRun(accountId: a, triggers: SyncTrigger.sweeps) == scheduled)
+        #expect(try h.sync.lastFinishedRun(accountId: a, triggers: [.manual, .link]) == manual)
+        #expect(try h.sync.lastFinishedRun(accountId: a, triggers: [.webhook]) == webhook)
+        #expect(try h.sync.lastFinishedRun(accountId: a, triggers: [.reconcile, .push]) == nil)
+        #expect(try h.sync.lastFinishedRun(accountId: a, triggers: nil) == webhook)
+    }
+
     @Test(arguments: Backend.allCases)
     func runsARestartLeftRunningFailAsInterrupted(_ backend: Backend) throws {
         let h = try RecordsHarness(backend)

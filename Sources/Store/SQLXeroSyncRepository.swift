@@ -2,39 +2,52 @@ import Timekeeping
 
 /// Matches, sync runs and import batches in SQLite (`contact_matches`, `sync_runs`, and the
 /// record tables an import writes).
-public final class SQLiteXeroSyncRepository: XeroSyncRepository {
-    let db: any DatabaseWriter
+public typealias SQLiteXeroSyncRepository = SQLXeroSyncRepository<Database>
+/// Matches, sync runs and import batches in PostgreSQL (the same tables).
+public typealias PostgresXeroSyncRepository = SQLXeroSyncRepository<PostgresDatabase>
+
+/// Matches, sync runs and import batches in either SQL store, written once.
+public final class SQLXeroSyncRepository<DB: SQLDatabase>: XeroSyncRepository {
+    let db: DB
     let clock: any WallClock
 
     /// The sync's tables in `database`; timestamps come from `clock`.
-    public init(database: any DatabaseWriter, clock: any WallClock = SystemWallClock()) {
+    public init(database: DB, clock: any WallClock = SystemWallClock()) {
         db = database
         self.clock = clock
     }
 
-    typealias Contacts = SQLiteRecordRepository<ContactRecord>
+    static var contactColumns: String { selectList(ContactRecord.self) }
+    static var materialColumns: String { selectList(MaterialRecord.self) }
+    static var matchColumns: String {
+        "seq, id, account_id, contact_id, xero_contact_id, xero_name, xero_company_name, xero_email, xero_phone, reasons, state, xero_contact, created_at, updated_at"
+    }
+    static var runColumns: String {
+        "seq, id, account_id, trigger, state, started_at, finished_at, counts, xero_calls, errors, owner, heartbeat_at"
+    }
 
-    static let matchColumns = "seq, id, account_id, contact_id, xero_contact_id, xero_name, xero_company_name, xero_email, xero_phone, reasons, state, xero_contact, created_at, updated_at"
-    static let runColumns = "seq, id, account_id, trigger, state, started_at, finished_at, counts, xero_calls, errors, owner, heartbeat_at"
-
-    func read<T>(_ body: (SQLiteConnection) throws -> T) throws(StoreError) -> T {
+    func read<T>(_ body: (DB.Connection) throws -> T) throws(StoreError) -> T {
         try RecordRules.attempt { try db.read(body) }
     }
 
-    func write<T>(_ body: (SQLiteConnection) throws -> T) throws(StoreError) -> T {
-        try RecordRules.attempt { try db.write(body) }
+    func write<T>(_ body: (DB.Connection) throws -> T) throws(StoreError) -> T {
+        try RecordRules.attempt { try db.write(durable: true, body) }
     }
+
+    /// PostgreSQL locks the rows it reads this way until the commit (READ COMMITTED lets another
+    /// instance change them meanwhile); SQLite's writes are serialized and it has no `FOR UPDATE`.
+    static func lockingRows(_ c: DB.Connection) -> String { c.dialect == .postgresql ? " FOR UPDATE" : "" }
 
     // MARK: import
 
     public func allContacts(accountId: String) throws(StoreError) -> [ContactRecord] {
-        let rows = try read { try $0.query("SELECT \(Contacts.selectList) FROM contacts WHERE account_id = ? ORDER BY seq", [.text(accountId)]) }
+        let rows = try read { try $0.query("SELECT \(Self.contactColumns) FROM contacts WHERE account_id = ? ORDER BY seq", [.text(accountId)]) }
         return try rows.map { row throws(StoreError) in try ContactRecord(row: row) }
     }
 
     public func allMaterials(accountId: String) throws(StoreError) -> [MaterialRecord] {
         let rows = try read {
-            try $0.query("SELECT \(SQLiteRecordRepository<MaterialRecord>.selectList) FROM materials WHERE account_id = ? ORDER BY seq",
+            try $0.query("SELECT \(Self.materialColumns) FROM materials WHERE account_id = ? ORDER BY seq",
                          [.text(accountId)])
         }
         return try rows.map { row throws(StoreError) in try MaterialRecord(row: row) }
@@ -51,14 +64,14 @@ public final class SQLiteXeroSyncRepository: XeroSyncRepository {
         return try write { c in
             var outcome = ImportOutcome()
             for (contact, property) in batch.contacts {
-                try Contacts.insert(BatchRules.stamped(contact, now), c, orIgnore: true)
+                try Self.insert(BatchRules.stamped(contact, now), c, orIgnore: true)
                 guard c.changes == 1 else { continue }
                 outcome.contactsCreated += 1
                 if contact.xeroContactId != nil {
-                    try SQLiteSyncEngineRepository.writeBase(accountId: batch.accountId, contactId: contact.id, contact.fields, c)
+                    try Self.writeBase(accountId: batch.accountId, contactId: contact.id, contact.fields, c)
                 }
                 if let property {
-                    try SQLiteRecordRepository<PropertyRecord>.insert(BatchRules.stamped(property, now), c, orIgnore: true)
+                    try Self.insert(BatchRules.stamped(property, now), c, orIgnore: true)
                     outcome.propertiesCreated += c.changes
                 }
             }
@@ -67,11 +80,11 @@ public final class SQLiteXeroSyncRepository: XeroSyncRepository {
                 outcome.matchesRecorded += c.changes
             }
             for m in batch.newMaterials {
-                try SQLiteRecordRepository<MaterialRecord>.insert(BatchRules.stamped(m, now), c, orIgnore: true)
+                try Self.insert(BatchRules.stamped(m, now), c, orIgnore: true)
                 outcome.materialsCreated += c.changes
             }
             for m in batch.linkedMaterials {
-                guard let row = try c.query("SELECT \(SQLiteRecordRepository<MaterialRecord>.selectList) FROM materials WHERE account_id = ? AND id = ?",
+                guard let row = try c.query("SELECT \(Self.materialColumns) FROM materials WHERE account_id = ? AND id = ?",
                                             [.text(batch.accountId), .text(m.id)]).first else { continue }
                 let old = try MaterialRecord(row: row)
                 guard let linked = BatchRules.linked(old, to: m, now: now) else { continue }
@@ -79,31 +92,34 @@ public final class SQLiteXeroSyncRepository: XeroSyncRepository {
                    try !c.query("SELECT 1 FROM materials WHERE account_id = ? AND xero_item_id = ?", [.text(batch.accountId), .text(x)]).isEmpty {
                     continue  // another material already has this item
                 }
-                _ = try SQLiteRecordRepository<MaterialRecord>.update(linked, now: now, c)
+                _ = try Self.update(linked, now: now, c)
                 if old.xeroItemId == nil { outcome.materialsLinked += 1 }
             }
             return outcome
         }
     }
 
-    static func insertMatch(_ m: ContactMatchRecord, _ c: SQLiteConnection) throws {
+    static func insertMatch(_ m: ContactMatchRecord, _ c: DB.Connection) throws {
+        // A match already recorded is skipped: SQLite's OR IGNORE, PostgreSQL's ON CONFLICT (each
+        // store's own form, as the record tables' inserts).
+        let sqlite = c.dialect == .sqlite
         try c.run("""
-            INSERT OR IGNORE INTO contact_matches (id, account_id, contact_id, xero_contact_id, xero_name, xero_company_name,
+            INSERT \(sqlite ? "OR IGNORE " : "")INTO contact_matches (id, account_id, contact_id, xero_contact_id, xero_name, xero_company_name,
                 xero_email, xero_phone, reasons, state, xero_contact, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)\(sqlite ? "" : " ON CONFLICT DO NOTHING")
             """, [.text(m.id), .text(m.accountId), .text(m.contactId), .text(m.xeroContactId), .text(m.xero.name),
                   .text(m.xero.companyName), .text(m.xero.email), .text(m.xero.phone), .text(RecordRules.jsonArray(m.reasons)),
                   .text(m.state.rawValue), .blob(m.xeroContact), .text(m.createdAt), .text(m.updatedAt)])
     }
 
-    static func match(_ row: Row, _ c: SQLiteConnection) throws -> ContactMatchRecord {
+    static func match(_ row: Row, _ c: DB.Connection) throws -> ContactMatchRecord {
         guard let state = MatchState(rawValue: row.string("state") ?? "") else { throw RecordRules.corrupt("contact_matches", "state", row) }
         return ContactMatchRecord(
             id: row.string("id") ?? "", accountId: row.string("account_id") ?? "", contactId: row.string("contact_id") ?? "",
             xeroContactId: row.string("xero_contact_id") ?? "",
             xero: ContactFields(name: row.string("xero_name") ?? "", companyName: row.string("xero_company_name") ?? "",
                                 email: row.string("xero_email") ?? "", phone: row.string("xero_phone") ?? ""),
-            reasons: try RecordRules.strings(row.string("reasons") ?? "[]", c), state: state,
+            reasons: try Self.strings(row.string("reasons") ?? "[]", c), state: state,
             xeroContact: row.blob("xero_contact") ?? [], createdAt: row.string("created_at") ?? "",
             updatedAt: row.string("updated_at") ?? "")
     }
@@ -129,7 +145,7 @@ public final class SQLiteXeroSyncRepository: XeroSyncRepository {
         try read { c in try Self.match(accountId: accountId, id: id, c) }
     }
 
-    static func match(accountId: String, id: String, _ c: SQLiteConnection) throws -> ContactMatchRecord? {
+    static func match(accountId: String, id: String, _ c: DB.Connection) throws -> ContactMatchRecord? {
         try c.query("SELECT \(matchColumns) FROM contact_matches WHERE account_id = ? AND id = ?", [.text(accountId), .text(id)])
             .first.map { try match($0, c) }
     }
@@ -146,7 +162,7 @@ public final class SQLiteXeroSyncRepository: XeroSyncRepository {
         let row = try write { c -> Row in
             guard let m = try Self.match(accountId: accountId, id: matchId, c) else { throw RecordRules.notFound("match", matchId) }
             guard m.state == .pending else { throw RecordRules.conflict("match \(matchId) is already \(m.state.rawValue)") }
-            guard let row = try c.query("SELECT \(Contacts.selectList) FROM contacts WHERE account_id = ? AND id = ?",
+            guard let row = try c.query("SELECT \(Self.contactColumns) FROM contacts WHERE account_id = ? AND id = ?",
                                         [.text(accountId), .text(m.contactId)]).first else {
                 throw RecordRules.notFound("contact", m.contactId)
             }
@@ -157,8 +173,8 @@ public final class SQLiteXeroSyncRepository: XeroSyncRepository {
             contact.fields = fields
             contact.xeroContactId = m.xeroContactId
             contact.syncState = .linked
-            let stored = try Contacts.update(contact, now: now, c)
-            try SQLiteSyncEngineRepository.writeBase(accountId: accountId, contactId: contact.id, fields, c)
+            let stored = try Self.update(contact, now: now, c)
+            try Self.writeBase(accountId: accountId, contactId: contact.id, fields, c)
             try c.run("UPDATE contact_matches SET state = 'linked', updated_at = ? WHERE account_id = ? AND id = ?",
                       [.text(now), .text(accountId), .text(matchId)])
             try c.run("UPDATE contact_matches SET state = 'dismissed', updated_at = ? WHERE account_id = ? AND xero_contact_id = ? AND state = 'pending'",
@@ -173,17 +189,17 @@ public final class SQLiteXeroSyncRepository: XeroSyncRepository {
         let row = try write { c -> Row in
             guard let m = try Self.match(accountId: accountId, id: matchId, c) else { throw RecordRules.notFound("match", matchId) }
             guard m.state == .pending else { throw RecordRules.conflict("match \(matchId) is already \(m.state.rawValue)") }
-            let existing = "SELECT \(Contacts.selectList) FROM contacts WHERE account_id = ? AND xero_contact_id = ?"
+            let existing = "SELECT \(Self.contactColumns) FROM contacts WHERE account_id = ? AND xero_contact_id = ?"
             if try c.query(existing, [.text(accountId), .text(m.xeroContactId)]).isEmpty {
                 var new = BatchRules.stamped(contact, now)
                 new.xeroContactId = m.xeroContactId
                 try BatchRules.check(new.accountId, accountId)
-                try Contacts.insert(new, c)
-                try SQLiteSyncEngineRepository.writeBase(accountId: accountId, contactId: new.id, new.fields, c)
+                try Self.insert(new, c)
+                try Self.writeBase(accountId: accountId, contactId: new.id, new.fields, c)
                 if var property {
                     property.contactId = new.id
                     try BatchRules.check(property.accountId, accountId)
-                    try SQLiteRecordRepository<PropertyRecord>.insert(BatchRules.stamped(property, now), c)
+                    try Self.insert(BatchRules.stamped(property, now), c)
                 }
             }
             try c.run("UPDATE contact_matches SET state = 'dismissed', updated_at = ? WHERE account_id = ? AND xero_contact_id = ? AND state = 'pending'",
@@ -195,13 +211,13 @@ public final class SQLiteXeroSyncRepository: XeroSyncRepository {
 
     // MARK: sync runs
 
-    static func run(_ row: Row, _ c: SQLiteConnection) throws -> SyncRunRecord {
+    static func run(_ row: Row, _ c: DB.Connection) throws -> SyncRunRecord {
         guard let trigger = SyncTrigger(rawValue: row.string("trigger") ?? "") else { throw RecordRules.corrupt("sync_runs", "trigger", row) }
         guard let state = SyncRunState(rawValue: row.string("state") ?? "") else { throw RecordRules.corrupt("sync_runs", "state", row) }
         return SyncRunRecord(id: row.string("id") ?? "", accountId: row.string("account_id") ?? "", trigger: trigger, state: state,
                              startedAt: row.string("started_at") ?? "", finishedAt: row.string("finished_at"),
-                             counts: try RecordRules.counts(row.string("counts") ?? "{}", c), xeroCalls: row.int("xero_calls") ?? 0,
-                             errors: try RecordRules.strings(row.string("errors") ?? "[]", c), owner: row.string("owner"),
+                             counts: try Self.counts(row.string("counts") ?? "{}", c), xeroCalls: row.int("xero_calls") ?? 0,
+                             errors: try Self.strings(row.string("errors") ?? "[]", c), owner: row.string("owner"),
                              heartbeatAt: row.int("heartbeat_at").map(Int64.init))
     }
 
@@ -209,10 +225,10 @@ public final class SQLiteXeroSyncRepository: XeroSyncRepository {
         let ms = clock.nowMilliseconds()
         let now = Timestamp.format(millisecondsSinceEpoch: ms)
         return try write { c in
-            if let row = try c.query("SELECT \(Self.runColumns) FROM sync_runs WHERE account_id = ? AND state = 'running'",
+            if let row = try c.query("SELECT \(Self.runColumns) FROM sync_runs WHERE account_id = ? AND state = 'running'\(Self.lockingRows(c))",
                                      [.text(accountId)]).first {
                 let running = try Self.run(row, c)
-                guard SyncRunOwnership.isStale(running, now: ms) else { return (running, false) }
+                guard try isAbandoned(running, now: ms, c) else { return (running, false) }
                 try Self.abandon(running, at: now, c)
             }
             guard try !c.query("SELECT 1 FROM accounts WHERE id = ?", [.text(accountId)]).isEmpty else {
@@ -220,13 +236,37 @@ public final class SQLiteXeroSyncRepository: XeroSyncRepository {
             }
             let run = SyncRunRecord(id: RecordRules.newID(), accountId: accountId, trigger: trigger, state: .running, startedAt: now,
                                     owner: owner, heartbeatAt: ms)
-            try c.run("INSERT INTO sync_runs (id, account_id, trigger, state, started_at, owner, heartbeat_at) VALUES (?, ?, ?, 'running', ?, ?, ?)",
-                      [.text(run.id), .text(accountId), .text(trigger.rawValue), .text(now), owner.map { .text($0) } ?? .null, .integer(ms)])
-            return (run, true)
+            let insert = "INSERT INTO sync_runs (id, account_id, trigger, state, started_at, owner, heartbeat_at) VALUES (?, ?, ?, 'running', ?, ?, ?)"
+            let values: [SQLValue] = [.text(run.id), .text(accountId), .text(trigger.rawValue), .text(now), owner.map { .text($0) } ?? .null,
+                                      .integer(ms)]
+            // SQLite's writes are serialized: no other run can have started since the check above.
+            guard c.dialect == .postgresql else {
+                try c.run(insert, values)
+                return (run, true)
+            }
+            // Another instance may have inserted its run after the check above found none: the
+            // insert then waits for that transaction and, once it committed, inserts nothing,
+            // and that run is the one going on (read afresh: READ COMMITTED). Should it have
+            // ended too before the read, the insert is tried again.
+            for _ in 0..<3 {
+                let inserted = try c.query(insert + "\nON CONFLICT (account_id) WHERE state = 'running' DO NOTHING RETURNING id", values)
+                if !inserted.isEmpty { return (run, true) }
+                if let row = try c.query("SELECT \(Self.runColumns) FROM sync_runs WHERE account_id = ? AND state = 'running'",
+                                         [.text(accountId)]).first {
+                    return (try Self.run(row, c), false)
+                }
+            }
+            throw RecordRules.conflict("runs of the account kept starting and ending elsewhere; try again")
         }
     }
 
-    static func abandon(_ run: SyncRunRecord, at now: String, _ c: SQLiteConnection) throws {
+    /// Whether `run`'s owner is gone, so the run may be failed as abandoned: the one decision
+    /// `startRun` and `failAbandonedRuns` share.
+    private func isAbandoned(_ run: SyncRunRecord, now: Int64, _ c: DB.Connection) throws -> Bool {
+        SyncRunOwnership.isStale(run, now: now)
+    }
+
+    static func abandon(_ run: SyncRunRecord, at now: String, _ c: DB.Connection) throws {
         try c.run("UPDATE sync_runs SET state = 'failed', finished_at = ?, errors = ? WHERE id = ?",
                   [.text(now), .text(RecordRules.jsonArray(run.errors + [BatchRules.interrupted])), .text(run.id)])
     }
@@ -282,23 +322,27 @@ public final class SQLiteXeroSyncRepository: XeroSyncRepository {
     }
 
     public func lastFinishedRun(accountId: String, triggers: Set<SyncTrigger>?) throws(StoreError) -> SyncRunRecord? {
-        var sql = "SELECT \(Self.runColumns) FROM sync_runs WHERE account_id = ? AND state != 'running'"
         var args: [SQLValue] = [.text(accountId)]
-        if let triggers {
-            sql += " AND trigger IN (SELECT value FROM json_each(?))"
-            args.append(.text(RecordRules.jsonArray(triggers.map(\.rawValue).sorted())))
+        if let triggers { args.append(.text(RecordRules.jsonArray(triggers.map(\.rawValue).sorted()))) }
+        return try read { c in
+            var sql = "SELECT \(Self.runColumns) FROM sync_runs WHERE account_id = ? AND state != 'running'"
+            if triggers != nil {
+                // The triggers come as one JSON array text, read by each store's own JSON functions.
+                sql += c.dialect == .sqlite ? " AND trigger IN (SELECT value FROM json_each(?))"
+                    : " AND trigger IN (SELECT value FROM json_array_elements_text(?::json))"
+            }
+            sql += " ORDER BY seq DESC LIMIT 1"
+            return try c.query(sql, args).first.map { try Self.run($0, c) }
         }
-        sql += " ORDER BY seq DESC LIMIT 1"
-        return try read { c in try c.query(sql, args).first.map { try Self.run($0, c) } }
     }
 
     public func failAbandonedRuns() throws(StoreError) {
         let ms = clock.nowMilliseconds()
         let now = Timestamp.format(millisecondsSinceEpoch: ms)
         try write { c in
-            for row in try c.query("SELECT \(Self.runColumns) FROM sync_runs WHERE state = 'running'") {
+            for row in try c.query("SELECT \(Self.runColumns) FROM sync_runs WHERE state = 'running'\(Self.lockingRows(c))", []) {
                 let run = try Self.run(row, c)
-                if SyncRunOwnership.isStale(run, now: ms) { try Self.abandon(run, at: now, c) }
+                if try isAbandoned(run, now: ms, c) { try Self.abandon(run, at: now, c) }
             }
         }
     }
