@@ -206,13 +206,16 @@ public final class PostgresXeroSyncRepository: XeroSyncRepository {
     }
 
     public func startRun(accountId: String, trigger: SyncTrigger, owner: String?) throws(StoreError) -> (run: SyncRunRecord, started: Bool) {
+        // The owner's lock is held before its run is recorded: another instance never finds the
+        // run of a live owner with the lock free.
+        if let owner { try db.holdOwnerLock(owner) }
         let ms = clock.nowMilliseconds()
         let now = Timestamp.format(millisecondsSinceEpoch: ms)
         return try write { c in
             if let row = try c.query("SELECT \(Self.runColumns) FROM sync_runs WHERE account_id = ? AND state = 'running' FOR UPDATE",
                                      [.text(accountId)]).first {
                 let running = try Self.run(row, c)
-                guard SyncRunOwnership.isStale(running, now: ms) else { return (running, false) }
+                guard try Self.isAbandoned(running, now: ms, c) else { return (running, false) }
                 try Self.abandon(running, at: now, c)
             }
             guard try !c.query("SELECT 1 FROM accounts WHERE id = ?", [.text(accountId)]).isEmpty else {
@@ -244,7 +247,13 @@ public final class PostgresXeroSyncRepository: XeroSyncRepository {
                   [.text(now), .text(RecordRules.jsonArray(run.errors + [BatchRules.interrupted])), .text(run.id)])
     }
 
+    /// Whether a running run is abandoned: its heartbeat is stale, or its owner's process ended.
+    static func isAbandoned(_ run: SyncRunRecord, now: Int64, _ c: PostgresConnection) throws -> Bool {
+        try SyncRunOwnership.isStale(run, now: now) || PostgresDatabase.ownerHasEnded(run, c)
+    }
+
     public func heartbeat(owner: String) throws(StoreError) {
+        try db.holdOwnerLock(owner)
         let ms = clock.nowMilliseconds()
         try write { c in
             try c.run("UPDATE sync_runs SET heartbeat_at = ? WHERE owner = ? AND state = 'running'", [.integer(ms), .text(owner)])
@@ -311,7 +320,7 @@ public final class PostgresXeroSyncRepository: XeroSyncRepository {
         try write { c in
             for row in try c.query("SELECT \(Self.runColumns) FROM sync_runs WHERE state = 'running' FOR UPDATE") {
                 let run = try Self.run(row, c)
-                if SyncRunOwnership.isStale(run, now: ms) { try Self.abandon(run, at: now, c) }
+                if try Self.isAbandoned(run, now: ms, c) { try Self.abandon(run, at: now, c) }
             }
         }
     }

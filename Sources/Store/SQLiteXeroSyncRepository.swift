@@ -212,7 +212,7 @@ public final class SQLiteXeroSyncRepository: XeroSyncRepository {
             if let row = try c.query("SELECT \(Self.runColumns) FROM sync_runs WHERE account_id = ? AND state = 'running'",
                                      [.text(accountId)]).first {
                 let running = try Self.run(row, c)
-                guard SyncRunOwnership.isStale(running, now: ms) else { return (running, false) }
+                guard Self.isAbandoned(running, now: ms) else { return (running, false) }
                 try Self.abandon(running, at: now, c)
             }
             guard try !c.query("SELECT 1 FROM accounts WHERE id = ?", [.text(accountId)]).isEmpty else {
@@ -229,6 +229,12 @@ public final class SQLiteXeroSyncRepository: XeroSyncRepository {
     static func abandon(_ run: SyncRunRecord, at now: String, _ c: SQLiteConnection) throws {
         try c.run("UPDATE sync_runs SET state = 'failed', finished_at = ?, errors = ? WHERE id = ?",
                   [.text(now), .text(RecordRules.jsonArray(run.errors + [BatchRules.interrupted])), .text(run.id)])
+    }
+
+    /// Whether a running run is abandoned: its heartbeat is stale, or its owner was a process of
+    /// this host that no longer runs (a SQLite file is one machine's).
+    static func isAbandoned(_ run: SyncRunRecord, now: Int64) -> Bool {
+        SyncRunOwnership.isStale(run, now: now) || SyncRunOwnership.ownerIsGoneFromThisHost(run)
     }
 
     public func heartbeat(owner: String) throws(StoreError) {
@@ -298,7 +304,7 @@ public final class SQLiteXeroSyncRepository: XeroSyncRepository {
         try write { c in
             for row in try c.query("SELECT \(Self.runColumns) FROM sync_runs WHERE state = 'running'") {
                 let run = try Self.run(row, c)
-                if SyncRunOwnership.isStale(run, now: ms) { try Self.abandon(run, at: now, c) }
+                if Self.isAbandoned(run, now: ms) { try Self.abandon(run, at: now, c) }
             }
         }
     }
