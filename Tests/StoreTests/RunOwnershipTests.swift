@@ -158,24 +158,34 @@ struct PostgresRunOwnershipTests {
         #expect(try runs.startRun(accountId: a, trigger: .webhook, owner: "pid 2 on n 1b2c3d4e").started)
     }
 
-    /// The lock outlives a dropped connection: the next heartbeat takes it again.
-    @Test func aLockLostWithItsConnectionIsTakenAgainByTheNextHeartbeat() throws {
+    /// The locks outlive a dropped connection: the next heartbeat takes every one again.
+    @Test func locksLostWithTheirConnectionAreTakenAgainByTheNextHeartbeat() throws {
         let (one, other, a, drop) = try Self.twoInstances()
         defer { drop() }
-        let owner = "pid 5 on m 0a1b2c3d"
+        let b = try #require(try PostgresAccountRepository(database: other).createAccount(name: "B").accountId)
+        let first = "pid 5 on m 0a1b2c3d", second = "pid 5 on m 1b2c3d4e"
         let mine = PostgresXeroSyncRepository(database: one)
-        try #require(try mine.startRun(accountId: a, trigger: .scheduled, owner: owner).started)
-        // The server ends the lock's connection (an administrator, a network cut).
-        let ended = try other.read { c in
+        try #require(try mine.startRun(accountId: a, trigger: .scheduled, owner: first).started)
+        try #require(try mine.startRun(accountId: b, trigger: .scheduled, owner: second).started)
+        // The server ends the locks' connection (an administrator, a network cut); only this
+        // test's locks (its schema's keys), as other tests run beside it.
+        let holders = try other.read { c in
             try c.query("""
-                SELECT count(pg_terminate_backend(l.pid)) AS n FROM pg_locks l
+                SELECT DISTINCT l.pid FROM pg_locks l
                 WHERE l.locktype = 'advisory' AND l.classid = 30826 AND l.granted
-                """).first?.int("n")
+                  AND l.objid::bigint IN ((hashtext(current_schema() || ':' || ?)::bigint + 4294967296) % 4294967296,
+                                          (hashtext(current_schema() || ':' || ?)::bigint + 4294967296) % 4294967296)
+                """, [.text(first), .text(second)]).compactMap { $0.int("pid") }
         }
-        #expect(ended == 1)
+        #expect(holders.count == 1, "both locks on one connection")
+        for pid in holders {
+            _ = try other.read { c in try c.query("SELECT pg_terminate_backend(?::int) AS ended", [.integer(Int64(pid))]) }
+        }
         usleep(1_100_000)  // past the recheck interval
-        try mine.heartbeat(owner: owner)
+        try mine.heartbeat(owner: first)
         let runs = PostgresXeroSyncRepository(database: other)
-        #expect(try runs.startRun(accountId: a, trigger: .webhook, owner: "pid 6 on n 1b2c3d4e").started == false)
+        for account in [a, b] {
+            #expect(try runs.startRun(accountId: account, trigger: .webhook, owner: "pid 6 on n 1b2c3d4e").started == false)
+        }
     }
 }
