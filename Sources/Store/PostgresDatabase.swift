@@ -12,6 +12,8 @@ public final class PostgresDatabase: Sendable {
     let schema: String?
     private let writer: Mutex<PostgresConnection?>
     private let readers = Mutex<[PostgresConnection]>([])
+    /// The connection holding this process's run owners' advisory locks (`holdOwnerLock`).
+    let ownerLocks = Mutex<OwnerLocks>(OwnerLocks())
     let closed = Atomic<Bool>(false)
 
     /// Connects to `url` (`postgres://…` or `postgresql://…`) and migrates it. `schema` (letters,
@@ -134,6 +136,7 @@ public final class PostgresDatabase: Sendable {
         closed.store(true, ordering: .releasing)
         writer.withLock { $0 = nil }
         readers.withLock { $0.removeAll() }
+        ownerLocks.withLock { $0 = OwnerLocks() }
     }
 
     static let closedError = StoreError(code: .store, message: "the PostgreSQL store is closed")

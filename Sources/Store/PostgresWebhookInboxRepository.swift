@@ -62,7 +62,10 @@ public final class PostgresWebhookInboxRepository: WebhookInboxRepository {
             // this one ends.
             let stored = try c.query("SELECT delivery_id FROM inbox_cursor WHERE name = 'expanded_through' FOR UPDATE")
                 .first?.int("delivery_id").map(Int64.init) ?? 0
-            let from = max(cursor, stored)
+            // The stored cursor, never the caller's: expansions commit without waiting for the
+            // flush, so a server crash can take the last ones back while this gateway lives on
+            // with its cursor past them; their deliveries are durable and are expanded again.
+            let from = stored
             let selected = try c.query("SELECT id, received_at, body FROM webhook_deliveries WHERE id > ? ORDER BY id LIMIT ?",
                                        [.integer(from), .integer(Int64(max(1, limit)))])
             var read: [(id: Int64, receivedAt: String, contents: DeliveryContents, body: [UInt8])] = []

@@ -222,6 +222,7 @@ public final class SQLXeroSyncRepository<DB: SQLDatabase>: XeroSyncRepository {
     }
 
     public func startRun(accountId: String, trigger: SyncTrigger, owner: String?) throws(StoreError) -> (run: SyncRunRecord, started: Bool) {
+        if let owner { try holdOwnerLock(owner) }
         let ms = clock.nowMilliseconds()
         let now = Timestamp.format(millisecondsSinceEpoch: ms)
         return try write { c in
@@ -260,10 +261,22 @@ public final class SQLXeroSyncRepository<DB: SQLDatabase>: XeroSyncRepository {
         }
     }
 
-    /// Whether `run`'s owner is gone, so the run may be failed as abandoned: the one decision
-    /// `startRun` and `failAbandonedRuns` share.
+    /// Whether `run` is abandoned, so it may be failed: the one decision `startRun` and
+    /// `failAbandonedRuns` share. Its heartbeat is stale, or its owner's process is known to have
+    /// ended: on SQLite (one machine's file) a pid this host no longer runs, on PostgreSQL an
+    /// owner whose advisory lock is free (`PostgresDatabase.ownerHasEnded`).
     private func isAbandoned(_ run: SyncRunRecord, now: Int64, _ c: DB.Connection) throws -> Bool {
-        SyncRunOwnership.isStale(run, now: now)
+        if SyncRunOwnership.isStale(run, now: now) { return true }
+        switch c.dialect {
+        case .sqlite: return SyncRunOwnership.ownerIsGoneFromThisHost(run)
+        case .postgresql: return try PostgresDatabase.ownerHasEnded(run, c)
+        }
+    }
+
+    /// On PostgreSQL, holds `owner`'s advisory lock (`PostgresDatabase.holdOwnerLock`) before its
+    /// run is recorded or beats: another instance never finds a live owner's lock free.
+    private func holdOwnerLock(_ owner: String) throws(StoreError) {
+        if let postgres = db as? PostgresDatabase { try postgres.holdOwnerLock(owner) }
     }
 
     static func abandon(_ run: SyncRunRecord, at now: String, _ c: DB.Connection) throws {
@@ -272,6 +285,7 @@ public final class SQLXeroSyncRepository<DB: SQLDatabase>: XeroSyncRepository {
     }
 
     public func heartbeat(owner: String) throws(StoreError) {
+        try holdOwnerLock(owner)
         let ms = clock.nowMilliseconds()
         try write { c in
             try c.run("UPDATE sync_runs SET heartbeat_at = ? WHERE owner = ? AND state = 'running'", [.integer(ms), .text(owner)])

@@ -96,7 +96,7 @@ public final class SyncEngine: Sendable {
     /// This process, as the owner of the runs it carries out: while one lives, its heartbeat
     /// moves every `SyncRunOwnership.interval`, so another process (a server starting beside the
     /// command line's `sync`) never takes it for abandoned.
-    public let owner = "pid \(ProcessInfo.processInfo.processIdentifier) \(UUID().uuidString.prefix(8).lowercased())"
+    public let owner = SyncRunOwnership.newOwner()
 
     struct AccountState {
         var running: SyncRunRecord?
