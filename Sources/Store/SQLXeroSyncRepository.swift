@@ -348,8 +348,7 @@ public final class SQLXeroSyncRepository<DB: SQLDatabase>: XeroSyncRepository {
             var sql = "SELECT \(Self.runColumns) FROM sync_runs WHERE account_id = ? AND state != 'running'"
             if triggers != nil {
                 // The triggers come as one JSON array text, read by each store's own JSON functions.
-                sql += c.dialect == .sqlite ? " AND trigger IN (SELECT value FROM json_each(?))"
-                    : " AND trigger IN (SELECT value FROM json_array_elements_text(?::json))"
+                sql += " AND trigger IN (\(c.dialect.jsonArrayValues))"
             }
             sql += " ORDER BY seq DESC LIMIT 1"
             return try c.query(sql, args).first.map { try Self.run($0, c) }
