@@ -1,5 +1,5 @@
 /// What differs between the two SQL stores in the statements of SortScape's records, visits'
-/// invoices and the JSON texts those tables keep.
+/// invoices, the sync engine's tables and the JSON texts those tables keep.
 extension SQLDialect {
     /// A subquery of the strings in the JSON array text bound at its `?` (column `value`), for
     /// `IN (…)`: SQLite's `json_each`; PostgreSQL's `json_array_elements_text`, which takes `json`,

@@ -26,18 +26,10 @@ public final class SQLSyncEngineRepository<DB: SQLDatabase>: SyncEngineRepositor
         try RecordRules.attempt { try db.write(durable: true, body) }
     }
 
-    // The record repositories are still one per store (branch `sqlrecords` makes them one
-    // generic type): the contact columns are the same text on both, and the one call into them
-    // is chosen by the connection here. Once theirs lands, both become its `ContactRecord` type.
-    static var contactColumns: String { SQLiteRecordRepository<ContactRecord>.selectList }
+    /// The contacts table's statements in the same store.
+    typealias Contacts = SQLRecordRepository<DB, ContactRecord>
 
-    static func updateContact(_ contact: ContactRecord, now: String, _ c: DB.Connection) throws -> Row {
-        switch c {
-        case let c as SQLiteConnection: try SQLiteRecordRepository<ContactRecord>.update(contact, now: now, c)
-        case let c as PostgresConnection: try PostgresRecordRepository<ContactRecord>.update(contact, now: now, c)
-        default: throw StoreError(code: .store, message: "no contacts table for \(type(of: c))")
-        }
-    }
+    static var contactColumns: String { Contacts.selectList }
 
     static var eventColumns: String {
         """
@@ -146,11 +138,10 @@ public final class SQLSyncEngineRepository<DB: SQLDatabase>: SyncEngineRepositor
 
     public func setWatermark(accountId: String, _ resource: SyncResource, _ value: Int64) throws(StoreError) {
         try write { c in
-            // The larger of two values is SQLite's two-argument MAX, PostgreSQL's GREATEST.
             try c.run("""
                 INSERT INTO sync_watermarks (account_id, resource, value) VALUES (?, ?, ?)
                 ON CONFLICT (account_id, resource) DO UPDATE SET
-                    value = \(c.dialect == .sqlite ? "MAX" : "GREATEST")(sync_watermarks.value, excluded.value)
+                    value = \(c.dialect.greatest("sync_watermarks.value", "excluded.value"))
                 """, [.text(accountId), .text(resource.rawValue), .integer(value)])
         }
     }
@@ -190,7 +181,7 @@ public final class SQLSyncEngineRepository<DB: SQLDatabase>: SyncEngineRepositor
     public func linkedContacts(accountId: String, xeroContactIds: [String]) throws(StoreError) -> [String: LinkedContact] {
         guard !xeroContactIds.isEmpty else { return [:] }
         let rows = try read { c in
-            try c.query(Self.linkedSelect + " WHERE c.account_id = ? AND c.xero_contact_id IN (\(c.dialect.valuesOfJSONArray))",
+            try c.query(Self.linkedSelect + " WHERE c.account_id = ? AND c.xero_contact_id IN (\(c.dialect.jsonArrayValues))",
                         [.text(accountId), .text(RecordRules.jsonArray(xeroContactIds.map { $0.lowercased() }))])
         }
         var m: [String: LinkedContact] = [:]
@@ -204,7 +195,7 @@ public final class SQLSyncEngineRepository<DB: SQLDatabase>: SyncEngineRepositor
     public func linkedContacts(accountId: String, contactIds: [String]) throws(StoreError) -> [LinkedContact] {
         guard !contactIds.isEmpty else { return [] }
         let rows = try read { c in
-            try c.query(Self.linkedSelect + " WHERE c.account_id = ? AND c.id IN (\(c.dialect.valuesOfJSONArray))",
+            try c.query(Self.linkedSelect + " WHERE c.account_id = ? AND c.id IN (\(c.dialect.jsonArrayValues))",
                         [.text(accountId), .text(RecordRules.jsonArray(contactIds))])
         }
         return try rows.map { row throws(StoreError) in try Self.linked(row) }
@@ -243,7 +234,7 @@ public final class SQLSyncEngineRepository<DB: SQLDatabase>: SyncEngineRepositor
                     contact.syncState = .waitingArchive
                 }
                 if archive { contact.archived = true }
-                if contact != current { _ = try Self.updateContact(contact, now: now, c) }
+                if contact != current { _ = try Contacts.update(contact, now: now, c) }
                 if archive {
                     try c.run("UPDATE properties SET archived = 1, updated_at = ? WHERE account_id = ? AND contact_id = ? AND archived = 0",
                               [.text(now), .text(accountId), .text(id)])
@@ -297,7 +288,7 @@ public final class SQLSyncEngineRepository<DB: SQLDatabase>: SyncEngineRepositor
             contact.xeroContactId = x
             contact.syncState = .linked
             if let fields { contact.fields = fields }
-            let stored = try Self.updateContact(contact, now: now, c)
+            let stored = try Contacts.update(contact, now: now, c)
             try Self.writeBase(accountId: accountId, contactId: contactId, base, c)
             try c.run("UPDATE contact_matches SET state = 'dismissed', updated_at = ? WHERE account_id = ? AND contact_id = ? AND state = 'pending'",
                       [.text(now), .text(accountId), .text(contactId)])
@@ -340,7 +331,7 @@ public final class SQLSyncEngineRepository<DB: SQLDatabase>: SyncEngineRepositor
             var m: [String: [ContactConflict]] = [:]
             for r in try c.query("""
                 SELECT contact_id, field, sortscape, xero, kept, at FROM contact_conflicts
-                WHERE account_id = ? AND contact_id IN (\(c.dialect.valuesOfJSONArray)) ORDER BY seq DESC
+                WHERE account_id = ? AND contact_id IN (\(c.dialect.jsonArrayValues)) ORDER BY seq DESC
                 """, [.text(accountId), .text(RecordRules.jsonArray(contactIds))]) {
                 m[r.string("contact_id") ?? "", default: []].append(ContactConflict(
                     field: r.string("field") ?? "", sortscape: r.string("sortscape") ?? "", xero: r.string("xero") ?? "",
@@ -383,7 +374,7 @@ public final class SQLSyncEngineRepository<DB: SQLDatabase>: SyncEngineRepositor
                 : "LEAST(3600000, 30000 * (1::bigint << LEAST(attempts, 7)::int))"
             try c.run("""
                 UPDATE contact_outbox SET attempts = attempts + 1, last_error = ?, queued_at = ? + \(backoff)
-                WHERE account_id = ? AND contact_id IN (\(c.dialect.valuesOfJSONArray))
+                WHERE account_id = ? AND contact_id IN (\(c.dialect.jsonArrayValues))
                 """, [.text(String(error.prefix(500))), .integer(clock.nowMilliseconds()), .text(accountId),
                       .text(RecordRules.jsonArray(contactIds))])
         }
@@ -392,7 +383,7 @@ public final class SQLSyncEngineRepository<DB: SQLDatabase>: SyncEngineRepositor
     public func dropOutbound(accountId: String, contactIds: [String]) throws(StoreError) {
         guard !contactIds.isEmpty else { return }
         try write { c in
-            try c.run("DELETE FROM contact_outbox WHERE account_id = ? AND contact_id IN (\(c.dialect.valuesOfJSONArray))",
+            try c.run("DELETE FROM contact_outbox WHERE account_id = ? AND contact_id IN (\(c.dialect.jsonArrayValues))",
                       [.text(accountId), .text(RecordRules.jsonArray(contactIds))])
         }
     }
@@ -403,7 +394,7 @@ public final class SQLSyncEngineRepository<DB: SQLDatabase>: SyncEngineRepositor
         guard !materialIds.isEmpty else { return 0 }
         let now = clock.timestamp()
         return try write { c in
-            try c.run("UPDATE materials SET xero_item_id = NULL, updated_at = ? WHERE account_id = ? AND xero_item_id IS NOT NULL AND id IN (\(c.dialect.valuesOfJSONArray))",
+            try c.run("UPDATE materials SET xero_item_id = NULL, updated_at = ? WHERE account_id = ? AND xero_item_id IS NOT NULL AND id IN (\(c.dialect.jsonArrayValues))",
                       [.text(now), .text(accountId), .text(RecordRules.jsonArray(materialIds))])
             return c.changes
         }

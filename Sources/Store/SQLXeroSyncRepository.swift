@@ -17,8 +17,14 @@ public final class SQLXeroSyncRepository<DB: SQLDatabase>: XeroSyncRepository {
         self.clock = clock
     }
 
-    static var contactColumns: String { selectList(ContactRecord.self) }
-    static var materialColumns: String { selectList(MaterialRecord.self) }
+    // The record tables an import, link or dismiss writes, and the sync base, in the same store.
+    typealias Contacts = SQLRecordRepository<DB, ContactRecord>
+    typealias Properties = SQLRecordRepository<DB, PropertyRecord>
+    typealias Materials = SQLRecordRepository<DB, MaterialRecord>
+    typealias Engine = SQLSyncEngineRepository<DB>
+
+    static var contactColumns: String { Contacts.selectList }
+    static var materialColumns: String { Materials.selectList }
     static var matchColumns: String {
         "seq, id, account_id, contact_id, xero_contact_id, xero_name, xero_company_name, xero_email, xero_phone, reasons, state, xero_contact, created_at, updated_at"
     }
@@ -64,14 +70,14 @@ public final class SQLXeroSyncRepository<DB: SQLDatabase>: XeroSyncRepository {
         return try write { c in
             var outcome = ImportOutcome()
             for (contact, property) in batch.contacts {
-                try Self.insert(BatchRules.stamped(contact, now), c, orIgnore: true)
+                try Contacts.insert(BatchRules.stamped(contact, now), c, orIgnore: true)
                 guard c.changes == 1 else { continue }
                 outcome.contactsCreated += 1
                 if contact.xeroContactId != nil {
-                    try Self.writeBase(accountId: batch.accountId, contactId: contact.id, contact.fields, c)
+                    try Engine.writeBase(accountId: batch.accountId, contactId: contact.id, contact.fields, c)
                 }
                 if let property {
-                    try Self.insert(BatchRules.stamped(property, now), c, orIgnore: true)
+                    try Properties.insert(BatchRules.stamped(property, now), c, orIgnore: true)
                     outcome.propertiesCreated += c.changes
                 }
             }
@@ -80,7 +86,7 @@ public final class SQLXeroSyncRepository<DB: SQLDatabase>: XeroSyncRepository {
                 outcome.matchesRecorded += c.changes
             }
             for m in batch.newMaterials {
-                try Self.insert(BatchRules.stamped(m, now), c, orIgnore: true)
+                try Materials.insert(BatchRules.stamped(m, now), c, orIgnore: true)
                 outcome.materialsCreated += c.changes
             }
             for m in batch.linkedMaterials {
@@ -92,7 +98,7 @@ public final class SQLXeroSyncRepository<DB: SQLDatabase>: XeroSyncRepository {
                    try !c.query("SELECT 1 FROM materials WHERE account_id = ? AND xero_item_id = ?", [.text(batch.accountId), .text(x)]).isEmpty {
                     continue  // another material already has this item
                 }
-                _ = try Self.update(linked, now: now, c)
+                _ = try Materials.update(linked, now: now, c)
                 if old.xeroItemId == nil { outcome.materialsLinked += 1 }
             }
             return outcome
@@ -119,7 +125,7 @@ public final class SQLXeroSyncRepository<DB: SQLDatabase>: XeroSyncRepository {
             xeroContactId: row.string("xero_contact_id") ?? "",
             xero: ContactFields(name: row.string("xero_name") ?? "", companyName: row.string("xero_company_name") ?? "",
                                 email: row.string("xero_email") ?? "", phone: row.string("xero_phone") ?? ""),
-            reasons: try Self.strings(row.string("reasons") ?? "[]", c), state: state,
+            reasons: try RecordRules.strings(row.string("reasons") ?? "[]", c), state: state,
             xeroContact: row.blob("xero_contact") ?? [], createdAt: row.string("created_at") ?? "",
             updatedAt: row.string("updated_at") ?? "")
     }
@@ -173,8 +179,8 @@ public final class SQLXeroSyncRepository<DB: SQLDatabase>: XeroSyncRepository {
             contact.fields = fields
             contact.xeroContactId = m.xeroContactId
             contact.syncState = .linked
-            let stored = try Self.update(contact, now: now, c)
-            try Self.writeBase(accountId: accountId, contactId: contact.id, fields, c)
+            let stored = try Contacts.update(contact, now: now, c)
+            try Engine.writeBase(accountId: accountId, contactId: contact.id, fields, c)
             try c.run("UPDATE contact_matches SET state = 'linked', updated_at = ? WHERE account_id = ? AND id = ?",
                       [.text(now), .text(accountId), .text(matchId)])
             try c.run("UPDATE contact_matches SET state = 'dismissed', updated_at = ? WHERE account_id = ? AND xero_contact_id = ? AND state = 'pending'",
@@ -194,12 +200,12 @@ public final class SQLXeroSyncRepository<DB: SQLDatabase>: XeroSyncRepository {
                 var new = BatchRules.stamped(contact, now)
                 new.xeroContactId = m.xeroContactId
                 try BatchRules.check(new.accountId, accountId)
-                try Self.insert(new, c)
-                try Self.writeBase(accountId: accountId, contactId: new.id, new.fields, c)
+                try Contacts.insert(new, c)
+                try Engine.writeBase(accountId: accountId, contactId: new.id, new.fields, c)
                 if var property {
                     property.contactId = new.id
                     try BatchRules.check(property.accountId, accountId)
-                    try Self.insert(BatchRules.stamped(property, now), c)
+                    try Properties.insert(BatchRules.stamped(property, now), c)
                 }
             }
             try c.run("UPDATE contact_matches SET state = 'dismissed', updated_at = ? WHERE account_id = ? AND xero_contact_id = ? AND state = 'pending'",
@@ -216,8 +222,8 @@ public final class SQLXeroSyncRepository<DB: SQLDatabase>: XeroSyncRepository {
         guard let state = SyncRunState(rawValue: row.string("state") ?? "") else { throw RecordRules.corrupt("sync_runs", "state", row) }
         return SyncRunRecord(id: row.string("id") ?? "", accountId: row.string("account_id") ?? "", trigger: trigger, state: state,
                              startedAt: row.string("started_at") ?? "", finishedAt: row.string("finished_at"),
-                             counts: try Self.counts(row.string("counts") ?? "{}", c), xeroCalls: row.int("xero_calls") ?? 0,
-                             errors: try Self.strings(row.string("errors") ?? "[]", c), owner: row.string("owner"),
+                             counts: try RecordRules.counts(row.string("counts") ?? "{}", c), xeroCalls: row.int("xero_calls") ?? 0,
+                             errors: try RecordRules.strings(row.string("errors") ?? "[]", c), owner: row.string("owner"),
                              heartbeatAt: row.int("heartbeat_at").map(Int64.init))
     }
 
@@ -342,8 +348,7 @@ public final class SQLXeroSyncRepository<DB: SQLDatabase>: XeroSyncRepository {
             var sql = "SELECT \(Self.runColumns) FROM sync_runs WHERE account_id = ? AND state != 'running'"
             if triggers != nil {
                 // The triggers come as one JSON array text, read by each store's own JSON functions.
-                sql += c.dialect == .sqlite ? " AND trigger IN (SELECT value FROM json_each(?))"
-                    : " AND trigger IN (SELECT value FROM json_array_elements_text(?::json))"
+                sql += " AND trigger IN (\(c.dialect.jsonArrayValues))"
             }
             sql += " ORDER BY seq DESC LIMIT 1"
             return try c.query(sql, args).first.map { try Self.run($0, c) }
