@@ -6,7 +6,7 @@ extension Database {
     /// Makes the database private before SQLite opens it (issue 13): its folder is created 0700
     /// (every missing level) and an existing one of this user's is tightened to 0700 unless it is
     /// a shared sticky folder such as /tmp; the database file is created 0600, and it and its
-    /// `-wal`, `-shm` and `-journal` files, when they exist and are this user's, are tightened
+    /// `-wal`, `-shm`, `-journal` and `-locks` files, when they exist and are this user's, are tightened
     /// to 0600. SQLite creates the `-wal`, `-shm` and `-journal` files with the database file's
     /// mode, so they are 0600 from the start too. Files and folders of another user are left as
     /// they are (the operator chose them). `:memory:` and `file:` URIs are left to SQLite.
@@ -25,7 +25,7 @@ extension Database {
             throw StoreError(code: .openFailed, message: "cannot create the database file \(path): \(errnoText())")
         }
         _ = Glibc.close(fd)
-        for file in [path, path + "-wal", path + "-shm", path + "-journal"] {
+        for file in [path, path + "-wal", path + "-shm", path + "-journal", path + "-locks"] {
             guard stat(file, &st) == 0, st.st_uid == geteuid(), st.st_mode & 0o077 != 0 else { continue }
             guard chmod(file, 0o600) == 0 else {
                 throw StoreError(code: .openFailed, message: "cannot make the database file \(file) private (0600): \(errnoText())")

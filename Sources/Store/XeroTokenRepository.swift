@@ -26,10 +26,11 @@ public protocol XeroTokenRepository: Sendable {
     /// (durably, as `saveTokens`); false when another writer changed or removed them meanwhile,
     /// so a re-seal never undoes a refresh's rotation.
     func replaceTokens(accountId: String, expected: SealedXeroTokens, with tokens: SealedXeroTokens) throws(StoreError) -> Bool
-    /// Runs `body` holding the account's refresh lock for every gateway sharing this store, so
+    /// Runs `body` holding the account's refresh lock for every process using this store, so
     /// the read, refresh and store of a rotated refresh token happen one at a time per account
-    /// across instances (PostgreSQL: an advisory lock keyed by the account). A store one process
-    /// serves (SQLite, memory) runs `body` as it is: the caller's own lock is enough.
+    /// across them (PostgreSQL: an advisory lock keyed by the account, for every gateway; SQLite:
+    /// a file lock, for a `xero-gateway sync` beside the server). The memory store, one
+    /// process's, runs `body` as it is: the caller's own lock is enough.
     func withRefreshLock<T>(accountId: String, _ body: () -> T) throws(StoreError) -> T
 }
 
@@ -100,11 +101,12 @@ public final class SQLXeroTokenRepository<DB: SQLDatabase>: XeroTokenRepository 
     static var refreshLockKey: Int32 { 30825 }
 
     public func withRefreshLock<T>(accountId: String, _ body: () -> T) throws(StoreError) -> T {
-        // Only a PostgreSQL database is shared by several gateways: its advisory lock keyed by the
-        // account keeps a rotated refresh token from being used twice across them. SQLite is
-        // served by one process, whose own lock is enough.
-        guard let postgres = db as? PostgresDatabase else { return body() }
-        return try postgres.withAdvisoryLock(Self.refreshLockKey, name: accountId, body)
+        // A rotated refresh token must never be sent twice, whoever else uses the database: on
+        // PostgreSQL every gateway sharing it (an advisory lock keyed by the account), on SQLite
+        // a `xero-gateway sync` beside the server (a lock on the database's `-locks` file).
+        if let postgres = db as? PostgresDatabase { return try postgres.withAdvisoryLock(Self.refreshLockKey, name: accountId, body) }
+        if let sqlite = db as? Database { return try sqlite.withFileLock(name: "refresh " + accountId, body) }
+        return body()
     }
 }
 
