@@ -1,5 +1,5 @@
 import Timekeeping
-/// One table of SortScape records in memory; behaves as `SQLiteRecordRepository` does.
+/// One table of SortScape records in memory; behaves as `SQLRecordRepository` does.
 final class MemoryRecordRepository<Record: StoredRecord>: RecordRepository {
     let store: MemoryStore
 

@@ -1,10 +1,5 @@
 import Timekeeping
 
-/// One table of SortScape records in SQLite.
-typealias SQLiteRecordRepository<Record: StoredRecord> = SQLRecordRepository<Database, Record>
-/// One table of SortScape records in PostgreSQL (the same tables).
-typealias PostgresRecordRepository<Record: StoredRecord> = SQLRecordRepository<PostgresDatabase, Record>
-
 /// One table of SortScape records in either SQL store, written once; lists run oldest first by
 /// `seq`, which is the cursor.
 final class SQLRecordRepository<DB: SQLDatabase, Record: StoredRecord>: RecordRepository {

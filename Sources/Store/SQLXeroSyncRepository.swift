@@ -286,7 +286,8 @@ public final class SQLXeroSyncRepository<DB: SQLDatabase>: XeroSyncRepository {
     }
 
     static func abandon(_ run: SyncRunRecord, at now: String, _ c: DB.Connection) throws {
-        try c.run("UPDATE sync_runs SET state = 'failed', finished_at = ?, errors = ? WHERE id = ?",
+        // Only a run still running: one its owner finished meanwhile keeps how it ended.
+        try c.run("UPDATE sync_runs SET state = 'failed', finished_at = ?, errors = ? WHERE id = ? AND state = 'running'",
                   [.text(now), .text(RecordRules.jsonArray(run.errors + [BatchRules.interrupted])), .text(run.id)])
     }
 
