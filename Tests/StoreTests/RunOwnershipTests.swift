@@ -103,6 +103,19 @@ struct PostgresRunOwnershipTests {
         })
     }
 
+    /// The server processes (connections) holding these owners' locks in this schema; only this
+    /// test's, as other tests run beside it.
+    static func ownerLockHolders(_ db: PostgresDatabase, _ owners: [String]) throws -> [Int] {
+        try db.read { c in
+            try c.query("""
+                SELECT DISTINCT l.pid FROM pg_locks l
+                WHERE l.locktype = 'advisory' AND l.classid = 30826 AND l.granted
+                  AND l.objid::bigint IN (SELECT (hashtext(current_schema() || ':' || o)::bigint + 4294967296) % 4294967296
+                                          FROM json_array_elements_text(?::json) AS o)
+                """, [.text("[" + owners.map { "\"\($0)\"" }.joined(separator: ",") + "]")]).compactMap { $0.int("pid") }
+        }
+    }
+
     /// Polls `body` for up to five seconds (the server ends a closed session a moment later).
     static func eventually(_ body: () throws -> Bool) rethrows -> Bool {
         for _ in 0..<100 {
@@ -180,27 +193,13 @@ struct PostgresRunOwnershipTests {
         try #require(try mine.startRun(accountId: b, trigger: .scheduled, owner: second).started)
         // The server ends the locks' connection (an administrator, a network cut); only this
         // test's locks (its schema's keys), as other tests run beside it.
-        let holders = try other.read { c in
-            try c.query("""
-                SELECT DISTINCT l.pid FROM pg_locks l
-                WHERE l.locktype = 'advisory' AND l.classid = 30826 AND l.granted
-                  AND l.objid::bigint IN ((hashtext(current_schema() || ':' || ?)::bigint + 4294967296) % 4294967296,
-                                          (hashtext(current_schema() || ':' || ?)::bigint + 4294967296) % 4294967296)
-                """, [.text(first), .text(second)]).compactMap { $0.int("pid") }
-        }
+        let holders = try Self.ownerLockHolders(other, [first, second])
         #expect(holders.count == 1, "both locks on one connection")
         for pid in holders {
             _ = try other.read { c in try c.query("SELECT pg_terminate_backend(?::int) AS ended", [.integer(Int64(pid))]) }
         }
         usleep(2_500_000)  // two rechecks and more
-        let back = try other.read { c in
-            try c.query("""
-                SELECT DISTINCT l.pid FROM pg_locks l
-                WHERE l.locktype = 'advisory' AND l.classid = 30826 AND l.granted
-                  AND l.objid::bigint IN ((hashtext(current_schema() || ':' || ?)::bigint + 4294967296) % 4294967296,
-                                          (hashtext(current_schema() || ':' || ?)::bigint + 4294967296) % 4294967296)
-                """, [.text(first), .text(second)]).compactMap { $0.int("pid") }
-        }
+        let back = try Self.ownerLockHolders(other, [first, second])
         #expect(back.count == 1 && back != holders, "both locks back, on a new connection")
         let runs = PostgresXeroSyncRepository(database: other)
         for account in [a, b] {

@@ -277,6 +277,32 @@ extension Array where Element == UInt8 {
     }
 }
 
+/// Ten callers, five on each of two token managers over `one` and `other` (two processes or
+/// gateways on one database), around an expiring token: exactly one refresh, and every caller
+/// gets the new token.
+func expectTenCallersOnTwoMakeOneRefresh<DB: SQLDatabase>(_ one: DB, _ other: DB) throws {
+    let clock = TestWallClock(), refresher = FakeRefresher(), key = Crypto.randomBytes(32)
+    let managers = try [one, other].map { db in
+        try XeroTokenManager(accounts: SQLAccountRepository(database: db, clock: clock),
+                             tokens: SQLXeroTokenRepository(database: db, clock: clock),
+                             refresher: refresher, secretKey: key, clock: clock)
+    }
+    let accounts = SQLAccountRepository(database: one, clock: clock)
+    let accountId = try #require(try accounts.createAccount(name: "A").accountId)
+    try accounts.connect(accountId: accountId, tenantId: "t1", tenantName: "One")
+    try managers[0].save(accountId: accountId, XeroTokenResponse(idToken: nil, accessToken: "access-0", expiresIn: 1800,
+                                                                 refreshToken: "refresh-0", scope: "offline_access"))
+    clock.advance(milliseconds: 29 * 60 * 1000)   // under two minutes left
+    let results = Mutex<[String]>([])
+    DispatchQueue.concurrentPerform(iterations: 10) { i in
+        let t = (try? managers[i % 2].accessToken(for: "t1", rejected: nil)) ?? "failed"
+        results.withLock { $0.append(t) }
+    }
+    #expect(refresher.calls.withLock { $0 } == 1)
+    #expect(results.withLock { $0 } == Array(repeating: "access-1", count: 10))
+    #expect(try managers[1].tokens(accountId: accountId)?.refreshToken == "refresh-1")
+}
+
 /// A `xero-gateway sync` beside the server on one SQLite file: the refresh is one at a time per
 /// account across the processes too (a lock on the database's `-locks` file). Two `Database`s
 /// on one file stand for the two processes: the lock belongs to each call's own descriptor.
@@ -285,26 +311,7 @@ struct SQLiteSharedRefreshTests {
         let path = NSTemporaryDirectory() + "xg-refresh-\(UUID().uuidString)/gateway.db"
         let one = try Database(path: path), other = try Database(path: path)
         defer { one.close(); other.close() }
-        let clock = TestWallClock(), refresher = FakeRefresher(), key = Crypto.randomBytes(32)
-        let managers = try [one, other].map { db in
-            try XeroTokenManager(accounts: SQLiteAccountRepository(database: db, clock: clock),
-                                 tokens: SQLiteXeroTokenRepository(database: db, clock: clock),
-                                 refresher: refresher, secretKey: key, clock: clock)
-        }
-        let accounts = SQLiteAccountRepository(database: one, clock: clock)
-        let accountId = try #require(try accounts.createAccount(name: "A").accountId)
-        try accounts.connect(accountId: accountId, tenantId: "t1", tenantName: "One")
-        try managers[0].save(accountId: accountId, XeroTokenResponse(idToken: nil, accessToken: "access-0", expiresIn: 1800,
-                                                                     refreshToken: "refresh-0", scope: "offline_access"))
-        clock.advance(milliseconds: 29 * 60 * 1000)   // under two minutes left
-        let results = Mutex<[String]>([])
-        DispatchQueue.concurrentPerform(iterations: 10) { i in
-            let t = (try? managers[i % 2].accessToken(for: "t1", rejected: nil)) ?? "failed"
-            results.withLock { $0.append(t) }
-        }
-        #expect(refresher.calls.withLock { $0 } == 1)
-        #expect(results.withLock { $0 } == Array(repeating: "access-1", count: 10))
-        #expect(try managers[1].tokens(accountId: accountId)?.refreshToken == "refresh-1")
+        try expectTenCallersOnTwoMakeOneRefresh(one, other)
         var st = stat()
         #expect(stat(path + "-locks", &st) == 0 && st.st_mode & 0o777 == 0o600, "the lock file is private")
     }
@@ -324,25 +331,6 @@ struct SharedStoreRefreshTests {
             one.close()
             other.close()
         }
-        let clock = TestWallClock(), refresher = FakeRefresher(), key = Crypto.randomBytes(32)
-        let managers = try [one, other].map { db in
-            try XeroTokenManager(accounts: PostgresAccountRepository(database: db, clock: clock),
-                                 tokens: PostgresXeroTokenRepository(database: db, clock: clock),
-                                 refresher: refresher, secretKey: key, clock: clock)
-        }
-        let accounts = PostgresAccountRepository(database: one, clock: clock)
-        let accountId = try #require(try accounts.createAccount(name: "A").accountId)
-        try accounts.connect(accountId: accountId, tenantId: "t1", tenantName: "One")
-        try managers[0].save(accountId: accountId, XeroTokenResponse(idToken: nil, accessToken: "access-0", expiresIn: 1800,
-                                                                     refreshToken: "refresh-0", scope: "offline_access"))
-        clock.advance(milliseconds: 29 * 60 * 1000)   // under two minutes left
-        let results = Mutex<[String]>([])
-        DispatchQueue.concurrentPerform(iterations: 10) { i in
-            let t = (try? managers[i % 2].accessToken(for: "t1", rejected: nil)) ?? "failed"
-            results.withLock { $0.append(t) }
-        }
-        #expect(refresher.calls.withLock { $0 } == 1)
-        #expect(results.withLock { $0 } == Array(repeating: "access-1", count: 10))
-        #expect(try managers[1].tokens(accountId: accountId)?.refreshToken == "refresh-1")
+        try expectTenCallersOnTwoMakeOneRefresh(one, other)
     }
 }
