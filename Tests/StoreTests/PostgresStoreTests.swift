@@ -128,14 +128,8 @@ struct PostgresStoreTests {
     /// Two instances on one database: an event another instance's transaction holds (its
     /// settle, say) is passed over by a claim, which neither waits for it nor returns it.
     @Test func r16_aClaimPassesOverEventsAnotherInstanceHoldsWithoutWaiting() throws {
-        let url = try #require(postgresTestURL)
-        let schema = "xg_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        let one = try PostgresDatabase(url: url, schema: schema), other = try PostgresDatabase(url: url, schema: schema)
-        defer {
-            try? one.write { c in try c.execute("DROP SCHEMA \(schema) CASCADE") }
-            one.close()
-            other.close()
-        }
+        let (one, other, drop) = try twoPostgresInstances()
+        defer { drop() }
         let a = try #require(try PostgresAccountRepository(database: one).createAccount(name: "A").accountId)
         try PostgresAccountRepository(database: one).connect(accountId: a, tenantId: "ta", tenantName: "A")
         let body = "ta CONTACT r1 2026-01-01T00:00:00.000Z UPDATE\nta CONTACT r2 2026-01-01T00:00:00.000Z UPDATE\nta CONTACT r3 2026-01-01T00:00:00.000Z UPDATE"
@@ -176,14 +170,8 @@ struct PostgresStoreTests {
     /// going on, as when it was already recorded, rather than failing on the one-running-run
     /// index (which the API answered as 409).
     @Test func aRunStartedByAnotherInstanceAtTheSameMomentIsWaitedForNotAConflict() throws {
-        let url = try #require(postgresTestURL)
-        let schema = "xg_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        let one = try PostgresDatabase(url: url, schema: schema), other = try PostgresDatabase(url: url, schema: schema)
-        defer {
-            try? one.write { c in try c.execute("DROP SCHEMA \(schema) CASCADE") }
-            one.close()
-            other.close()
-        }
+        let (one, other, drop) = try twoPostgresInstances()
+        defer { drop() }
         let a = try #require(try PostgresAccountRepository(database: one).createAccount(name: "A").accountId)
         // The other instance has inserted its running run and not yet committed: this one's
         // check finds no running run and its insert meets the other's row.
@@ -267,14 +255,8 @@ struct PostgresStoreTests {
     /// is acknowledged, expanded exactly once, and none is passed over (commits take ids in
     /// commit order, so no expansion runs past a lower id still being committed elsewhere).
     @Test func r16_twoInstancesInboxesShareTheDeliveriesAndExpandEachOnce() throws {
-        let url = try #require(postgresTestURL)
-        let schema = "xg_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        let one = try PostgresDatabase(url: url, schema: schema), other = try PostgresDatabase(url: url, schema: schema)
-        defer {
-            try? one.write { c in try c.execute("DROP SCHEMA \(schema) CASCADE") }
-            one.close()
-            other.close()
-        }
+        let (one, other, drop) = try twoPostgresInstances()
+        defer { drop() }
         let inboxes = try [one, other].map { try WebhookInbox(repository: PostgresWebhookInboxRepository(database: $0), reader: fakeReader) }
         let n = 4000
         let failures = Atomic<Int>(0)
@@ -331,14 +313,8 @@ struct PostgresStoreTests {
     /// Instances wake each other: events one instance's inbox routes reach the other's
     /// listener (LISTEN/NOTIFY) once they commit, with their accounts; unrouted ones wake nobody.
     @Test func r16_anotherInstancesListenerHearsOfRoutedEventsWhenTheyCommit() throws {
-        let url = try #require(postgresTestURL)
-        let schema = "xg_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        let one = try PostgresDatabase(url: url, schema: schema), other = try PostgresDatabase(url: url, schema: schema)
-        defer {
-            try? one.write { c in try c.execute("DROP SCHEMA \(schema) CASCADE") }
-            one.close()
-            other.close()
-        }
+        let (one, other, drop) = try twoPostgresInstances()
+        defer { drop() }
         let accounts = PostgresAccountRepository(database: one)
         let a = try #require(try accounts.createAccount(name: "A").accountId)
         try accounts.connect(accountId: a, tenantId: "ta", tenantName: "A")

@@ -26,12 +26,13 @@ private func temporaryPostgresSchema() throws -> (db: PostgresDatabase, schema: 
 }
 
 /// Two stores on one fresh schema, as two gateway instances sharing a database; `drop` removes
-/// the schema and closes both.
+/// the schema (through whichever of the two a test left open) and closes both.
 func twoPostgresInstances() throws -> (one: PostgresDatabase, other: PostgresDatabase, drop: () -> Void) {
     let (one, schema, drop) = try temporaryPostgresSchema()
     do {
         let other = try PostgresDatabase(url: postgresTestURL ?? "", schema: schema)
         return (one, other, {
+            try? other.write { c in try c.execute("DROP SCHEMA IF EXISTS \(schema) CASCADE") }
             drop()
             other.close()
         })

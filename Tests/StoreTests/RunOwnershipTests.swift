@@ -85,10 +85,8 @@ struct RunOwnershipTests {
 /// the lock free takes the run over at once.
 @Suite(.enabled(if: postgresTestURL != nil, "XG_TEST_POSTGRES_URL is not set: scripts/test starts a PostgreSQL and sets it"))
 struct PostgresRunOwnershipTests {
-    static func twoInstances(clock: any WallClock = SystemWallClock()) throws -> (one: PostgresDatabase, other: PostgresDatabase, account: String, drop: () -> Void) {
-        let url = try #require(postgresTestURL)
-        let schema = "xg_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        let one = try PostgresDatabase(url: url, schema: schema), other = try PostgresDatabase(url: url, schema: schema)
+    static func twoInstances() throws -> (one: PostgresDatabase, other: PostgresDatabase, account: String, drop: () -> Void) {
+        let (one, other, drop) = try twoPostgresInstances()
         let a = try #require(try PostgresAccountRepository(database: other).createAccount(name: "A").accountId)
         // A heartbeat counts as after the server started once it is 5 s past its start (clocks
         // may differ): a server the test run has only just started is given those seconds.
@@ -96,11 +94,7 @@ struct PostgresRunOwnershipTests {
             try c.query("SELECT (extract(epoch FROM clock_timestamp() - pg_postmaster_start_time()) * 1000)::bigint AS ms").first?.int("ms")
         } ?? 0
         if up < 6_000 { usleep(UInt32(6_000 - up) * 1000) }
-        return (one, other, a, {
-            try? other.write { c in try c.execute("DROP SCHEMA \(schema) CASCADE") }
-            one.close()
-            other.close()
-        })
+        return (one, other, a, drop)
     }
 
     /// The server processes (connections) holding these owners' locks in this schema; only this
