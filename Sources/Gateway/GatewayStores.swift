@@ -68,39 +68,41 @@ public struct GatewayStores: Sendable {
 
     /// The SQLite repositories over `database`, stamped by `clock`.
     public static func sqlite(_ database: Database, clock: any WallClock = SystemWallClock()) -> GatewayStores {
-        GatewayStores(
-            accounts: SQLiteAccountRepository(database: database, clock: clock),
-            sessions: SQLiteSessionRepository(database: database),
-            tokens: SQLiteXeroTokenRepository(database: database, clock: clock),
-            records: SQLiteSortScapeRecords(database: database, clock: clock),
-            syncRuns: SQLiteXeroSyncRepository(database: database, clock: clock),
-            syncState: SQLiteSyncEngineRepository(database: database, clock: clock),
-            inbox: SQLiteWebhookInboxRepository(database: database, clock: clock),
-            inboxEvents: SQLiteWebhookEventRepository(database: database),
-            probeWrite: { () throws(StoreError) in try StoreError.catching { try database.probeWrite() } },
-            close: { database.close() },
-            database: database, backend: "sqlite")
+        var stores = sql(database, clock: clock, inbox: SQLiteWebhookInboxRepository(database: database, clock: clock),
+                         probeWrite: { () throws(StoreError) in try StoreError.catching { try database.probeWrite() } },
+                         backend: "sqlite")
+        stores.database = database
+        return stores
     }
 
     /// The PostgreSQL repositories over `database`, stamped by `clock`.
     public static func postgres(_ database: PostgresDatabase, clock: any WallClock = SystemWallClock()) -> GatewayStores {
-        var stores = GatewayStores(
-            accounts: PostgresAccountRepository(database: database, clock: clock),
-            sessions: PostgresSessionRepository(database: database),
-            tokens: PostgresXeroTokenRepository(database: database, clock: clock),
-            records: PostgresSortScapeRecords(database: database, clock: clock),
-            syncRuns: PostgresXeroSyncRepository(database: database, clock: clock),
-            syncState: PostgresSyncEngineRepository(database: database, clock: clock),
-            inbox: PostgresWebhookInboxRepository(database: database),
-            inboxEvents: PostgresWebhookEventRepository(database: database),
-            probeWrite: { () throws(StoreError) in try database.probeWrite() },
-            close: { database.close() },
-            backend: "postgresql")
+        var stores = sql(database, clock: clock, inbox: PostgresWebhookInboxRepository(database: database),
+                         probeWrite: { () throws(StoreError) in try database.probeWrite() }, backend: "postgresql")
         stores.listenForEvents = { wake in
             let listener = PostgresEventListener(database: database, wake: wake)
             return { listener.stop() }
         }
         return stores
+    }
+
+    /// The repositories written once for both SQL stores over `database`; the inbox's, the
+    /// probe and the close differ by store.
+    private static func sql<DB: SQLDatabase>(_ database: DB, clock: any WallClock, inbox: any WebhookInboxRepository,
+                                             probeWrite: @escaping @Sendable () throws(StoreError) -> Void,
+                                             backend: String) -> GatewayStores {
+        GatewayStores(
+            accounts: SQLAccountRepository(database: database, clock: clock),
+            sessions: SQLSessionRepository(database: database),
+            tokens: SQLXeroTokenRepository(database: database, clock: clock),
+            records: SQLSortScapeRecords(database: database, clock: clock),
+            syncRuns: SQLXeroSyncRepository(database: database, clock: clock),
+            syncState: SQLSyncEngineRepository(database: database, clock: clock),
+            inbox: inbox,
+            inboxEvents: SQLWebhookEventRepository(database: database),
+            probeWrite: probeWrite,
+            close: { database.close() },
+            backend: backend)
     }
 
     /// The memory repositories over `store` (its clock stamps them), for tests.

@@ -11,7 +11,7 @@ extension Database {
     /// mode, so they are 0600 from the start too. Files and folders of another user are left as
     /// they are (the operator chose them). `:memory:` and `file:` URIs are left to SQLite.
     static func secureFiles(at path: String) throws {
-        guard !path.isEmpty, path != ":memory:", !path.hasPrefix("file:") else { return }
+        guard isFile(path) else { return }
         let folder = parentFolder(of: path)
         try makeFolder(folder)
         var st = stat()
@@ -31,6 +31,12 @@ extension Database {
                 throw StoreError(code: .openFailed, message: "cannot make the database file \(file) private (0600): \(errnoText())")
             }
         }
+    }
+
+    /// Whether `path` names a database file this code manages: not `:memory:` (or empty, a
+    /// temporary database) and not a `file:` URI left to SQLite.
+    static func isFile(_ path: String) -> Bool {
+        !path.isEmpty && path != ":memory:" && !path.hasPrefix("file:")
     }
 
     /// The folder `path` is in ("." for a bare file name).

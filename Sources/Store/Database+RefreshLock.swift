@@ -14,7 +14,7 @@ extension Database {
     /// the process dies. Waits for the lock; call it on the gateway's own threads. An in-memory
     /// database has no other process and just runs `body`.
     public func withFileLock<T>(name: String, _ body: () -> T) throws(StoreError) -> T {
-        guard !path.isEmpty, path != ":memory:", !path.hasPrefix("file:") else { return body() }
+        guard Database.isFile(path) else { return body() }
         let lockPath = path + "-locks"
         let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {

@@ -1,9 +1,6 @@
 import Foundation
 import Timekeeping
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The run owners this process holds locks for, on a connection of their own.
 struct OwnerLocks: ~Copyable {
@@ -46,7 +43,7 @@ extension PostgresDatabase {
         try PostgresErrors.attempt {
             guard !closed.load(ordering: .acquiring) else { throw PostgresDatabase.closedError }
             return try ownerLocks.withLock { locks -> Bool in
-                let now = Self.monotonicMilliseconds()
+                let now = SystemMonotonicClock().nowMilliseconds()
                 let known = owner.map { locks.held.contains($0) } ?? true
                 if !force, known, let c = locks.connection, c.isUsable, now - locks.checkedAt < Self.ownerLockRecheck {
                     return false
@@ -113,11 +110,5 @@ extension PostgresDatabase {
             """, [.integer(Int64(ownerLockKey)), .text(owner)]).first else { return false }
         guard row.int("free") == 1, let started = row.int("server_started") else { return false }
         return beat > Int64(started) + margin || Int64(row.int("session_age") ?? 0) >= ownerLockReturn
-    }
-
-    static func monotonicMilliseconds() -> Int64 {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Int64(t.tv_sec) * 1000 + Int64(t.tv_nsec) / 1_000_000
     }
 }

@@ -27,6 +27,8 @@ public protocol SQLDatabase: AnyObject, Sendable {
     func read<T>(_ body: (Connection) throws -> T) throws(StoreError) -> T
     /// Runs `body` in one transaction; `durable: true` waits for the commit to reach the disk.
     func write<T>(durable: Bool, _ body: (Connection) throws -> T) throws(StoreError) -> T
+    /// Closes every connection; further use throws.
+    func close()
 }
 
 extension SQLiteConnection: SQLConnection {

@@ -287,24 +287,16 @@ struct PostgresStoreTests {
         defer { drop() }
         let inbox = try WebhookInbox(repository: PostgresWebhookInboxRepository(database: db), reader: fakeReader)
         defer { inbox.stop() }
-        func append(_ i: Int) throws {
-            let done = DispatchSemaphore(value: 0)
-            let failed = Atomic<Bool>(false)
-            inbox.append(Array("t1 CONTACT r\(i) 2024-01-01T00:00:00.000Z UPDATE".utf8)) { r in
-                if case .failure = r { failed.store(true, ordering: .relaxed) }
-                done.signal()
-            }
-            done.wait()
-            let refused = failed.load(ordering: .relaxed)
-            #expect(!refused)
+        func append(_ i: Int) {
+            if case .failure(let e) = appendAndWait(inbox, "t1 CONTACT r\(i) 2024-01-01T00:00:00.000Z UPDATE") { Issue.record(e) }
         }
-        for i in 1...3 { try append(i) }
+        for i in 1...3 { append(i) }
         #expect(inbox.waitUntilExpanded(timeout: 10))
         // What the crash leaves: the deliveries, and neither the events nor the cursor's move.
         try db.write { c in
             try c.execute("DELETE FROM webhook_events; UPDATE inbox_cursor SET delivery_id = 0 WHERE name = 'expanded_through'")
         }
-        try append(4)
+        append(4)
         #expect(inbox.waitUntilExpanded(timeout: 10))
         let events = try PostgresWebhookEventRepository(database: db).events(accountId: nil, state: nil, limit: 100, afterId: nil)
         #expect(events.compactMap(\.resourceId).sorted() == ["r1", "r2", "r3", "r4"] && events.count == 4)

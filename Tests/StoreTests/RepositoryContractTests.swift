@@ -34,10 +34,7 @@ final class RepositoryHarness {
             sessions = SQLiteSessionRepository(database: db)
             tokens = SQLiteXeroTokenRepository(database: db, clock: clock)
             runs = SQLiteXeroSyncRepository(database: db, clock: clock)
-            deliverBody = { body in
-                _ = appendAndWait(inbox, body)
-                #expect(inbox.waitUntilExpanded())
-            }
+            deliverBody = deliverAndExpand(inbox)
             finish = {
                 inbox.stop()
                 db.close()
@@ -61,10 +58,7 @@ final class RepositoryHarness {
             tokens = PostgresXeroTokenRepository(database: db, clock: clock)
             runs = PostgresXeroSyncRepository(database: db, clock: clock)
             let inbox = try WebhookInbox(repository: PostgresWebhookInboxRepository(database: db), clock: clock, reader: fakeReader)
-            deliverBody = { body in
-                _ = appendAndWait(inbox, body)
-                #expect(inbox.waitUntilExpanded())
-            }
+            deliverBody = deliverAndExpand(inbox)
             finish = {
                 inbox.stop()
                 drop()

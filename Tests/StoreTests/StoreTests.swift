@@ -37,6 +37,15 @@ func appendAndWait(_ inbox: WebhookInbox, _ body: String) -> Result<Void, StoreE
     return result.withLock { $0! }
 }
 
+/// The contract harnesses' way in for a delivery: `body` appended to `inbox`, then waited for
+/// until it is expanded into events.
+func deliverAndExpand(_ inbox: WebhookInbox) -> (String) -> Void {
+    { body in
+        _ = appendAndWait(inbox, body)
+        #expect(inbox.waitUntilExpanded())
+    }
+}
+
 @Suite struct MigrationTests {
     @Test func freshDatabaseIsMigratedAndReopens() throws {
         let path = temporaryDatabasePath()

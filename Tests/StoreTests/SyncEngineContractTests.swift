@@ -26,10 +26,7 @@ final class EngineHarness {
             sync = SQLiteXeroSyncRepository(database: db, clock: clock)
             engine = SQLiteSyncEngineRepository(database: db, clock: clock)
             events = SQLiteWebhookEventRepository(database: db)
-            deliverBody = { body in
-                _ = appendAndWait(inbox, body)
-                #expect(inbox.waitUntilExpanded())
-            }
+            deliverBody = deliverAndExpand(inbox)
             finish = {
                 inbox.stop()
                 db.close()
@@ -53,10 +50,7 @@ final class EngineHarness {
             engine = PostgresSyncEngineRepository(database: db, clock: clock)
             events = postgresEvents
             let inbox = try WebhookInbox(repository: PostgresWebhookInboxRepository(database: db), clock: clock, reader: fakeReader)
-            deliverBody = { body in
-                _ = appendAndWait(inbox, body)
-                #expect(inbox.waitUntilExpanded())
-            }
+            deliverBody = deliverAndExpand(inbox)
             finish = {
                 inbox.stop()
                 drop()
